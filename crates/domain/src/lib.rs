@@ -1,0 +1,21 @@
+//! The vocabulary of auth-server: users, profiles, passwords and token claims.
+//!
+//! Rule: this crate does no I/O and knows no framework (no serde, no diesel, no actix). Every value
+//! that arrives from outside is parsed into a type here whose constructor returns `Result`, so a
+//! `Username` or an `Email` in hand is always valid. Error `Display` texts are Django's wording,
+//! because the API contract promises that wording to clients.
+
+mod email;
+mod password;
+mod password_policy;
+mod token;
+mod user;
+
+pub use email::{Email, EmailError};
+pub use password::{Password, PasswordError, PasswordHash};
+pub use password_policy::{PasswordProblem, UserAttributes, check_password_strength};
+pub use token::{TokenClaims, TokenId, TokenType};
+pub use user::{
+    NAME_MAX_CHARS, NameError, NewUser, PersonName, Phone, PhoneError, Profile, USERNAME_MAX_CHARS,
+    User, UserId, Username, UsernameError,
+};

@@ -1,0 +1,247 @@
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use thiserror::Error;
+
+/// The most characters a username may have (Django's `AbstractUser.username`).
+pub const USERNAME_MAX_CHARS: usize = 150;
+/// The most characters a first or last name may have.
+pub const NAME_MAX_CHARS: usize = 150;
+/// The most characters a phone number may have.
+pub const PHONE_MAX_CHARS: usize = 20;
+
+/// A user's primary key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct UserId(i64);
+
+impl UserId {
+    pub const fn new(id: i64) -> Self {
+        Self(id)
+    }
+
+    pub const fn get(self) -> i64 {
+        self.0
+    }
+}
+
+impl fmt::Display for UserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// A login name: 1 to 150 letters, digits and `@.+-_` (Unicode letters and digits allowed, as
+/// Django's `UnicodeUsernameValidator`). Compared case-sensitively.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Username(String);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum UsernameError {
+    #[error("This field may not be blank.")]
+    Blank,
+    #[error("Ensure this field has no more than 150 characters.")]
+    TooLong,
+    #[error(
+        "Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters."
+    )]
+    InvalidCharacters,
+}
+
+impl Username {
+    /// Parses a username. A blank one reports only `Blank`; otherwise every rule that fails is
+    /// reported, length first.
+    pub fn parse(raw: &str) -> Result<Self, Vec<UsernameError>> {
+        if raw.is_empty() {
+            return Err(vec![UsernameError::Blank]);
+        }
+        let mut problems = Vec::new();
+        if raw.chars().count() > USERNAME_MAX_CHARS {
+            problems.push(UsernameError::TooLong);
+        }
+        if !raw.chars().all(is_username_char) {
+            problems.push(UsernameError::InvalidCharacters);
+        }
+        if problems.is_empty() {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(problems)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Python's `\w` in a Unicode pattern, plus the four punctuation marks Django allows.
+fn is_username_char(c: char) -> bool {
+    c.is_alphanumeric() || matches!(c, '_' | '@' | '.' | '+' | '-')
+}
+
+impl fmt::Display for Username {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A first or last name: at most 150 characters, may be empty.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PersonName(String);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum NameError {
+    #[error("Ensure this field has no more than 150 characters.")]
+    TooLong,
+}
+
+impl PersonName {
+    pub fn parse(raw: &str) -> Result<Self, NameError> {
+        if raw.chars().count() > NAME_MAX_CHARS {
+            return Err(NameError::TooLong);
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A phone number as the user typed it: at most 20 characters, may be empty.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Phone(String);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum PhoneError {
+    #[error("Ensure this field has no more than 20 characters.")]
+    TooLong,
+}
+
+impl Phone {
+    pub fn parse(raw: &str) -> Result<Self, PhoneError> {
+        if raw.chars().count() > PHONE_MAX_CHARS {
+            return Err(PhoneError::TooLong);
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// What is needed to create a user and its profile.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub username: Username,
+    pub email: super::Email,
+    pub password_hash: super::PasswordHash,
+    pub first_name: PersonName,
+    pub last_name: PersonName,
+    pub phone: Phone,
+    pub is_staff: bool,
+    pub is_superuser: bool,
+    pub joined_at: DateTime<Utc>,
+}
+
+/// A stored account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: UserId,
+    pub username: Username,
+    pub email: super::Email,
+    pub password_hash: super::PasswordHash,
+    pub first_name: PersonName,
+    pub last_name: PersonName,
+    pub is_active: bool,
+    pub is_staff: bool,
+    pub is_superuser: bool,
+    pub date_joined: DateTime<Utc>,
+    pub last_login: Option<DateTime<Utc>>,
+}
+
+/// A user's profile, one per user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Profile {
+    pub id: i64,
+    pub user_id: UserId,
+    pub phone: Phone,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_username_of_150_allowed_characters_parses() {
+        let name = "a".repeat(146) + "@.+-";
+        assert_eq!(Username::parse(&name).map(|u| u.as_str().len()), Ok(150));
+    }
+
+    #[test]
+    fn a_username_of_151_characters_is_too_long() {
+        assert_eq!(
+            Username::parse(&"a".repeat(151)),
+            Err(vec![UsernameError::TooLong])
+        );
+    }
+
+    #[test]
+    fn a_username_with_a_space_or_slash_is_refused() {
+        for raw in ["bad name", "a/b", "x!", "semi;colon"] {
+            assert_eq!(
+                Username::parse(raw),
+                Err(vec![UsernameError::InvalidCharacters]),
+                "{raw}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_long_username_with_bad_characters_reports_both_problems() {
+        let raw = " ".repeat(151);
+        assert_eq!(
+            Username::parse(&raw),
+            Err(vec![
+                UsernameError::TooLong,
+                UsernameError::InvalidCharacters
+            ])
+        );
+    }
+
+    #[test]
+    fn unicode_letters_and_digits_are_allowed_in_usernames() {
+        assert!(Username::parse("Zoë_ünïcode٣").is_ok());
+    }
+
+    #[test]
+    fn an_empty_username_is_blank() {
+        assert_eq!(Username::parse(""), Err(vec![UsernameError::Blank]));
+    }
+
+    #[test]
+    fn usernames_keep_their_case() {
+        let upper = Username::parse("Alice").expect("valid");
+        let lower = Username::parse("alice").expect("valid");
+        assert_ne!(upper, lower);
+    }
+
+    #[test]
+    fn a_phone_of_20_characters_parses_and_21_does_not() {
+        assert!(Phone::parse(&"1".repeat(20)).is_ok());
+        assert_eq!(Phone::parse(&"1".repeat(21)), Err(PhoneError::TooLong));
+        assert_eq!(
+            Phone::parse("").map(|p| p.as_str().to_owned()),
+            Ok(String::new())
+        );
+    }
+
+    #[test]
+    fn names_may_be_empty_but_not_longer_than_150_characters() {
+        assert!(PersonName::parse("").is_ok());
+        assert!(PersonName::parse(&"é".repeat(150)).is_ok());
+        assert_eq!(PersonName::parse(&"é".repeat(151)), Err(NameError::TooLong));
+    }
+}
