@@ -1,0 +1,83 @@
+use std::sync::Arc;
+
+use domain::{TokenType, User};
+use thiserror::Error;
+
+use crate::ports::{Clock, RepositoryError, TokenCodec, TokenProblem, UserRepository};
+
+#[derive(Debug, Error)]
+pub enum AuthenticateError {
+    #[error("access token refused: {0}")]
+    Token(TokenProblem),
+    #[error("the token's user does not exist")]
+    UserNotFound,
+    #[error("the token's user is inactive")]
+    UserInactive,
+    #[error(transparent)]
+    Repository(#[from] RepositoryError),
+}
+
+/// Resolves a bearer access token to its active user.
+#[derive(Clone)]
+pub struct Authenticate {
+    pub users: Arc<dyn UserRepository>,
+    pub tokens: Arc<dyn TokenCodec>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Authenticate {
+    pub fn execute(&self, access_token: &str) -> Result<User, AuthenticateError> {
+        let claims = self
+            .tokens
+            .decode(access_token, TokenType::Access, self.clock.now())
+            .map_err(AuthenticateError::Token)?;
+        let user = self.users.find_by_id(claims.user_id)?.ok_or(AuthenticateError::UserNotFound)?;
+        if !user.is_active {
+            return Err(AuthenticateError::UserInactive);
+        }
+        Ok(user)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::use_cases::test_support::*;
+
+    fn use_case(ports: Ports) -> Authenticate {
+        Authenticate { users: Arc::new(ports.users), tokens: Arc::new(ports.tokens), clock: fixed_clock() }
+    }
+
+    #[test]
+    fn a_valid_access_token_gives_its_user() {
+        let mut ports = Ports::new();
+        ports.tokens.expect_decode().withf(|token, expected, at| token == "tok" && *expected == TokenType::Access && *at == now())
+            .returning(|_, _, _| Ok(claims(TokenType::Access, &"a".repeat(32), USER_ID)));
+        ports.users.expect_find_by_id().returning(|_| Ok(Some(stored_user())));
+        assert_eq!(use_case(ports).execute("tok").expect("authenticates").id, USER_ID);
+    }
+
+    #[test]
+    fn a_refused_token_reports_the_codec_problem() {
+        let mut ports = Ports::new();
+        ports.tokens.expect_decode().returning(|_, _, _| Err(TokenProblem::WrongType));
+        ports.users.expect_find_by_id().never();
+        assert!(matches!(use_case(ports).execute("tok"), Err(AuthenticateError::Token(TokenProblem::WrongType))));
+    }
+
+    #[test]
+    fn a_deleted_user_is_not_found() {
+        let mut ports = Ports::new();
+        ports.tokens.expect_decode().returning(|_, _, _| Ok(claims(TokenType::Access, &"a".repeat(32), USER_ID)));
+        ports.users.expect_find_by_id().returning(|_| Ok(None));
+        assert!(matches!(use_case(ports).execute("tok"), Err(AuthenticateError::UserNotFound)));
+    }
+
+    #[test]
+    fn an_inactive_user_is_refused() {
+        let mut ports = Ports::new();
+        ports.tokens.expect_decode().returning(|_, _, _| Ok(claims(TokenType::Access, &"a".repeat(32), USER_ID)));
+        ports.users.expect_find_by_id().returning(|_| Ok(Some(User { is_active: false, ..stored_user() })));
+        assert!(matches!(use_case(ports).execute("tok"), Err(AuthenticateError::UserInactive)));
+    }
+}

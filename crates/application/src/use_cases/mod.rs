@@ -1,0 +1,32 @@
+//! One struct per use case, each with a single `execute` method and its own error enum.
+
+mod account;
+mod authenticate;
+mod create_superuser;
+mod flush_expired_tokens;
+mod get_profile;
+mod log_in;
+mod log_out;
+mod refresh_token;
+mod register_user;
+mod update_profile;
+
+pub use authenticate::{AuthenticateError, Authenticate};
+pub use create_superuser::{CreateSuperuser, CreateSuperuserError, CreateSuperuserInput};
+pub use flush_expired_tokens::FlushExpiredTokens;
+pub use get_profile::{GetProfile, GetProfileError};
+pub use log_in::{LogIn, LogInError, LogInInput};
+pub use log_out::{LogOut, LogOutError, LogOutInput};
+pub use refresh_token::{RefreshToken, RefreshTokenError, RefreshTokenInput};
+pub use register_user::{ProfileInput, RegisterUser, RegisterUserError, RegisterUserInput};
+pub use update_profile::{UpdateProfile, UpdateProfileError, UpdateProfileInput, UserChangesInput};
+
+/// The two tokens handed out at login and registration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenPair {
+    pub access: String,
+    pub refresh: String,
+}
+
+#[cfg(test)]
+pub(crate) mod test_support;

@@ -1,0 +1,205 @@
+use std::sync::Arc;
+
+use domain::{Profile, User, UserId};
+use thiserror::Error;
+
+use super::account::{EMAIL_TAKEN, parse_free_email, parse_name, parse_phone};
+use crate::ports::{Clock, ProfileChanges, RepositoryError, UpdateUserError, UserRepository};
+use crate::validation::{FieldErrors, Submitted};
+
+#[derive(Debug, Clone)]
+pub struct UpdateProfileInput {
+    pub user_id: UserId,
+    pub user: Submitted<UserChangesInput>,
+    pub phone: Submitted<String>,
+    /// A partial update (PATCH) may leave out `user`; a full one (PUT) may not. Inside `user`,
+    /// and for `phone`, an absent field keeps its stored value either way.
+    pub partial: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct UserChangesInput {
+    pub email: Submitted<String>,
+    pub first_name: Submitted<String>,
+    pub last_name: Submitted<String>,
+}
+
+impl UserChangesInput {
+    pub fn unchanged() -> Self {
+        Self { email: Submitted::Absent, first_name: Submitted::Absent, last_name: Submitted::Absent }
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum UpdateProfileError {
+    #[error("the profile update is invalid")]
+    Invalid(FieldErrors),
+    #[error("the user has no profile")]
+    NotFound,
+    #[error(transparent)]
+    Repository(#[from] RepositoryError),
+}
+
+/// Changes a user's email, names and phone. Username, ids and timestamps are not changeable.
+#[derive(Clone)]
+pub struct UpdateProfile {
+    pub users: Arc<dyn UserRepository>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl UpdateProfile {
+    pub fn execute(&self, input: UpdateProfileInput) -> Result<(User, Profile), UpdateProfileError> {
+        let mut errors = FieldErrors::new();
+        let user = if input.partial {
+            input.user.optional("user", &mut errors)
+        } else {
+            input.user.required("user", &mut errors)
+        }
+        .unwrap_or_else(UserChangesInput::unchanged);
+
+        let mut user_errors = FieldErrors::new();
+        let email = user.email.optional("email", &mut user_errors);
+        let email = parse_free_email(
+            self.users.as_ref(),
+            email,
+            &["email"],
+            Some(input.user_id),
+            &mut user_errors,
+        )?;
+        let first_name = user.first_name.optional("first_name", &mut user_errors);
+        let first_name = parse_name(first_name, &["first_name"], &mut user_errors);
+        let last_name = user.last_name.optional("last_name", &mut user_errors);
+        let last_name = parse_name(last_name, &["last_name"], &mut user_errors);
+        errors.extend_under(&["user"], user_errors);
+        let phone = input.phone.optional("phone", &mut errors);
+        let phone = parse_phone(phone, &["phone"], &mut errors);
+        errors.into_result().map_err(UpdateProfileError::Invalid)?;
+
+        let changes = ProfileChanges { email, first_name, last_name, phone };
+        self.users.update_profile(input.user_id, changes, self.clock.now()).map_err(|error| match error {
+            UpdateUserError::EmailTaken => {
+                UpdateProfileError::Invalid(FieldErrors::single_at(&["user", "email"], EMAIL_TAKEN))
+            }
+            UpdateUserError::NotFound => UpdateProfileError::NotFound,
+            UpdateUserError::Repository(error) => UpdateProfileError::Repository(error),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::use_cases::test_support::*;
+
+    fn use_case(ports: Ports) -> UpdateProfile {
+        UpdateProfile { users: Arc::new(ports.users), clock: fixed_clock() }
+    }
+
+    fn changes(email: Submitted<String>, phone: Submitted<String>, partial: bool) -> UpdateProfileInput {
+        UpdateProfileInput {
+            user_id: USER_ID,
+            user: Submitted::Value(UserChangesInput { email, ..UserChangesInput::unchanged() }),
+            phone,
+            partial,
+        }
+    }
+
+    fn invalid(result: Result<(User, Profile), UpdateProfileError>) -> Vec<(String, String)> {
+        match result {
+            Err(UpdateProfileError::Invalid(errors)) => pairs(&errors),
+            other => panic!("expected field errors, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn only_the_given_fields_change_and_updated_at_moves() {
+        let mut ports = Ports::new();
+        ports.users.expect_find_by_email().returning(|_| Ok(None));
+        ports
+            .users
+            .expect_update_profile()
+            .withf(|id, changes, at| {
+                *id == USER_ID
+                    && changes.email.as_ref().map(|e| e.as_str()) == Some("new@example.com")
+                    && changes.first_name.is_none()
+                    && changes.phone.as_ref().map(|p| p.as_str()) == Some("555")
+                    && *at == now()
+            })
+            .times(1)
+            .returning(|_, _, _| Ok((stored_user(), stored_profile())));
+        assert!(use_case(ports).execute(changes(value("new@example.com"), value("555"), false)).is_ok());
+    }
+
+    #[test]
+    fn a_full_update_requires_user() {
+        let mut ports = Ports::new();
+        ports.users.expect_update_profile().never();
+        let input = UpdateProfileInput { user_id: USER_ID, user: Submitted::Absent, phone: value("1"), partial: false };
+        assert_eq!(invalid(use_case(ports).execute(input)), vec![("user".into(), "This field is required.".into())]);
+    }
+
+    #[test]
+    fn a_partial_update_may_leave_out_user() {
+        let mut ports = Ports::new();
+        ports
+            .users
+            .expect_update_profile()
+            .withf(|_, changes, _| changes.email.is_none() && changes.phone.is_some())
+            .returning(|_, _, _| Ok((stored_user(), stored_profile())));
+        let input = UpdateProfileInput { user_id: USER_ID, user: Submitted::Absent, phone: value("1"), partial: true };
+        assert!(use_case(ports).execute(input).is_ok());
+    }
+
+    #[test]
+    fn an_email_of_another_user_is_refused_under_user() {
+        let mut ports = Ports::new();
+        ports.users.expect_find_by_email().returning(|_| {
+            Ok(Some(User { id: UserId::new(99), ..stored_user() }))
+        });
+        ports.users.expect_update_profile().never();
+        assert_eq!(
+            invalid(use_case(ports).execute(changes(value("bob@example.com"), Submitted::Absent, true))),
+            vec![("user.email".into(), "A user with that email already exists.".into())]
+        );
+    }
+
+    #[test]
+    fn keeping_ones_own_email_in_another_case_is_allowed() {
+        let mut ports = Ports::new();
+        ports.users.expect_find_by_email().returning(|_| Ok(Some(stored_user())));
+        ports.users.expect_update_profile().returning(|_, _, _| Ok((stored_user(), stored_profile())));
+        assert!(use_case(ports).execute(changes(value("ALICE@example.com"), Submitted::Absent, true)).is_ok());
+    }
+
+    #[test]
+    fn invalid_email_and_long_phone_are_reported_together() {
+        let mut ports = Ports::new();
+        ports.users.expect_update_profile().never();
+        assert_eq!(
+            invalid(use_case(ports).execute(changes(value("nope"), value(&"9".repeat(21)), true))),
+            vec![
+                ("user.email".into(), "Enter a valid email address.".into()),
+                ("phone".into(), "Ensure this field has no more than 20 characters.".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn losing_an_email_race_reads_as_a_taken_email() {
+        let mut ports = Ports::new();
+        ports.users.expect_find_by_email().returning(|_| Ok(None));
+        ports.users.expect_update_profile().returning(|_, _, _| Err(UpdateUserError::EmailTaken));
+        assert_eq!(
+            invalid(use_case(ports).execute(changes(value("x@example.com"), Submitted::Absent, true))),
+            vec![("user.email".into(), "A user with that email already exists.".into())]
+        );
+    }
+
+    #[test]
+    fn a_missing_profile_is_not_found() {
+        let mut ports = Ports::new();
+        ports.users.expect_update_profile().returning(|_, _, _| Err(UpdateUserError::NotFound));
+        let input = UpdateProfileInput { user_id: USER_ID, user: Submitted::Absent, phone: Submitted::Absent, partial: true };
+        assert!(matches!(use_case(ports).execute(input), Err(UpdateProfileError::NotFound)));
+    }
+}
