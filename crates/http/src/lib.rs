@@ -1,0 +1,16 @@
+//! The actix-web adapter: routes, request bodies, error bodies and middleware.
+//!
+//! Rule: this crate drives the use cases of `application` and knows nothing of how they are
+//! implemented (no diesel, no argon2, no jsonwebtoken). It speaks the HTTP contract of the Django
+//! REST Framework + simplejwt system that auth-server replaces: same paths, bodies, status codes
+//! and error shapes. Blocking use cases run on the blocking thread pool, never on a worker.
+
+mod auth;
+mod body;
+mod error;
+mod middleware;
+mod routes;
+mod server;
+
+pub use error::ApiError;
+pub use server::{HttpSettings, Server, UseCases};

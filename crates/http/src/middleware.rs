@@ -1,0 +1,144 @@
+//! Request logging and the `Host` check.
+
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{Error, web};
+use tracing::Instrument;
+
+use crate::error::ApiError;
+use crate::server::AppState;
+
+/// Django's `ALLOWED_HOSTS` matching.
+#[derive(Debug, Clone)]
+pub(crate) struct AllowedHosts(Vec<String>);
+
+impl AllowedHosts {
+    pub fn new(patterns: &[String], debug: bool) -> Self {
+        let mut patterns: Vec<String> =
+            patterns.iter().map(|p| p.trim().to_ascii_lowercase()).filter(|p| !p.is_empty()).collect();
+        if patterns.is_empty() && debug {
+            patterns = [".localhost", "127.0.0.1", "[::1]"].map(String::from).to_vec();
+        }
+        Self(patterns)
+    }
+
+    /// Whether a `Host` header value (with or without port) is allowed.
+    pub fn allows(&self, host: &str) -> bool {
+        let host = host.to_ascii_lowercase();
+        let domain = strip_port(&host);
+        let domain = domain.strip_suffix('.').unwrap_or(domain);
+        if domain.is_empty() {
+            return false;
+        }
+        self.0.iter().any(|pattern| {
+            pattern == "*"
+                || pattern == domain
+                || pattern.strip_prefix('.').is_some_and(|parent| {
+                    domain == parent || domain.ends_with(pattern.as_str())
+                })
+        })
+    }
+}
+
+fn strip_port(host: &str) -> &str {
+    if host.starts_with('[') {
+        // An IPv6 literal keeps its brackets; the port, if any, follows them.
+        return host.find(']').map_or(host, |end| &host[..=end]);
+    }
+    host.rsplit_once(':').map_or(host, |(name, _port)| name)
+}
+
+/// Refuses requests whose `Host` is not allowed, with 400 `{"detail":"Bad request."}`.
+pub(crate) async fn check_host(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let allowed = req.app_data::<web::Data<AppState>>().is_some_and(|state| {
+        let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok());
+        host.is_some_and(|host| state.allowed_hosts.allows(host))
+    });
+    if !allowed {
+        tracing::warn!(host = ?req.headers().get(header::HOST), "refused a request for a host that is not allowed");
+        let response = req.error_response(ApiError::DisallowedHost);
+        return Ok(response.map_into_right_body());
+    }
+    Ok(next.call(req).await?.map_into_left_body())
+}
+
+/// One log line per request with method, path, status, latency and a request id, which is also
+/// returned in `X-Request-Id`. The query string is left out: it is the client's, not ours to log.
+pub(crate) async fn log_request(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let started = Instant::now();
+    let request_id = uuid::Uuid::new_v4().simple().to_string();
+    let method = req.method().to_string();
+    let path = req.path().to_owned();
+    let span = tracing::info_span!("request", %request_id, %method, %path);
+    let result = next.call(req).instrument(span.clone()).await;
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let _entered = span.enter();
+    match result {
+        Ok(mut response) => {
+            let status = response.status().as_u16();
+            tracing::info!(status, latency_ms, "request");
+            if let Ok(value) = HeaderValue::from_str(&request_id) {
+                response.headers_mut().insert(header::HeaderName::from_static("x-request-id"), value);
+            }
+            Ok(response)
+        }
+        Err(error) => {
+            let status = error.as_response_error().status_code().as_u16();
+            tracing::info!(status, latency_ms, "request");
+            Err(error)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hosts(patterns: &[&str], debug: bool) -> AllowedHosts {
+        AllowedHosts::new(&patterns.iter().map(|p| p.to_string()).collect::<Vec<_>>(), debug)
+    }
+
+    #[test]
+    fn exact_hosts_match_with_or_without_port() {
+        let allowed = hosts(&["api.example.com"], false);
+        assert!(allowed.allows("api.example.com"));
+        assert!(allowed.allows("API.example.com:8000"));
+        assert!(!allowed.allows("example.com"));
+        assert!(!allowed.allows("evil.com"));
+    }
+
+    #[test]
+    fn a_leading_dot_matches_the_domain_and_its_subdomains() {
+        let allowed = hosts(&[".example.com"], false);
+        assert!(allowed.allows("example.com"));
+        assert!(allowed.allows("a.b.example.com:443"));
+        assert!(!allowed.allows("badexample.com"));
+    }
+
+    #[test]
+    fn a_star_matches_anything_but_nothing_matches_an_empty_host() {
+        let allowed = hosts(&["*"], false);
+        assert!(allowed.allows("whatever.test"));
+        assert!(!allowed.allows(""));
+    }
+
+    #[test]
+    fn debug_with_no_hosts_allows_the_local_names_only() {
+        let allowed = hosts(&[], true);
+        assert!(allowed.allows("localhost:8000"));
+        assert!(allowed.allows("127.0.0.1:8000"));
+        assert!(allowed.allows("[::1]:8000"));
+        assert!(!allowed.allows("example.com"));
+        assert!(!hosts(&[], false).allows("localhost"));
+    }
+}

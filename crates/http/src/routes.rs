@@ -1,0 +1,283 @@
+//! The endpoints. Handlers are thin: read the request, run the use case on the blocking pool,
+//! shape the response.
+
+use actix_web::http::{Method, header};
+use actix_web::{HttpRequest, HttpResponse, Resource, Route, web};
+use application::use_cases::{
+    LogInInput, LogOutInput, ProfileInput, RefreshTokenInput, RegisterUserInput,
+    UpdateProfileInput, UserChangesInput,
+};
+use chrono::{DateTime, Utc};
+use domain::{Profile, User};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::auth::bearer_token;
+use crate::body::{self, Fields};
+use crate::error::ApiError;
+use crate::server::AppState;
+
+type State = web::Data<AppState>;
+
+/// How an endpoint treats the `Authorization` header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// Never reads it.
+    Open,
+    /// Reads it if present: a bad token is refused even though none is required.
+    ReadsToken,
+    /// Requires a valid access token of an active user.
+    Protected,
+}
+
+pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(endpoint("/health", "GET, HEAD, OPTIONS", Access::Open).route(web::get().to(health)))
+        .service(endpoint("/ready", "GET, HEAD, OPTIONS", Access::Open).route(web::get().to(ready)))
+        .service(
+            endpoint("/api/auth/register", "POST, OPTIONS", Access::ReadsToken)
+                .route(web::post().to(register)),
+        )
+        .service(
+            endpoint("/api/auth/login", "POST, OPTIONS", Access::ReadsToken)
+                .route(web::post().to(log_in)),
+        )
+        .service(
+            endpoint("/api/auth/refresh", "POST, OPTIONS", Access::Open)
+                .route(web::post().to(refresh)),
+        )
+        .service(
+            endpoint("/api/auth/logout", "POST, OPTIONS", Access::Protected)
+                .route(web::post().to(log_out)),
+        )
+        .service(
+            endpoint("/api/auth/profile", "GET, PUT, PATCH, HEAD, OPTIONS", Access::Protected)
+                .route(web::get().to(get_profile))
+                .route(web::head().to(get_profile))
+                .route(web::put().to(|req, payload, state| update_profile(req, payload, state, false)))
+                .route(web::patch().to(|req, payload, state| update_profile(req, payload, state, true))),
+        );
+}
+
+/// A path served with and without its trailing slash, answering other methods as DRF does.
+fn endpoint(path: &str, allow: &'static str, access: Access) -> Resource {
+    web::resource([path.to_owned(), format!("{path}/")]).default_service(other_method(allow, access))
+}
+
+/// `OPTIONS` gets a description of the endpoint, other methods 405; both only after the
+/// credentials are checked, as DRF authenticates before dispatching.
+fn other_method(allow: &'static str, access: Access) -> Route {
+    web::to(move |req: HttpRequest, state: State| async move {
+        let token = bearer_token(&req)?;
+        if access != Access::Open && (token.is_some() || access == Access::Protected) {
+            run(&state, move |state| authenticate(state, token, access).map(drop)).await?;
+        }
+        if req.method() == Method::OPTIONS {
+            return Ok(HttpResponse::Ok().insert_header((header::ALLOW, allow)).json(json!({
+                "renders": ["application/json"],
+                "parses": ["application/json", "application/x-www-form-urlencoded"],
+            })));
+        }
+        Err(ApiError::MethodNotAllowed { method: req.method().to_string(), allow })
+    })
+}
+
+pub(crate) async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound)
+}
+
+/// Runs blocking work (database, hashing) on the blocking thread pool.
+async fn run<T: Send + 'static>(
+    state: &State,
+    work: impl FnOnce(&AppState) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let state = state.clone();
+    web::block(move || work(&state)).await.map_err(|error| ApiError::internal(error.to_string()))?
+}
+
+/// The user behind the bearer token, if the endpoint reads one.
+fn authenticate(state: &AppState, token: Option<String>, access: Access) -> Result<Option<User>, ApiError> {
+    match (token, access) {
+        (_, Access::Open) | (None, Access::ReadsToken) => Ok(None),
+        (None, Access::Protected) => Err(ApiError::NotAuthenticated),
+        (Some(token), _) => Ok(Some(state.use_cases.authenticate.execute(&token)?)),
+    }
+}
+
+fn require_user(state: &AppState, token: Option<String>) -> Result<User, ApiError> {
+    authenticate(state, token, Access::Protected)?.ok_or(ApiError::NotAuthenticated)
+}
+
+async fn read_body(req: &HttpRequest, payload: web::Payload, state: &State) -> Result<Fields, ApiError> {
+    let bytes = payload
+        .to_bytes_limited(state.max_body_bytes)
+        .await
+        .map_err(|_| ApiError::PayloadTooLarge)?
+        .map_err(|error| ApiError::BadRequest(format!("Could not read the request body - {error}")))?;
+    body::parse(req, &bytes)
+}
+
+async fn health() -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "status": "ok" }))
+}
+
+async fn ready(state: State) -> Result<HttpResponse, ApiError> {
+    run(&state, |state| Ok(state.use_cases.health.check()?)).await?;
+    Ok(HttpResponse::Ok().json(json!({ "status": "ok" })))
+}
+
+#[derive(Serialize)]
+struct TokenPairBody {
+    refresh: String,
+    access: String,
+}
+
+async fn register(req: HttpRequest, payload: web::Payload, state: State) -> Result<HttpResponse, ApiError> {
+    let token = bearer_token(&req)?;
+    let fields = read_body(&req, payload, &state).await;
+    let pair = run(&state, move |state| {
+        authenticate(state, token, Access::ReadsToken)?;
+        let fields = fields?;
+        let input = RegisterUserInput {
+            username: body::string(&fields, "username"),
+            email: body::string(&fields, "email"),
+            password: body::string(&fields, "password"),
+            password2: body::string(&fields, "password2"),
+            first_name: body::string(&fields, "first_name"),
+            last_name: body::string(&fields, "last_name"),
+            profile: body::object(&fields, "profile", |profile| ProfileInput {
+                phone: body::string(profile, "phone"),
+            }),
+        };
+        Ok(state.use_cases.register.execute(input)?)
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(TokenPairBody { refresh: pair.refresh, access: pair.access }))
+}
+
+async fn log_in(req: HttpRequest, payload: web::Payload, state: State) -> Result<HttpResponse, ApiError> {
+    let token = bearer_token(&req)?;
+    let fields = read_body(&req, payload, &state).await;
+    let pair = run(&state, move |state| {
+        authenticate(state, token, Access::ReadsToken)?;
+        let fields = fields?;
+        let input = LogInInput {
+            username: body::string(&fields, "username"),
+            password: body::string(&fields, "password"),
+        };
+        Ok(state.use_cases.log_in.execute(input)?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(TokenPairBody { refresh: pair.refresh, access: pair.access }))
+}
+
+async fn refresh(req: HttpRequest, payload: web::Payload, state: State) -> Result<HttpResponse, ApiError> {
+    let fields = read_body(&req, payload, &state).await?;
+    let input = RefreshTokenInput { refresh: body::string(&fields, "refresh") };
+    let access = run(&state, move |state| Ok(state.use_cases.refresh.execute(input)?)).await?;
+    Ok(HttpResponse::Ok().json(json!({ "access": access })))
+}
+
+async fn log_out(req: HttpRequest, payload: web::Payload, state: State) -> Result<HttpResponse, ApiError> {
+    let token = bearer_token(&req)?;
+    let fields = read_body(&req, payload, &state).await;
+    run(&state, move |state| {
+        let user = require_user(state, token)?;
+        let fields = fields?;
+        let input = LogOutInput { user_id: user.id, refresh: body::string(&fields, "refresh") };
+        Ok(state.use_cases.log_out.execute(input)?)
+    })
+    .await?;
+    Ok(HttpResponse::ResetContent().finish())
+}
+
+async fn get_profile(req: HttpRequest, state: State) -> Result<HttpResponse, ApiError> {
+    let token = bearer_token(&req)?;
+    let (user, profile) = run(&state, move |state| {
+        let user = require_user(state, token)?;
+        Ok(state.use_cases.get_profile.execute(user.id)?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(ProfileBody::new(&user, &profile)))
+}
+
+async fn update_profile(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: State,
+    partial: bool,
+) -> Result<HttpResponse, ApiError> {
+    let token = bearer_token(&req)?;
+    let fields = read_body(&req, payload, &state).await;
+    let (user, profile) = run(&state, move |state| {
+        let user = require_user(state, token)?;
+        let fields = fields?;
+        let input = UpdateProfileInput {
+            user_id: user.id,
+            user: body::object(&fields, "user", |changes| UserChangesInput {
+                email: body::string(changes, "email"),
+                first_name: body::string(changes, "first_name"),
+                last_name: body::string(changes, "last_name"),
+            }),
+            phone: body::string(&fields, "phone"),
+            partial,
+        };
+        Ok(state.use_cases.update_profile.execute(input)?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(ProfileBody::new(&user, &profile)))
+}
+
+#[derive(Serialize)]
+struct ProfileBody<'a> {
+    id: i64,
+    user: UserBody<'a>,
+    phone: &'a str,
+    created_at: String,
+    updated_at: String,
+}
+
+#[derive(Serialize)]
+struct UserBody<'a> {
+    id: i64,
+    username: &'a str,
+    email: &'a str,
+    first_name: &'a str,
+    last_name: &'a str,
+}
+
+impl<'a> ProfileBody<'a> {
+    fn new(user: &'a User, profile: &'a Profile) -> Self {
+        Self {
+            id: profile.id,
+            user: UserBody {
+                id: user.id.get(),
+                username: user.username.as_str(),
+                email: user.email.as_str(),
+                first_name: user.first_name.as_str(),
+                last_name: user.last_name.as_str(),
+            },
+            phone: profile.phone.as_str(),
+            created_at: timestamp(profile.created_at),
+            updated_at: timestamp(profile.updated_at),
+        }
+    }
+}
+
+/// RFC 3339 in UTC with microseconds and `Z`, as DRF renders datetimes.
+fn timestamp(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn timestamps_always_carry_six_fractional_digits_and_z() {
+        let at = Utc.with_ymd_and_hms(2026, 1, 21, 10, 0, 0).single().expect("valid date");
+        assert_eq!(timestamp(at), "2026-01-21T10:00:00.000000Z");
+        let at = at + chrono::Duration::microseconds(123_456);
+        assert_eq!(timestamp(at), "2026-01-21T10:00:00.123456Z");
+    }
+}

@@ -1,0 +1,134 @@
+//! Assembling the actix-web application and binding it to a listener.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_cors::Cors;
+use actix_web::dev::ServerHandle;
+use actix_web::http::header;
+use actix_web::middleware::{DefaultHeaders, from_fn};
+use actix_web::{App, HttpServer, web};
+use application::ports::HealthProbe;
+use application::use_cases::{
+    Authenticate, GetProfile, LogIn, LogOut, RefreshToken, RegisterUser, UpdateProfile,
+};
+
+use crate::middleware::{AllowedHosts, check_host, log_request};
+use crate::routes;
+
+/// Every use case the HTTP adapter drives, wired by the composition root.
+#[derive(Clone)]
+pub struct UseCases {
+    pub register: RegisterUser,
+    pub log_in: LogIn,
+    pub refresh: RefreshToken,
+    pub log_out: LogOut,
+    pub get_profile: GetProfile,
+    pub update_profile: UpdateProfile,
+    pub authenticate: Authenticate,
+    pub health: Arc<dyn HealthProbe>,
+}
+
+/// What the HTTP layer needs from the settings.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// Django's `ALLOWED_HOSTS` patterns: `example.com`, `.example.com` (and subdomains), `*`.
+    pub allowed_hosts: Vec<String>,
+    pub cors_allowed_origins: Vec<String>,
+    /// With `debug` and no allowed hosts, the local names are allowed, as Django does.
+    pub debug: bool,
+    /// The largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// Worker threads; `None` for one per core.
+    pub workers: Option<usize>,
+}
+
+/// Shared state of every request.
+pub(crate) struct AppState {
+    pub use_cases: UseCases,
+    pub allowed_hosts: AllowedHosts,
+    pub max_body_bytes: usize,
+}
+
+/// A bound, not yet running, HTTP server.
+pub struct Server {
+    server: actix_web::dev::Server,
+    port: u16,
+}
+
+impl Server {
+    /// Builds the application on a listener the caller bound, so tests can use port 0.
+    pub fn bind(
+        listener: TcpListener,
+        use_cases: UseCases,
+        settings: HttpSettings,
+    ) -> std::io::Result<Self> {
+        let port = listener.local_addr()?.port();
+        let state = web::Data::new(AppState {
+            use_cases,
+            allowed_hosts: AllowedHosts::new(&settings.allowed_hosts, settings.debug),
+            max_body_bytes: settings.max_body_bytes,
+        });
+        let origins = Arc::new(settings.cors_allowed_origins.clone());
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .configure(routes::configure)
+                .default_service(web::to(routes::not_found))
+                .wrap(from_fn(check_host))
+                .wrap(cors(&origins))
+                .wrap(security_headers())
+                .wrap(from_fn(log_request))
+        })
+        .shutdown_timeout(10);
+        if let Some(workers) = settings.workers {
+            server = server.workers(workers);
+        }
+        let server = server.listen(listener)?.run();
+        Ok(Self { server, port })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Stops the server gracefully when asked through the handle.
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until stopped (a signal, or the handle).
+    pub async fn run(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// django-cors-headers' defaults, for the configured origins only. Other origins get a normal
+/// response without `Access-Control-*` headers rather than an error.
+fn cors(origins: &[String]) -> Cors {
+    let mut cors = Cors::default()
+        .allowed_methods(["DELETE", "GET", "OPTIONS", "PATCH", "POST", "PUT"])
+        .allowed_headers([
+            header::ACCEPT,
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::USER_AGENT,
+            header::HeaderName::from_static("x-csrftoken"),
+            header::HeaderName::from_static("x-requested-with"),
+        ])
+        .max_age(86_400)
+        .block_on_origin_mismatch(false);
+    for origin in origins {
+        cors = cors.allowed_origin(origin);
+    }
+    cors
+}
+
+/// Django's `SecurityMiddleware` and `XFrameOptionsMiddleware` defaults.
+fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add((header::X_FRAME_OPTIONS, "DENY"))
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .add((header::REFERRER_POLICY, "same-origin"))
+        .add(("Cross-Origin-Opener-Policy", "same-origin"))
+}
