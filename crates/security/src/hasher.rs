@@ -1,0 +1,506 @@
+//! The argon2id adapter for the [`PasswordHasher`] port.
+
+use std::fmt;
+
+use application::ports::{HashError, PasswordHasher, Verification};
+use argon2::password_hash::phc;
+use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, PasswordVerifier as _, Version};
+use domain::{Password, PasswordHash};
+use thiserror::Error;
+use uuid::Uuid;
+
+use crate::django;
+use crate::semaphore::Semaphore;
+
+/// The argon2id cost parameters new hashes are made with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Argon2Params {
+    /// Memory per hash, in KiB.
+    pub memory_kib: u32,
+    /// Passes over the memory (argon2's `t`).
+    pub iterations: u32,
+    /// Lanes (argon2's `p`).
+    pub parallelism: u32,
+}
+
+impl Default for Argon2Params {
+    /// OWASP's recommendation for argon2id: 19 MiB, 2 passes, 1 lane.
+    fn default() -> Self {
+        Self {
+            memory_kib: 19_456,
+            iterations: 2,
+            parallelism: 1,
+        }
+    }
+}
+
+/// Why an [`Argon2Hasher`] could not be built.
+#[derive(Debug, Error)]
+pub enum HasherConfigError {
+    /// `max_concurrent` was 0: no hash could ever run.
+    #[error("max_concurrent must be at least 1")]
+    NoConcurrency,
+    /// argon2 refuses the cost parameters.
+    #[error("invalid argon2 parameters: {0}")]
+    InvalidParams(argon2::Error),
+    /// The dummy hash for unknown-user logins could not be computed (no randomness for a salt).
+    #[error("hashing the dummy password failed: {0}")]
+    DummyHash(argon2::password_hash::Error),
+}
+
+/// Hashes passwords with argon2id (version 0x13) into PHC strings, and verifies those as well as
+/// the `pbkdf2_sha256` and `argon2` hashes Django stores.
+///
+/// At most `max_concurrent` hashes or verifications run at once; other callers block until one
+/// finishes, so a flood of logins queues instead of claiming `memory_kib` each.
+pub struct Argon2Hasher {
+    params: Argon2Params,
+    argon2: Argon2<'static>,
+    dummy: PasswordHash,
+    slots: Semaphore,
+    #[cfg(test)]
+    gauge: tests::Gauge,
+}
+
+impl Argon2Hasher {
+    /// `max_concurrent`: how many hashes/verifies may run at once (others block until a slot
+    /// frees); must be >= 1.
+    ///
+    /// Computes one hash with `params` for [`PasswordHasher::verify_dummy`], so this takes as
+    /// long as a login.
+    ///
+    /// # Errors
+    /// When `max_concurrent` is 0 or argon2 refuses the parameters (memory below 8 KiB per lane,
+    /// no pass, no lane).
+    pub fn new(params: Argon2Params, max_concurrent: usize) -> Result<Self, HasherConfigError> {
+        if max_concurrent == 0 {
+            return Err(HasherConfigError::NoConcurrency);
+        }
+        let argon2_params = Params::new(
+            params.memory_kib,
+            params.iterations,
+            params.parallelism,
+            None,
+        )
+        .map_err(HasherConfigError::InvalidParams)?;
+        let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, argon2_params);
+        // A random password nobody knows, so the dummy hash matches nothing.
+        let unguessable = Uuid::new_v4().simple().to_string();
+        let dummy = argon2
+            .hash_password(unguessable.as_bytes())
+            .map_err(HasherConfigError::DummyHash)?;
+        Ok(Self {
+            params,
+            argon2,
+            dummy: PasswordHash::new(dummy.to_string()),
+            slots: Semaphore::new(max_concurrent),
+            #[cfg(test)]
+            gauge: tests::Gauge::default(),
+        })
+    }
+
+    /// Runs `work` once a slot is free.
+    fn in_slot<T>(&self, work: impl FnOnce() -> T) -> T {
+        let _permit = self.slots.acquire();
+        #[cfg(test)]
+        let _inside = self.gauge.enter();
+        work()
+    }
+
+    /// Checks `password` against an argon2 PHC string; `Some(needs_rehash)` on a match.
+    fn verify_phc(&self, password: &[u8], encoded: &str) -> Option<bool> {
+        let mut parsed = phc::PasswordHash::new(encoded).ok()?;
+        // An argon2 PHC string without `v=` predates version 0x13 (reference implementation's rule).
+        if parsed.version.is_none() {
+            parsed.version = Some(Version::V0x10.into());
+        }
+        self.argon2.verify_password(password, &parsed).ok()?;
+        Some(!self.is_current(&parsed))
+    }
+
+    /// Whether a hash was made exactly the way [`PasswordHasher::hash`] makes one today.
+    fn is_current(&self, parsed: &phc::PasswordHash) -> bool {
+        let Ok(params) = Params::try_from(parsed) else {
+            return false;
+        };
+        parsed.algorithm.as_str() == Algorithm::Argon2id.as_str()
+            && parsed.version == Some(Version::V0x13.into())
+            && params.m_cost() == self.params.memory_kib
+            && params.t_cost() == self.params.iterations
+            && params.p_cost() == self.params.parallelism
+            && params.keyid().is_empty()
+            && params.data().is_empty()
+            && params.output_len() == Some(Params::DEFAULT_OUTPUT_LEN)
+    }
+}
+
+impl PasswordHasher for Argon2Hasher {
+    fn hash(&self, password: &Password) -> Result<PasswordHash, HashError> {
+        let hashed = self
+            .in_slot(|| self.argon2.hash_password(password.expose().as_bytes()))
+            .map_err(|error| HashError(error.to_string()))?;
+        Ok(PasswordHash::new(hashed.to_string()))
+    }
+
+    fn verify(&self, password: &Password, hash: &PasswordHash) -> Verification {
+        let password = password.expose().as_bytes();
+        let stored = hash.as_str();
+        let matched = self.in_slot(|| {
+            if let Some(phc) = django::argon2_phc(stored) {
+                self.verify_phc(password, phc).map(|_| true)
+            } else if django::is_pbkdf2_sha256(stored) {
+                django::verify_pbkdf2_sha256(password, stored).then_some(true)
+            } else {
+                self.verify_phc(password, stored)
+            }
+        });
+        match matched {
+            Some(needs_rehash) => Verification::Match { needs_rehash },
+            None => Verification::Mismatch,
+        }
+    }
+
+    fn verify_dummy(&self, password: &Password) {
+        let _ = self.verify(password, &self.dummy);
+    }
+}
+
+impl fmt::Debug for Argon2Hasher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Argon2Hasher")
+            .field("params", &self.params)
+            .field("max_concurrent", &self.slots.capacity())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Barrier};
+    use std::thread;
+
+    use super::*;
+
+    /// Counts the computations in progress and remembers the most seen at once.
+    #[derive(Debug, Default)]
+    pub(super) struct Gauge {
+        inside: AtomicUsize,
+        peak: AtomicUsize,
+    }
+
+    impl Gauge {
+        pub(super) fn enter(&self) -> GaugeEntry<'_> {
+            let inside = self.inside.fetch_add(1, Ordering::SeqCst) + 1;
+            self.peak.fetch_max(inside, Ordering::SeqCst);
+            GaugeEntry(self)
+        }
+    }
+
+    pub(super) struct GaugeEntry<'a>(&'a Gauge);
+
+    impl Drop for GaugeEntry<'_> {
+        fn drop(&mut self) {
+            self.0.inside.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    const SMALL: Argon2Params = Argon2Params {
+        memory_kib: 1024,
+        iterations: 1,
+        parallelism: 1,
+    };
+
+    // Produced with Django 5.2.19 (argon2-cffi 25.1.0):
+    // make_password("secret-pass", hasher="pbkdf2_sha256")  -- Django's default, 1,000,000 rounds
+    const DJANGO_PBKDF2_DEFAULT: &str =
+        "pbkdf2_sha256$1000000$PPMO8W2sJjeHsCVNMpEUSA$ZH29j5b7Vud8tEAeDYpGFaDqXoJG7788gq96fzIyH+U=";
+    // PBKDF2PasswordHasher().encode("secret-pass", "Zq3xYhX1mPa2Lk9w", iterations=1000)
+    const DJANGO_PBKDF2_SMALL: &str =
+        "pbkdf2_sha256$1000$Zq3xYhX1mPa2Lk9w$SQSM4RmPiR/gg99hRHcavqRehNwyBMZ1OP+vnRAT/cs=";
+    // make_password("secret-pass", hasher="argon2")  -- Django's defaults m=102400, t=2, p=8
+    const DJANGO_ARGON2_DEFAULT: &str = "argon2$argon2id$v=19$m=102400,t=2,p=8$YWxnNmNVM1cycU5BSFlNYVVtSEZ2NA$epybn4Sl7vxld7VgpBMvVdVvgxF/qUUSHg2ARWOttpo";
+    // Argon2PasswordHasher subclass with time_cost=1, memory_cost=1024, parallelism=1, .encode()
+    const DJANGO_ARGON2_SMALL: &str = "argon2$argon2id$v=19$m=1024,t=1,p=1$Y2FScXZFV21sV0trbGhZNkZwSDVJaA$maYueVAbzd1xPtWh5K5FEVaKAQm9/Vf+is91YBHbOHk";
+
+    fn hasher(params: Argon2Params) -> Argon2Hasher {
+        Argon2Hasher::new(params, 2).expect("valid parameters")
+    }
+
+    fn password(raw: &str) -> Password {
+        Password::new(raw.to_owned()).expect("not blank")
+    }
+
+    fn stored(raw: &str) -> PasswordHash {
+        PasswordHash::new(raw.to_owned())
+    }
+
+    #[test]
+    fn the_default_parameters_are_owasps() {
+        assert_eq!(
+            Argon2Params::default(),
+            Argon2Params {
+                memory_kib: 19_456,
+                iterations: 2,
+                parallelism: 1
+            }
+        );
+    }
+
+    #[test]
+    fn a_hash_with_default_parameters_is_an_argon2id_phc_string_that_verifies() {
+        let hasher = hasher(Argon2Params::default());
+        let hash = hasher.hash(&password("correct horse")).expect("hashes");
+        assert!(
+            hash.as_str().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{hash:?}"
+        );
+        assert_eq!(
+            hasher.verify(&password("correct horse"), &hash),
+            Verification::Match {
+                needs_rehash: false
+            }
+        );
+    }
+
+    #[test]
+    fn a_hash_carries_a_16_byte_salt_and_a_32_byte_output() {
+        let hash = hasher(SMALL).hash(&password("pw")).expect("hashes");
+        let parsed = phc::PasswordHash::new(hash.as_str()).expect("a PHC string");
+        assert!(hash.as_str().starts_with("$argon2id$v=19$m=1024,t=1,p=1$"));
+        assert_eq!(parsed.salt.map(|salt| salt.len()), Some(16));
+        assert_eq!(parsed.hash.map(|output| output.len()), Some(32));
+    }
+
+    #[test]
+    fn two_hashes_of_one_password_differ_by_their_salt() {
+        let hasher = hasher(SMALL);
+        let first = hasher.hash(&password("same")).expect("hashes");
+        let second = hasher.hash(&password("same")).expect("hashes");
+        assert_ne!(first, second);
+    }
+
+    #[test]
+    fn the_right_password_matches_and_a_wrong_one_does_not() {
+        let hasher = hasher(SMALL);
+        let hash = hasher.hash(&password("s3cret!")).expect("hashes");
+        assert_eq!(
+            hasher.verify(&password("s3cret!"), &hash),
+            Verification::Match {
+                needs_rehash: false
+            }
+        );
+        assert_eq!(
+            hasher.verify(&password("s3cret?"), &hash),
+            Verification::Mismatch
+        );
+    }
+
+    #[test]
+    fn a_malformed_hash_is_a_mismatch() {
+        let hasher = hasher(SMALL);
+        for raw in [
+            "",
+            "!",
+            "$",
+            "plain text",
+            "$argon2id$",
+            "$argon2id$v=19$m=1024,t=1,p=1$",
+            "$argon2id$v=19$m=1024,t=1,p=1$c2FsdHNhbHQ",
+            "$argon2id$v=19$m=1,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo",
+            "$argon2id$v=99$m=1024,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo",
+            "$scrypt$ln=4,r=8,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo",
+            "argon2$",
+            "argon2$bcrypt$x",
+            "pbkdf2_sha256$",
+            "bcrypt_sha256$$2b$12$abcdefghijklmnopqrstuv",
+        ] {
+            assert_eq!(
+                hasher.verify(&password("pw"), &stored(raw)),
+                Verification::Mismatch,
+                "{raw:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_hash_made_with_other_parameters_matches_but_needs_rehash() {
+        let old = hasher(SMALL).hash(&password("pw")).expect("hashes");
+        let stronger = hasher(Argon2Params {
+            memory_kib: 2048,
+            ..SMALL
+        });
+        assert_eq!(
+            stronger.verify(&password("pw"), &old),
+            Verification::Match { needs_rehash: true }
+        );
+    }
+
+    #[test]
+    fn an_argon2i_or_version_16_hash_matches_but_needs_rehash() {
+        let argon2i = Argon2::new(
+            Algorithm::Argon2i,
+            Version::V0x13,
+            Params::new(1024, 1, 1, None).expect("valid"),
+        );
+        let argon2id_v16 = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x10,
+            Params::new(1024, 1, 1, None).expect("valid"),
+        );
+        let hasher = hasher(SMALL);
+        for other in [argon2i, argon2id_v16] {
+            let hash = other.hash_password(b"pw").expect("hashes").to_string();
+            assert_eq!(
+                hasher.verify(&password("pw"), &stored(&hash)),
+                Verification::Match { needs_rehash: true },
+                "{hash}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_phc_string_without_version_is_verified_as_version_16() {
+        let v16 = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x10,
+            Params::new(1024, 1, 1, None).expect("valid"),
+        );
+        let hash = v16.hash_password(b"pw").expect("hashes").to_string();
+        let unversioned = hash.replace("$v=16", "");
+        assert!(unversioned.starts_with("$argon2id$m=1024"), "{unversioned}");
+        assert_eq!(
+            hasher(SMALL).verify(&password("pw"), &stored(&unversioned)),
+            Verification::Match { needs_rehash: true }
+        );
+    }
+
+    #[test]
+    fn a_django_pbkdf2_hash_matches_its_password_and_needs_rehash() {
+        let hasher = hasher(SMALL);
+        assert_eq!(
+            hasher.verify(&password("secret-pass"), &stored(DJANGO_PBKDF2_SMALL)),
+            Verification::Match { needs_rehash: true }
+        );
+        assert_eq!(
+            hasher.verify(&password("secret-pasS"), &stored(DJANGO_PBKDF2_SMALL)),
+            Verification::Mismatch
+        );
+    }
+
+    // About 8 s in an unoptimised build: the PBKDF2 loop is generic code compiled into this
+    // crate, so it runs at the test profile's opt-level.
+    #[test]
+    fn a_django_pbkdf2_hash_with_the_default_million_rounds_matches() {
+        assert_eq!(
+            hasher(SMALL).verify(&password("secret-pass"), &stored(DJANGO_PBKDF2_DEFAULT)),
+            Verification::Match { needs_rehash: true }
+        );
+    }
+
+    #[test]
+    fn django_argon2_hashes_match_their_password_and_need_rehash() {
+        let hasher = hasher(SMALL);
+        for django in [DJANGO_ARGON2_SMALL, DJANGO_ARGON2_DEFAULT] {
+            assert_eq!(
+                hasher.verify(&password("secret-pass"), &stored(django)),
+                Verification::Match { needs_rehash: true },
+                "{django}"
+            );
+        }
+        assert_eq!(
+            hasher.verify(&password("secret-pasS"), &stored(DJANGO_ARGON2_SMALL)),
+            Verification::Mismatch
+        );
+    }
+
+    #[test]
+    fn a_django_argon2_hash_with_current_parameters_still_needs_rehash() {
+        let hasher = hasher(SMALL);
+        let ours = hasher.hash(&password("pw")).expect("hashes");
+        let django_style = stored(&format!("argon2{}", ours.as_str()));
+        assert_eq!(
+            hasher.verify(&password("pw"), &django_style),
+            Verification::Match { needs_rehash: true }
+        );
+    }
+
+    #[test]
+    fn the_dummy_hash_is_made_with_the_configured_parameters() {
+        let hasher = hasher(SMALL);
+        assert!(
+            hasher
+                .dummy
+                .as_str()
+                .starts_with("$argon2id$v=19$m=1024,t=1,p=1$")
+        );
+        hasher.verify_dummy(&password("anything"));
+        assert_eq!(hasher.gauge.peak.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn zero_concurrency_or_impossible_parameters_are_refused() {
+        assert!(matches!(
+            Argon2Hasher::new(SMALL, 0),
+            Err(HasherConfigError::NoConcurrency)
+        ));
+        for params in [
+            Argon2Params {
+                memory_kib: 0,
+                ..SMALL
+            },
+            Argon2Params {
+                iterations: 0,
+                ..SMALL
+            },
+            Argon2Params {
+                parallelism: 0,
+                ..SMALL
+            },
+        ] {
+            assert!(matches!(
+                Argon2Hasher::new(params, 1),
+                Err(HasherConfigError::InvalidParams(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn with_one_slot_two_threads_never_compute_at_once() {
+        let hasher = Arc::new(Argon2Hasher::new(SMALL, 1).expect("valid parameters"));
+        let hash = hasher.hash(&password("pw")).expect("hashes");
+        let start = Arc::new(Barrier::new(2));
+        let workers: Vec<_> = (0..2)
+            .map(|_| {
+                let (hasher, hash, start) = (Arc::clone(&hasher), hash.clone(), Arc::clone(&start));
+                thread::spawn(move || {
+                    start.wait();
+                    for _ in 0..5 {
+                        hasher.hash(&password("pw")).expect("hashes");
+                        hasher.verify(&password("pw"), &hash);
+                        hasher.verify_dummy(&password("pw"));
+                    }
+                })
+            })
+            .collect();
+        for worker in workers {
+            worker.join().expect("worker thread panicked");
+        }
+        assert_eq!(hasher.gauge.peak.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn the_hasher_can_be_shared_across_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Argon2Hasher>();
+    }
+
+    #[test]
+    fn debug_output_shows_the_parameters_but_no_hash() {
+        let hasher = hasher(SMALL);
+        let shown = format!("{hasher:?}");
+        assert!(shown.contains("memory_kib: 1024"), "{shown}");
+        assert!(shown.contains("max_concurrent: 2"), "{shown}");
+        assert!(!shown.contains("$argon2"), "{shown}");
+    }
+}

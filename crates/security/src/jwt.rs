@@ -1,0 +1,612 @@
+//! The HS256 JWT adapter for the [`TokenCodec`] port, wire-compatible with
+//! djangorestframework-simplejwt: tokens issued by either system are accepted by the other.
+
+use std::fmt;
+use std::time::Duration;
+
+use application::ports::{IssueError, IssuedToken, TokenCodec, TokenProblem};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, TimeDelta, Utc};
+use domain::{TokenClaims, TokenId, TokenType, UserId};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Validation};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// The header PyJWT writes (it sorts the keys). `jsonwebtoken::encode` would put `typ` first, so
+/// tokens are assembled here and only signed by jsonwebtoken.
+const HEADER: &str = r#"{"alg":"HS256","typ":"JWT"}"#;
+
+/// Signs and verifies HS256 tokens with one shared secret.
+pub struct JwtCodec {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    encoded_header: String,
+    access_lifetime: TimeDelta,
+    refresh_lifetime: TimeDelta,
+}
+
+impl JwtCodec {
+    /// A codec signing with `secret`; a lifetime too long for a date saturates to the largest
+    /// one, and issuing then fails with an [`IssueError`].
+    pub fn new(secret: &[u8], access_lifetime: Duration, refresh_lifetime: Duration) -> Self {
+        let mut validation = Validation::new(Algorithm::HS256);
+        // Expiry is checked against the caller's clock in `decode`, never the system time.
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.required_spec_claims.clear();
+        validation.leeway = 0;
+        // simplejwt ignores `aud` unless an audience is configured, and none is.
+        validation.validate_aud = false;
+        Self {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            validation,
+            encoded_header: URL_SAFE_NO_PAD.encode(HEADER),
+            access_lifetime: to_time_delta(access_lifetime),
+            refresh_lifetime: to_time_delta(refresh_lifetime),
+        }
+    }
+
+    fn lifetime(&self, token_type: TokenType) -> TimeDelta {
+        match token_type {
+            TokenType::Access => self.access_lifetime,
+            TokenType::Refresh => self.refresh_lifetime,
+        }
+    }
+}
+
+fn to_time_delta(duration: Duration) -> TimeDelta {
+    TimeDelta::from_std(duration).unwrap_or(TimeDelta::MAX)
+}
+
+/// A whole-second instant, as JWT claims carry them.
+fn whole_seconds(seconds: i64) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp(seconds, 0)
+}
+
+/// The payload as simplejwt writes it; field order is the order on the wire.
+#[derive(Serialize)]
+struct OutgoingClaims<'a> {
+    token_type: &'static str,
+    exp: i64,
+    iat: i64,
+    jti: &'a str,
+    user_id: String,
+}
+
+/// The payload as accepted: every claim is checked by hand, so that a missing one is `Invalid`
+/// in the order the port prescribes rather than a generic parse failure.
+#[derive(Deserialize)]
+struct IncomingClaims {
+    token_type: Option<String>,
+    exp: Option<i64>,
+    iat: Option<i64>,
+    jti: Option<String>,
+    user_id: Option<UserIdClaim>,
+}
+
+/// `user_id` is a string of digits in simplejwt 5.4 and later, an integer before.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum UserIdClaim {
+    Text(String),
+    Number(u64),
+}
+
+impl UserIdClaim {
+    fn parse(&self) -> Option<UserId> {
+        let id = match self {
+            Self::Text(digits)
+                if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) =>
+            {
+                digits.parse().ok()?
+            }
+            Self::Text(_) => return None,
+            Self::Number(number) => i64::try_from(*number).ok()?,
+        };
+        Some(UserId::new(id))
+    }
+}
+
+impl TokenCodec for JwtCodec {
+    fn issue(
+        &self,
+        token_type: TokenType,
+        user_id: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<IssuedToken, IssueError> {
+        let out_of_range = || IssueError("token times out of range".to_owned());
+        let iat = now.timestamp();
+        let exp = now
+            .checked_add_signed(self.lifetime(token_type))
+            .ok_or_else(out_of_range)?
+            .timestamp();
+        let issued_at = whole_seconds(iat).ok_or_else(out_of_range)?;
+        let expires_at = whole_seconds(exp).ok_or_else(out_of_range)?;
+        let jti = Uuid::new_v4().simple().to_string();
+        let id = TokenId::parse(&jti).ok_or_else(|| IssueError("unusable token id".to_owned()))?;
+
+        let payload = serde_json::to_vec(&OutgoingClaims {
+            token_type: token_type.as_str(),
+            exp,
+            iat,
+            jti: &jti,
+            user_id: user_id.get().to_string(),
+        })
+        .map_err(|error| IssueError(error.to_string()))?;
+        let message = format!(
+            "{}.{}",
+            self.encoded_header,
+            URL_SAFE_NO_PAD.encode(payload)
+        );
+        let signature =
+            jsonwebtoken::crypto::sign(message.as_bytes(), &self.encoding, Algorithm::HS256)
+                .map_err(|error| IssueError(error.to_string()))?;
+
+        Ok(IssuedToken {
+            token: format!("{message}.{signature}"),
+            claims: TokenClaims {
+                token_type,
+                id,
+                user_id,
+                issued_at,
+                expires_at,
+            },
+        })
+    }
+
+    fn decode(
+        &self,
+        token: &str,
+        expected: TokenType,
+        now: DateTime<Utc>,
+    ) -> Result<TokenClaims, TokenProblem> {
+        // Signature and algorithm: only HS256 is in `validation.algorithms`.
+        let claims =
+            jsonwebtoken::decode::<IncomingClaims>(token, &self.decoding, &self.validation)
+                .map_err(|_| TokenProblem::Invalid)?
+                .claims;
+
+        let expires_at = claims
+            .exp
+            .and_then(whole_seconds)
+            .ok_or(TokenProblem::Invalid)?;
+        // simplejwt's rule: a token is expired from the second its `exp` names.
+        if expires_at <= now {
+            return Err(TokenProblem::Expired);
+        }
+
+        let token_type = claims
+            .token_type
+            .as_deref()
+            .and_then(TokenType::parse)
+            .ok_or(TokenProblem::Invalid)?;
+        if token_type != expected {
+            return Err(TokenProblem::WrongType);
+        }
+
+        Ok(TokenClaims {
+            token_type,
+            id: claims
+                .jti
+                .as_deref()
+                .and_then(TokenId::parse)
+                .ok_or(TokenProblem::Invalid)?,
+            user_id: claims
+                .user_id
+                .as_ref()
+                .and_then(UserIdClaim::parse)
+                .ok_or(TokenProblem::Invalid)?,
+            issued_at: claims
+                .iat
+                .and_then(whole_seconds)
+                .ok_or(TokenProblem::Invalid)?,
+            expires_at,
+        })
+    }
+}
+
+impl fmt::Debug for JwtCodec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JwtCodec")
+            .field("algorithm", &Algorithm::HS256)
+            .field("access_lifetime", &self.access_lifetime)
+            .field("refresh_lifetime", &self.refresh_lifetime)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fmt::Formatter;
+
+    use chrono::TimeZone as _;
+    use serde::Deserializer;
+    use serde::de::{MapAccess, Visitor};
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    const SECRET: &[u8] = b"test-secret-that-is-long-enough-for-hs256";
+    const ACCESS: Duration = Duration::from_secs(60 * 60);
+    const REFRESH: Duration = Duration::from_secs(24 * 60 * 60);
+
+    // Issued by djangorestframework-simplejwt 5.5.1 (PyJWT 2.15.1, Django 5.2.19) with
+    // SECRET_KEY="django-insecure-test-secret-for-vectors" and default lifetimes:
+    // r = RefreshToken.for_user(user_with_pk_42); print(r); print(r.access_token)
+    const SIMPLEJWT_SECRET: &[u8] = b"django-insecure-test-secret-for-vectors";
+    const SIMPLEJWT_IAT: i64 = 1_795_523_165;
+    const SIMPLEJWT_REFRESH: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCIsImV4cCI6MTc5NTYwOTU2NSwiaWF0IjoxNzk1NTIzMTY1LCJqdGkiOiI3MjdhMjhkMjI5OWE0ZjdkYmM5Mzc0NTU0ZjEyNmJiMSIsInVzZXJfaWQiOiI0MiJ9.khbIo5ang6teDPQCqZQGn0_Nw51nD5wdrhKI_3YT5OQ";
+    const SIMPLEJWT_ACCESS: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjoxNzk1NTIzNDY1LCJpYXQiOjE3OTU1MjMxNjUsImp0aSI6IjY0NTQ2ZGRkMTU3YjQ0NTI5NjI0Y2M1OTYxMTQyZTdhIiwidXNlcl9pZCI6IjQyIn0.pU-9yG6NxpBBdmPmV2kFlQ_uESaQt__Gd0Pq5et9gBg";
+
+    fn codec() -> JwtCodec {
+        JwtCodec::new(SECRET, ACCESS, REFRESH)
+    }
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 1, 21, 10, 0, 0)
+            .single()
+            .expect("a valid date")
+    }
+
+    fn issue(token_type: TokenType) -> IssuedToken {
+        codec()
+            .issue(token_type, UserId::new(7), now())
+            .expect("issues")
+    }
+
+    fn segment(token: &str, index: usize) -> String {
+        let part = token.split('.').nth(index).expect("three segments");
+        String::from_utf8(URL_SAFE_NO_PAD.decode(part).expect("base64url")).expect("UTF-8")
+    }
+
+    /// A token with the given header and payload, HS256-signed with `secret`.
+    fn signed(secret: &[u8], header: &str, payload: &Value) -> String {
+        let message = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header),
+            URL_SAFE_NO_PAD.encode(payload.to_string())
+        );
+        let signature = jsonwebtoken::crypto::sign(
+            message.as_bytes(),
+            &EncodingKey::from_secret(secret),
+            Algorithm::HS256,
+        )
+        .expect("signs");
+        format!("{message}.{signature}")
+    }
+
+    fn valid_payload() -> Value {
+        json!({
+            "token_type": "access",
+            "exp": now().timestamp() + 300,
+            "iat": now().timestamp(),
+            "jti": "0123456789abcdef0123456789abcdef",
+            "user_id": "7",
+        })
+    }
+
+    /// The keys of a JSON object in the order they appear.
+    struct OrderedKeys(Vec<(String, Value)>);
+
+    impl<'de> Deserialize<'de> for OrderedKeys {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            struct Entries;
+            impl<'de> Visitor<'de> for Entries {
+                type Value = OrderedKeys;
+                fn expecting(&self, f: &mut Formatter<'_>) -> fmt::Result {
+                    f.write_str("a JSON object")
+                }
+                fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<OrderedKeys, M::Error> {
+                    let mut entries = Vec::new();
+                    while let Some(entry) = map.next_entry::<String, Value>()? {
+                        entries.push(entry);
+                    }
+                    Ok(OrderedKeys(entries))
+                }
+            }
+            deserializer.deserialize_map(Entries)
+        }
+    }
+
+    #[test]
+    fn an_access_token_round_trips() {
+        let issued = issue(TokenType::Access);
+        let decoded = codec()
+            .decode(&issued.token, TokenType::Access, now())
+            .expect("valid");
+        assert_eq!(decoded, issued.claims);
+        assert_eq!(decoded.user_id, UserId::new(7));
+        assert_eq!(decoded.issued_at, now());
+        assert_eq!(decoded.expires_at, now() + TimeDelta::hours(1));
+    }
+
+    #[test]
+    fn a_refresh_token_round_trips() {
+        let issued = issue(TokenType::Refresh);
+        let decoded = codec()
+            .decode(&issued.token, TokenType::Refresh, now())
+            .expect("valid");
+        assert_eq!(decoded, issued.claims);
+        assert_eq!(decoded.expires_at, now() + TimeDelta::days(1));
+    }
+
+    #[test]
+    fn the_header_is_exactly_hs256_then_jwt() {
+        assert_eq!(segment(&issue(TokenType::Access).token, 0), HEADER);
+    }
+
+    #[test]
+    fn the_payload_has_exactly_simplejwts_five_keys_in_order() {
+        let issued = issue(TokenType::Refresh);
+        let payload: OrderedKeys =
+            serde_json::from_str(&segment(&issued.token, 1)).expect("a JSON object");
+        let keys: Vec<&str> = payload.0.iter().map(|(key, _)| key.as_str()).collect();
+        assert_eq!(keys, ["token_type", "exp", "iat", "jti", "user_id"]);
+        let values: Vec<&Value> = payload.0.iter().map(|(_, value)| value).collect();
+        assert_eq!(values[0], &json!("refresh"));
+        assert_eq!(values[1], &json!(now().timestamp() + 86_400));
+        assert_eq!(values[2], &json!(now().timestamp()));
+        assert_eq!(values[4], &json!("7"));
+        let jti = values[3].as_str().expect("a string");
+        assert_eq!(jti.len(), 32);
+        assert!(
+            jti.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')),
+            "{jti}"
+        );
+        assert_eq!(issued.claims.id.as_str(), jti);
+    }
+
+    #[test]
+    fn each_token_gets_its_own_id() {
+        assert_ne!(
+            issue(TokenType::Access).claims.id,
+            issue(TokenType::Access).claims.id
+        );
+    }
+
+    #[test]
+    fn issuing_uses_the_given_time_not_the_system_clock() {
+        let long_ago = Utc
+            .with_ymd_and_hms(2001, 2, 3, 4, 5, 6)
+            .single()
+            .expect("a valid date");
+        let issued = codec()
+            .issue(TokenType::Access, UserId::new(1), long_ago)
+            .expect("issues");
+        assert_eq!(issued.claims.issued_at, long_ago);
+        assert_eq!(issued.claims.expires_at, long_ago + TimeDelta::hours(1));
+        assert!(
+            codec()
+                .decode(&issued.token, TokenType::Access, long_ago)
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn a_tampered_payload_is_invalid() {
+        let token = issue(TokenType::Access).token;
+        let parts: Vec<&str> = token.split('.').collect();
+        let forged = segment(&token, 1).replace(r#""user_id":"7""#, r#""user_id":"1""#);
+        let tampered = format!(
+            "{}.{}.{}",
+            parts[0],
+            URL_SAFE_NO_PAD.encode(forged),
+            parts[2]
+        );
+        assert_eq!(
+            codec().decode(&tampered, TokenType::Access, now()),
+            Err(TokenProblem::Invalid)
+        );
+    }
+
+    #[test]
+    fn a_token_signed_with_another_secret_is_invalid() {
+        let token = JwtCodec::new(b"another-secret", ACCESS, REFRESH)
+            .issue(TokenType::Access, UserId::new(7), now())
+            .expect("issues")
+            .token;
+        assert_eq!(
+            codec().decode(&token, TokenType::Access, now()),
+            Err(TokenProblem::Invalid)
+        );
+    }
+
+    #[test]
+    fn an_unsigned_alg_none_token_is_invalid() {
+        let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#);
+        let payload = URL_SAFE_NO_PAD.encode(valid_payload().to_string());
+        let real_signature = signed(SECRET, HEADER, &valid_payload())
+            .rsplit('.')
+            .next()
+            .expect("a signature")
+            .to_owned();
+        for token in [
+            format!("{header}.{payload}."),
+            format!("{header}.{payload}"),
+            format!("{header}.{payload}.{real_signature}"),
+        ] {
+            assert_eq!(
+                codec().decode(&token, TokenType::Access, now()),
+                Err(TokenProblem::Invalid),
+                "{token}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_hs512_token_signed_with_the_same_secret_is_invalid() {
+        let token = jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(Algorithm::HS512),
+            &valid_payload(),
+            &EncodingKey::from_secret(SECRET),
+        )
+        .expect("encodes");
+        assert_eq!(
+            codec().decode(&token, TokenType::Access, now()),
+            Err(TokenProblem::Invalid)
+        );
+    }
+
+    #[test]
+    fn malformed_tokens_are_invalid() {
+        for token in [
+            "",
+            "abc",
+            "a.b",
+            "a.b.c",
+            "...",
+            "eyJhbGciOiJIUzI1NiJ9.e30.",
+            "a b c",
+        ] {
+            assert_eq!(
+                codec().decode(token, TokenType::Access, now()),
+                Err(TokenProblem::Invalid),
+                "{token:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_token_is_expired_exactly_at_its_exp_and_valid_one_second_before() {
+        let issued = issue(TokenType::Access);
+        let exp = issued.claims.expires_at;
+        assert_eq!(
+            codec().decode(&issued.token, TokenType::Access, exp),
+            Err(TokenProblem::Expired)
+        );
+        assert_eq!(
+            codec().decode(
+                &issued.token,
+                TokenType::Access,
+                exp - TimeDelta::seconds(1)
+            ),
+            Ok(issued.claims)
+        );
+    }
+
+    #[test]
+    fn a_bad_signature_is_reported_before_expiry() {
+        let token = JwtCodec::new(b"another-secret", ACCESS, REFRESH)
+            .issue(TokenType::Access, UserId::new(7), now())
+            .expect("issues")
+            .token;
+        let much_later = now() + TimeDelta::days(365);
+        assert_eq!(
+            codec().decode(&token, TokenType::Access, much_later),
+            Err(TokenProblem::Invalid)
+        );
+    }
+
+    #[test]
+    fn expiry_is_reported_before_the_wrong_type() {
+        let issued = issue(TokenType::Refresh);
+        assert_eq!(
+            codec().decode(&issued.token, TokenType::Access, issued.claims.expires_at),
+            Err(TokenProblem::Expired)
+        );
+    }
+
+    #[test]
+    fn a_refresh_token_is_not_an_access_token() {
+        assert_eq!(
+            codec().decode(&issue(TokenType::Refresh).token, TokenType::Access, now()),
+            Err(TokenProblem::WrongType)
+        );
+    }
+
+    #[test]
+    fn an_access_token_is_not_a_refresh_token() {
+        assert_eq!(
+            codec().decode(&issue(TokenType::Access).token, TokenType::Refresh, now()),
+            Err(TokenProblem::WrongType)
+        );
+    }
+
+    #[test]
+    fn a_token_with_an_integer_user_id_decodes() {
+        let mut payload = valid_payload();
+        payload["user_id"] = json!(7);
+        let token = signed(SECRET, HEADER, &payload);
+        let claims = codec()
+            .decode(&token, TokenType::Access, now())
+            .expect("valid");
+        assert_eq!(claims.user_id, UserId::new(7));
+    }
+
+    #[test]
+    fn a_token_with_a_header_in_jsonwebtokens_order_decodes() {
+        let token = signed(SECRET, r#"{"typ":"JWT","alg":"HS256"}"#, &valid_payload());
+        assert!(codec().decode(&token, TokenType::Access, now()).is_ok());
+    }
+
+    #[test]
+    fn a_token_missing_a_claim_is_invalid() {
+        for claim in ["jti", "user_id", "exp", "iat", "token_type"] {
+            let mut payload = valid_payload();
+            payload.as_object_mut().expect("an object").remove(claim);
+            let token = signed(SECRET, HEADER, &payload);
+            assert_eq!(
+                codec().decode(&token, TokenType::Access, now()),
+                Err(TokenProblem::Invalid),
+                "without {claim}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_token_with_a_malformed_claim_is_invalid() {
+        for (claim, value) in [
+            ("token_type", json!("sliding")),
+            ("token_type", json!(1)),
+            ("jti", json!("")),
+            ("jti", json!(12)),
+            ("user_id", json!("")),
+            ("user_id", json!("abc")),
+            ("user_id", json!("-7")),
+            ("user_id", json!("+7")),
+            ("user_id", json!(-7)),
+            ("user_id", json!(7.5)),
+            ("user_id", json!("99999999999999999999")),
+            ("exp", json!("1795523465")),
+            ("exp", json!(null)),
+            ("iat", json!(1.5)),
+        ] {
+            let mut payload = valid_payload();
+            payload[claim] = value.clone();
+            let token = signed(SECRET, HEADER, &payload);
+            assert_eq!(
+                codec().decode(&token, TokenType::Access, now()),
+                Err(TokenProblem::Invalid),
+                "{claim}: {value}"
+            );
+        }
+    }
+
+    #[test]
+    fn tokens_issued_by_simplejwt_decode() {
+        let codec = JwtCodec::new(SIMPLEJWT_SECRET, ACCESS, REFRESH);
+        let at = whole_seconds(SIMPLEJWT_IAT).expect("in range");
+        let refresh = codec
+            .decode(SIMPLEJWT_REFRESH, TokenType::Refresh, at)
+            .expect("valid");
+        assert_eq!(refresh.user_id, UserId::new(42));
+        assert_eq!(refresh.id.as_str(), "727a28d2299a4f7dbc9374554f126bb1");
+        assert_eq!(refresh.issued_at, at);
+        assert_eq!(refresh.expires_at, at + TimeDelta::days(1));
+        let access = codec
+            .decode(SIMPLEJWT_ACCESS, TokenType::Access, at)
+            .expect("valid");
+        assert_eq!(access.user_id, UserId::new(42));
+        assert_eq!(access.expires_at, at + TimeDelta::minutes(5));
+    }
+
+    #[test]
+    fn debug_output_does_not_show_the_secret() {
+        let shown = format!("{:?}", codec());
+        assert!(!shown.contains("test-secret"), "{shown}");
+        assert!(shown.contains("HS256"), "{shown}");
+    }
+}

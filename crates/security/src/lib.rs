@@ -1,0 +1,16 @@
+//! Adapters for auth-server's crypto ports: an argon2id [`PasswordHasher`] that also verifies
+//! the hashes Django stored, and an HS256 [`TokenCodec`] speaking simplejwt's token format.
+//!
+//! Rule: secrets never leave this crate in readable form. Passwords, password hashes' salts and
+//! digests, tokens and the signing key are never logged, and every `Debug` here redacts them.
+//!
+//! [`PasswordHasher`]: application::ports::PasswordHasher
+//! [`TokenCodec`]: application::ports::TokenCodec
+
+mod django;
+mod hasher;
+mod jwt;
+mod semaphore;
+
+pub use hasher::{Argon2Hasher, Argon2Params, HasherConfigError};
+pub use jwt::JwtCodec;
