@@ -1,0 +1,194 @@
+//! The pool, its configuration, and the migrations it applies.
+
+use std::error::Error as StdError;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use std::{fs, io};
+
+use diesel::result::Error as DieselError;
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use r2d2::{HandleError, Pool};
+use thiserror::Error;
+
+use crate::connection::{AnyConnection, ConnectionManager};
+use crate::database_url::{ACCEPTED_FORMS, DatabaseUrl};
+use crate::error::{DbError, is_connection_failure};
+use crate::{DieselHealthProbe, DieselRefreshTokenStore, DieselUserRepository};
+
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
+
+/// Which database a `Database` talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+/// How the connection pool behaves.
+#[derive(Debug, Clone)]
+pub struct PoolOptions {
+    /// The most connections open at once (at least 1). An in-memory SQLite database always uses
+    /// one, since each connection to `:memory:` would see its own empty database.
+    pub max_size: u32,
+    /// How long a request waits for a connection before failing with `Unavailable`; also how
+    /// long libpq waits for an unreachable host.
+    pub connection_timeout: Duration,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        Self {
+            max_size: 8,
+            connection_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum ConnectError {
+    /// The URL has none of the accepted forms. The message never repeats the URL.
+    #[error("invalid database URL: {0}; expected {forms}", forms = ACCEPTED_FORMS)]
+    InvalidUrl(String),
+    #[error("could not create the directory {} for the SQLite database: {source}", path.display())]
+    CreateDirectory {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    /// The driver's own message: a wrong password, a refused connection, an unknown database.
+    #[error("could not connect to the database: {0}")]
+    Connection(String),
+}
+
+#[derive(Debug, Error)]
+pub enum MigrationError {
+    #[error("no database connection to run the migrations on")]
+    Unavailable(#[source] Box<dyn StdError + Send + Sync>),
+    #[error("applying the database migrations failed")]
+    Failed(#[source] Box<dyn StdError + Send + Sync>),
+}
+
+/// A pool of connections to PostgreSQL or SQLite. Cheap to clone: clones share the pool.
+#[derive(Debug, Clone)]
+pub struct Database {
+    pool: Pool<ConnectionManager>,
+    backend: Backend,
+}
+
+impl Database {
+    /// Parses the URL, makes one direct connection attempt (so that a wrong password or an
+    /// unreachable server fails at once, with the driver's message), then builds the pool. For
+    /// SQLite, creates the directory of the database file if it is missing.
+    ///
+    /// # Errors
+    /// `InvalidUrl` for a URL of no accepted form, `CreateDirectory` when the SQLite file's
+    /// directory cannot be created, `Connection` when the database cannot be reached.
+    pub fn connect(url: &str, options: PoolOptions) -> Result<Self, ConnectError> {
+        let url = DatabaseUrl::parse(url).map_err(|problem| ConnectError::InvalidUrl(problem.0))?;
+        let backend = match url {
+            DatabaseUrl::Postgres(_) => Backend::Postgres,
+            DatabaseUrl::SqliteFile(_) | DatabaseUrl::SqliteMemory => Backend::Sqlite,
+        };
+        if let DatabaseUrl::SqliteFile(path) = &url {
+            create_parent_directory(path)?;
+        }
+        let manager = ConnectionManager::new(&url, options.connection_timeout);
+        manager
+            .establish()
+            .map_err(|error| ConnectError::Connection(error.to_string().trim_end().to_owned()))?;
+
+        let builder = Pool::builder()
+            .max_size(options.max_size.max(1))
+            .connection_timeout(options.connection_timeout)
+            .test_on_check_out(true)
+            .error_handler(Box::new(TracingErrorHandler));
+        // Every connection to `:memory:` has its own database, so the pool keeps exactly one and
+        // never retires it.
+        let builder = if url == DatabaseUrl::SqliteMemory {
+            builder.max_size(1).max_lifetime(None).idle_timeout(None)
+        } else {
+            builder
+        };
+        let pool = builder
+            .build(manager)
+            .map_err(|error| ConnectError::Connection(error.to_string().trim_end().to_owned()))?;
+        Ok(Self { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Applies the pending embedded migrations for the backend; returns the versions applied.
+    ///
+    /// # Errors
+    /// `Unavailable` when no connection can be had, `Failed` when a migration fails (it is
+    /// rolled back).
+    pub fn run_migrations(&self) -> Result<Vec<String>, MigrationError> {
+        let mut conn = self
+            .pool
+            .get()
+            .map_err(|error| MigrationError::Unavailable(Box::new(error)))?;
+        let applied = match &mut conn.inner {
+            AnyConnection::Postgres(conn) => conn.run_pending_migrations(POSTGRES_MIGRATIONS),
+            AnyConnection::Sqlite(conn) => conn.run_pending_migrations(SQLITE_MIGRATIONS),
+        }
+        .map_err(MigrationError::Failed)?;
+        let applied: Vec<String> = applied.iter().map(ToString::to_string).collect();
+        for version in &applied {
+            tracing::info!(version = %version, "applied database migration");
+        }
+        Ok(applied)
+    }
+
+    pub fn users(&self) -> DieselUserRepository {
+        DieselUserRepository::new(self.clone())
+    }
+
+    pub fn refresh_tokens(&self) -> DieselRefreshTokenStore {
+        DieselRefreshTokenStore::new(self.clone())
+    }
+
+    pub fn health(&self) -> DieselHealthProbe {
+        DieselHealthProbe::new(self.clone())
+    }
+
+    /// Runs `work` on a pooled connection. A connection that failed at the connection level is
+    /// discarded rather than returned to the pool.
+    pub(crate) fn run<T>(
+        &self,
+        work: impl FnOnce(&mut AnyConnection) -> Result<T, DieselError>,
+    ) -> Result<T, DbError> {
+        let mut conn = self.pool.get().map_err(DbError::Checkout)?;
+        let result = work(&mut conn.inner);
+        if let Err(error) = &result
+            && is_connection_failure(error)
+        {
+            conn.lost = true;
+        }
+        result.map_err(DbError::Query)
+    }
+}
+
+fn create_parent_directory(path: &Path) -> Result<(), ConnectError> {
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => {
+            fs::create_dir_all(parent).map_err(|source| ConnectError::CreateDirectory {
+                path: parent.to_path_buf(),
+                source,
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Sends the pool's background connection failures to `tracing` instead of the `log` crate.
+#[derive(Debug)]
+struct TracingErrorHandler;
+
+impl HandleError<diesel::r2d2::Error> for TracingErrorHandler {
+    fn handle_error(&self, error: diesel::r2d2::Error) {
+        tracing::warn!(error = %error, "database connection failed");
+    }
+}

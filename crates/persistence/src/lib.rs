@@ -1,0 +1,26 @@
+//! Adapters for the repository ports of `application`: one diesel code path over PostgreSQL and
+//! SQLite, behind an r2d2 pool.
+//!
+//! Rule: nothing diesel-shaped leaves this crate. `schema.rs` and the row structs are private;
+//! rows become domain types through `TryFrom` at the edge, and storage errors become the ports'
+//! errors here, once (a unique violation is `UsernameTaken` or `EmailTaken`, a lost connection is
+//! `Unavailable`). Times are stored as UTC `TIMESTAMP`s with microsecond precision on both
+//! backends; finer parts of a `DateTime` are truncated on write.
+
+mod connection;
+mod database;
+mod database_url;
+mod error;
+mod health;
+mod refresh_tokens;
+mod rows;
+mod schema;
+mod users;
+
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+
+pub use database::{Backend, ConnectError, Database, MigrationError, PoolOptions};
+pub use health::DieselHealthProbe;
+pub use refresh_tokens::DieselRefreshTokenStore;
+pub use users::DieselUserRepository;

@@ -1,0 +1,41 @@
+//! The tables created by `migrations/postgres` and `migrations/sqlite`.
+
+diesel::table! {
+    users (id) {
+        id -> BigInt,
+        username -> Text,
+        email -> Text,
+        password -> Text,
+        first_name -> Text,
+        last_name -> Text,
+        is_active -> Bool,
+        is_staff -> Bool,
+        is_superuser -> Bool,
+        date_joined -> Timestamp,
+        last_login -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    profiles (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        phone -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (id) {
+        id -> BigInt,
+        jti -> Text,
+        user_id -> BigInt,
+        issued_at -> Timestamp,
+        expires_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(profiles -> users (user_id));
+diesel::allow_tables_to_appear_in_same_query!(users, profiles);

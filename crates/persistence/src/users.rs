@@ -1,0 +1,198 @@
+//! `UserRepository` over diesel.
+
+use application::ports::{
+    CreateUserError, ProfileChanges, RepositoryError, UpdateUserError, UserRepository,
+};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::result::Error as DieselError;
+use diesel::sql_types::Text;
+use domain::{Email, NewUser, PasswordHash, PersonName, Phone, Profile, User, UserId};
+
+use crate::connection::AnyConnection;
+use crate::database::Database;
+use crate::error::{DbError, violated_unique_constraint};
+use crate::rows::{
+    InvalidRow, NewProfileRow, NewUserRow, ProfileChangesRow, ProfileRow, UserChanges, UserRow,
+    to_stored,
+};
+use crate::schema::{profiles, users};
+
+diesel::define_sql_function! {
+    /// SQL `lower()`: ASCII-only on SQLite, locale-aware on PostgreSQL.
+    fn lower(text: Text) -> Text;
+}
+
+/// Users and their profiles in the `users` and `profiles` tables.
+#[derive(Debug, Clone)]
+pub struct DieselUserRepository {
+    db: Database,
+}
+
+impl DieselUserRepository {
+    pub(crate) fn new(db: Database) -> Self {
+        Self { db }
+    }
+
+    fn find_one(
+        &self,
+        query: impl FnOnce(&mut AnyConnection) -> QueryResult<Option<UserRow>>,
+    ) -> Result<Option<User>, RepositoryError> {
+        let row = self.db.run(query)?;
+        row.map(User::try_from).transpose().map_err(unexpected)
+    }
+}
+
+fn unexpected(error: InvalidRow) -> RepositoryError {
+    RepositoryError::Unexpected(Box::new(error))
+}
+
+fn to_domain(user: UserRow, profile: ProfileRow) -> Result<(User, Profile), RepositoryError> {
+    Ok((
+        User::try_from(user).map_err(unexpected)?,
+        Profile::try_from(profile).map_err(unexpected)?,
+    ))
+}
+
+impl UserRepository for DieselUserRepository {
+    fn create(&self, user: NewUser) -> Result<(User, Profile), CreateUserError> {
+        let joined_at = to_stored(user.joined_at);
+        let new_user = NewUserRow {
+            username: user.username.as_str(),
+            email: user.email.as_str(),
+            password: user.password_hash.as_str(),
+            first_name: user.first_name.as_str(),
+            last_name: user.last_name.as_str(),
+            is_active: true,
+            is_staff: user.is_staff,
+            is_superuser: user.is_superuser,
+            date_joined: joined_at,
+        };
+        let phone = user.phone.as_str();
+        let created = self.db.run(|conn| {
+            conn.transaction(|conn| {
+                let user: UserRow = diesel::insert_into(users::table)
+                    .values(&new_user)
+                    .get_result(conn)?;
+                let profile: ProfileRow = diesel::insert_into(profiles::table)
+                    .values(&NewProfileRow {
+                        user_id: user.id,
+                        phone,
+                        created_at: joined_at,
+                        updated_at: joined_at,
+                    })
+                    .get_result(conn)?;
+                Ok((user, profile))
+            })
+        });
+        match created {
+            Ok((user, profile)) => Ok(to_domain(user, profile)?),
+            Err(DbError::Query(error)) => match violated_unique_constraint(&error) {
+                Some(constraint) if constraint.contains("username") => {
+                    Err(CreateUserError::UsernameTaken)
+                }
+                Some(constraint) if constraint.contains("email") => {
+                    Err(CreateUserError::EmailTaken)
+                }
+                _ => Err(RepositoryError::from(DbError::Query(error)).into()),
+            },
+            Err(error) => Err(RepositoryError::from(error).into()),
+        }
+    }
+
+    fn find_by_id(&self, id: UserId) -> Result<Option<User>, RepositoryError> {
+        self.find_one(|conn| users::table.find(id.get()).first(conn).optional())
+    }
+
+    fn find_by_username(&self, username: &str) -> Result<Option<User>, RepositoryError> {
+        self.find_one(|conn| {
+            users::table
+                .filter(users::username.eq(username))
+                .first(conn)
+                .optional()
+        })
+    }
+
+    fn find_by_email(&self, email: &Email) -> Result<Option<User>, RepositoryError> {
+        self.find_one(|conn| {
+            users::table
+                .filter(lower(users::email).eq(lower(email.as_str())))
+                .first(conn)
+                .optional()
+        })
+    }
+
+    fn find_with_profile(&self, id: UserId) -> Result<Option<(User, Profile)>, RepositoryError> {
+        let rows = self.db.run(|conn| {
+            users::table
+                .inner_join(profiles::table)
+                .filter(users::id.eq(id.get()))
+                .first::<(UserRow, ProfileRow)>(conn)
+                .optional()
+        })?;
+        rows.map(|(user, profile)| to_domain(user, profile))
+            .transpose()
+    }
+
+    fn update_profile(
+        &self,
+        id: UserId,
+        changes: ProfileChanges,
+        updated_at: DateTime<Utc>,
+    ) -> Result<(User, Profile), UpdateUserError> {
+        let user_changes = UserChanges {
+            email: changes.email.as_ref().map(Email::as_str),
+            first_name: changes.first_name.as_ref().map(PersonName::as_str),
+            last_name: changes.last_name.as_ref().map(PersonName::as_str),
+        };
+        let profile_changes = ProfileChangesRow {
+            phone: changes.phone.as_ref().map(Phone::as_str),
+            updated_at: to_stored(updated_at),
+        };
+        // The profile is written first: on SQLite a transaction that starts with a write takes
+        // the write lock at once (waiting up to busy_timeout), where one that reads first could
+        // fail to upgrade its lock.
+        let updated = self.db.run(|conn| {
+            conn.transaction(|conn| {
+                let profile: ProfileRow =
+                    diesel::update(profiles::table.filter(profiles::user_id.eq(id.get())))
+                        .set(&profile_changes)
+                        .get_result(conn)?;
+                let user: UserRow = if user_changes.is_empty() {
+                    users::table.find(id.get()).first(conn)?
+                } else {
+                    diesel::update(users::table.find(id.get()))
+                        .set(&user_changes)
+                        .get_result(conn)?
+                };
+                Ok((user, profile))
+            })
+        });
+        match updated {
+            Ok((user, profile)) => Ok(to_domain(user, profile)?),
+            Err(DbError::Query(DieselError::NotFound)) => Err(UpdateUserError::NotFound),
+            Err(DbError::Query(error)) if violated_unique_constraint(&error).is_some() => {
+                Err(UpdateUserError::EmailTaken)
+            }
+            Err(error) => Err(RepositoryError::from(error).into()),
+        }
+    }
+
+    fn record_login(&self, id: UserId, at: DateTime<Utc>) -> Result<(), RepositoryError> {
+        self.db.run(|conn| {
+            diesel::update(users::table.find(id.get()))
+                .set(users::last_login.eq(Some(to_stored(at))))
+                .execute(conn)
+        })?;
+        Ok(())
+    }
+
+    fn set_password_hash(&self, id: UserId, hash: PasswordHash) -> Result<(), RepositoryError> {
+        self.db.run(|conn| {
+            diesel::update(users::table.find(id.get()))
+                .set(users::password.eq(hash.as_str()))
+                .execute(conn)
+        })?;
+        Ok(())
+    }
+}

@@ -1,0 +1,598 @@
+//! The contract of the repository ports, written once and run against every backend.
+
+use std::sync::{Arc, Barrier};
+use std::thread;
+
+use application::ports::{
+    CreateUserError, HealthProbe, ProfileChanges, RefreshTokenStore, RepositoryError,
+    UpdateUserError, UserRepository,
+};
+use chrono::{DateTime, Duration, Utc};
+use domain::{
+    Email, NewUser, PasswordHash, PersonName, Phone, TokenClaims, TokenId, TokenType, UserId,
+    Username,
+};
+use persistence::testing::TestDatabase;
+
+use crate::raw;
+
+fn at(rfc3339: &str) -> DateTime<Utc> {
+    rfc3339.parse().expect("an RFC 3339 time")
+}
+
+fn email(raw: &str) -> Email {
+    Email::parse(raw).expect("a valid email")
+}
+
+fn joined() -> DateTime<Utc> {
+    at("2026-11-24T09:15:30.123456Z")
+}
+
+fn new_user(username: &str, address: &str) -> NewUser {
+    NewUser {
+        username: Username::parse(username).expect("a valid username"),
+        email: email(address),
+        password_hash: PasswordHash::new(format!("$argon2id$v=19$m=19456,t=2,p=1$salt${username}")),
+        first_name: PersonName::parse("Alice").expect("a valid name"),
+        last_name: PersonName::parse("Liddell").expect("a valid name"),
+        phone: Phone::parse("+44 20 7946 0000").expect("a valid phone"),
+        is_staff: false,
+        is_superuser: false,
+        joined_at: joined(),
+    }
+}
+
+fn claims(jti: &str, user_id: i64, issued_at: DateTime<Utc>) -> TokenClaims {
+    TokenClaims {
+        token_type: TokenType::Refresh,
+        id: TokenId::parse(jti).expect("a valid jti"),
+        user_id: UserId::new(user_id),
+        issued_at,
+        expires_at: issued_at + Duration::days(1),
+    }
+}
+
+fn new_jti() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+pub(crate) fn a_created_user_is_found_by_id_username_and_email(db: &TestDatabase) {
+    let users = db.database().users();
+    let (user, _) = users
+        .create(new_user("alice", "Alice@Example.com"))
+        .expect("created");
+
+    assert_eq!(user.username.as_str(), "alice");
+    assert_eq!(user.email.as_str(), "Alice@example.com");
+    assert_eq!(
+        users.find_by_id(user.id).expect("found"),
+        Some(user.clone())
+    );
+    assert_eq!(
+        users.find_by_username("alice").expect("found"),
+        Some(user.clone())
+    );
+    for address in [
+        "Alice@example.com",
+        "alice@example.com",
+        "ALICE@EXAMPLE.COM",
+    ] {
+        assert_eq!(
+            users.find_by_email(&email(address)).expect("found"),
+            Some(user.clone()),
+            "{address}"
+        );
+    }
+}
+
+pub(crate) fn a_created_user_is_active_with_a_profile_created_when_the_user_joined(
+    db: &TestDatabase,
+) {
+    let (user, profile) = db
+        .database()
+        .users()
+        .create(new_user("alice", "alice@example.com"))
+        .expect("created");
+
+    assert!(user.is_active);
+    assert!(!user.is_staff && !user.is_superuser);
+    assert_eq!(user.first_name.as_str(), "Alice");
+    assert_eq!(user.last_name.as_str(), "Liddell");
+    assert_eq!(user.date_joined, joined());
+    assert_eq!(user.last_login, None);
+    assert_eq!(profile.user_id, user.id);
+    assert_eq!(profile.phone.as_str(), "+44 20 7946 0000");
+    assert_eq!(profile.created_at, joined());
+    assert_eq!(profile.updated_at, joined());
+}
+
+pub(crate) fn unknown_users_are_not_found(db: &TestDatabase) {
+    let users = db.database().users();
+    users
+        .create(new_user("alice", "alice@example.com"))
+        .expect("created");
+
+    assert_eq!(users.find_by_id(UserId::new(987_654)).expect("ran"), None);
+    assert_eq!(users.find_by_username("bob").expect("ran"), None);
+    assert_eq!(
+        users.find_by_username("not a username!").expect("ran"),
+        None
+    );
+    assert_eq!(
+        users.find_by_email(&email("bob@example.com")).expect("ran"),
+        None
+    );
+    assert_eq!(
+        users.find_with_profile(UserId::new(987_654)).expect("ran"),
+        None
+    );
+}
+
+pub(crate) fn usernames_are_unique_but_case_sensitive(db: &TestDatabase) {
+    let users = db.database().users();
+    let (upper, _) = users
+        .create(new_user("Alice", "one@example.com"))
+        .expect("created");
+    let (lower, _) = users
+        .create(new_user("alice", "two@example.com"))
+        .expect("a username differing in case is another username");
+    assert_ne!(upper.id, lower.id);
+
+    let again = users.create(new_user("alice", "three@example.com"));
+    assert!(
+        matches!(again, Err(CreateUserError::UsernameTaken)),
+        "{again:?}"
+    );
+    assert_eq!(users.find_by_username("Alice").expect("ran"), Some(upper));
+    assert_eq!(users.find_by_username("alice").expect("ran"), Some(lower));
+}
+
+pub(crate) fn emails_are_unique_ignoring_case(db: &TestDatabase) {
+    let users = db.database().users();
+    users
+        .create(new_user("alice", "alice@example.com"))
+        .expect("created");
+
+    for address in [
+        "alice@example.com",
+        "ALICE@example.com",
+        "Alice@EXAMPLE.com",
+    ] {
+        let result = users.create(new_user("bob", address));
+        assert!(
+            matches!(result, Err(CreateUserError::EmailTaken)),
+            "{address}: {result:?}"
+        );
+    }
+}
+
+pub(crate) fn a_failed_creation_leaves_neither_user_nor_profile(db: &TestDatabase) {
+    let users = db.database().users();
+    let mut conn = raw::connect(db);
+    users
+        .create(new_user("alice", "alice@example.com"))
+        .expect("created");
+    let _ = users.create(new_user("alice", "other@example.com"));
+    let _ = users.create(new_user("other", "ALICE@example.com"));
+    assert_eq!(raw::count(&mut conn, "users"), 1);
+    assert_eq!(raw::count(&mut conn, "profiles"), 1);
+
+    // The user row is inserted, then the profile fails: the user must go too.
+    raw::refuse_phone_555(&mut conn);
+    let mut refused = new_user("bob", "bob@example.com");
+    refused.phone = Phone::parse("555").expect("a valid phone");
+    let result = users.create(refused);
+    assert!(
+        matches!(
+            result,
+            Err(CreateUserError::Repository(RepositoryError::Unexpected(_)))
+        ),
+        "{result:?}"
+    );
+    assert_eq!(users.find_by_username("bob").expect("ran"), None);
+    assert_eq!(raw::count(&mut conn, "users"), 1);
+    assert_eq!(raw::count(&mut conn, "profiles"), 1);
+
+    users
+        .create(new_user("bob", "bob@example.com"))
+        .expect("the username and email of a failed creation are free");
+}
+
+pub(crate) fn a_user_is_found_with_its_profile(db: &TestDatabase) {
+    let users = db.database().users();
+    let created = users
+        .create(new_user("alice", "alice@example.com"))
+        .expect("created");
+    users
+        .create(new_user("bob", "bob@example.com"))
+        .expect("created");
+
+    assert_eq!(
+        users.find_with_profile(created.0.id).expect("ran"),
+        Some(created)
+    );
+}
+
+pub(crate) fn an_update_changes_only_the_given_fields_and_sets_updated_at(db: &TestDatabase) {
+    let users = db.database().users();
+    let (user, profile) = users
+        .create(new_user("alice", "alice@example.com"))
+        .expect("created");
+
+    let first_update = at("2026-11-25T10:00:00.000001Z");
+    let phone_only = ProfileChanges {
+        phone: Some(Phone::parse("0123").expect("a valid phone")),
+        ..ProfileChanges::default()
+    };
+    let (after_phone, profile_after_phone) = users
+        .update_profile(user.id, phone_only, first_update)
+        .expect("updated");
+    assert_eq!(after_phone, user);
+    assert_eq!(profile_after_phone.phone.as_str(), "0123");
+    assert_eq!(profile_after_phone.created_at, profile.created_at);
+    assert_eq!(profile_after_phone.updated_at, first_update);
+
+    let second_update = at("2026-11-26T11:30:00.5Z");
+    let names = ProfileChanges {
+        first_name: Some(PersonName::parse("Alicia").expect("a valid name")),
+        last_name: Some(PersonName::parse("").expect("a valid name")),
+        ..ProfileChanges::default()
+    };
+    let (after_names, profile_after_names) = users
+        .update_profile(user.id, names, second_update)
+        .expect("updated");
+    assert_eq!(after_names.first_name.as_str(), "Alicia");
+    assert_eq!(after_names.last_name.as_str(), "");
+    assert_eq!(after_names.email, user.email);
+    assert_eq!(profile_after_names.phone.as_str(), "0123");
+    assert_eq!(profile_after_names.updated_at, second_update);
+
+    let third_update = at("2026-11-27T00:00:00Z");
+    let (unchanged, touched) = users
+        .update_profile(user.id, ProfileChanges::default(), third_update)
+        .expect("an empty change still sets updated_at");
+    assert_eq!(unchanged, after_names);
+    assert_eq!(touched.updated_at, third_update);
+
+    let address = ProfileChanges {
+        email: Some(email("alicia@example.org")),
+        ..ProfileChanges::default()
+    };
+    let (after_email, _) = users
+        .update_profile(user.id, address, third_update)
+        .expect("updated");
+    assert_eq!(after_email.email.as_str(), "alicia@example.org");
+    assert_eq!(
+        users.find_with_profile(user.id).expect("ran"),
+        Some((after_email, touched))
+    );
+    assert_eq!(
+        users
+            .find_by_email(&email("alice@example.com"))
+            .expect("ran"),
+        None
+    );
+}
+
+pub(crate) fn an_update_to_another_users_email_is_refused_and_changes_nothing(db: &TestDatabase) {
+    let users = db.database().users();
+    users
+        .create(new_user("alice", "alice@example.com"))
+        .expect("created");
+    let bob = users
+        .create(new_user("bob", "bob@example.com"))
+        .expect("created");
+
+    let changes = ProfileChanges {
+        email: Some(email("ALICE@example.com")),
+        phone: Some(Phone::parse("999").expect("a valid phone")),
+        ..ProfileChanges::default()
+    };
+    let result = users.update_profile(bob.0.id, changes, at("2026-12-01T00:00:00Z"));
+    assert!(
+        matches!(result, Err(UpdateUserError::EmailTaken)),
+        "{result:?}"
+    );
+    assert_eq!(users.find_with_profile(bob.0.id).expect("ran"), Some(bob));
+}
+
+pub(crate) fn a_user_may_change_the_case_of_their_own_email(db: &TestDatabase) {
+    let users = db.database().users();
+    let (alice, _) = users
+        .create(new_user("alice", "alice@example.com"))
+        .expect("created");
+
+    let changes = ProfileChanges {
+        email: Some(email("ALICE@example.com")),
+        ..ProfileChanges::default()
+    };
+    let (updated, _) = users
+        .update_profile(alice.id, changes, at("2026-12-01T00:00:00Z"))
+        .expect("one's own address in another case is not taken");
+    assert_eq!(updated.email.as_str(), "ALICE@example.com");
+}
+
+pub(crate) fn an_update_of_an_unknown_user_is_not_found(db: &TestDatabase) {
+    let users = db.database().users();
+    let result = users.update_profile(
+        UserId::new(987_654),
+        ProfileChanges {
+            first_name: Some(PersonName::parse("Nobody").expect("a valid name")),
+            ..ProfileChanges::default()
+        },
+        at("2026-12-01T00:00:00Z"),
+    );
+    assert!(
+        matches!(result, Err(UpdateUserError::NotFound)),
+        "{result:?}"
+    );
+}
+
+pub(crate) fn a_login_is_recorded(db: &TestDatabase) {
+    let users = db.database().users();
+    let (alice, _) = users
+        .create(new_user("alice", "alice@example.com"))
+        .expect("created");
+
+    let first = at("2026-11-24T10:00:00.654321Z");
+    users.record_login(alice.id, first).expect("recorded");
+    assert_eq!(
+        users
+            .find_by_id(alice.id)
+            .expect("ran")
+            .and_then(|u| u.last_login),
+        Some(first)
+    );
+    let second = at("2026-11-24T11:00:00Z");
+    users.record_login(alice.id, second).expect("recorded");
+    assert_eq!(
+        users
+            .find_by_id(alice.id)
+            .expect("ran")
+            .and_then(|u| u.last_login),
+        Some(second)
+    );
+}
+
+pub(crate) fn a_password_hash_is_replaced(db: &TestDatabase) {
+    let users = db.database().users();
+    let (alice, _) = users
+        .create(new_user("alice", "alice@example.com"))
+        .expect("created");
+    let (bob, _) = users
+        .create(new_user("bob", "bob@example.com"))
+        .expect("created");
+
+    let stronger = PasswordHash::new("$argon2id$v=19$m=65536,t=3,p=1$c2FsdA$aGFzaA".to_owned());
+    users
+        .set_password_hash(alice.id, stronger.clone())
+        .expect("replaced");
+    assert_eq!(
+        users
+            .find_by_id(alice.id)
+            .expect("ran")
+            .map(|u| u.password_hash),
+        Some(stronger)
+    );
+    assert_eq!(
+        users
+            .find_by_id(bob.id)
+            .expect("ran")
+            .map(|u| u.password_hash),
+        Some(bob.password_hash)
+    );
+}
+
+pub(crate) fn a_recorded_token_is_not_revoked_until_revoked(db: &TestDatabase) {
+    let tokens = db.database().refresh_tokens();
+    let issued = claims(&new_jti(), 1, at("2026-11-24T10:00:00Z"));
+    tokens.record(&issued).expect("recorded");
+
+    assert!(!tokens.is_revoked(&issued.id).expect("ran"));
+    let unknown = TokenId::parse(&new_jti()).expect("a valid jti");
+    assert!(!tokens.is_revoked(&unknown).expect("ran"));
+
+    tokens
+        .revoke(&issued, at("2026-11-24T11:00:00Z"))
+        .expect("revoked");
+    assert!(tokens.is_revoked(&issued.id).expect("ran"));
+    assert!(!tokens.is_revoked(&unknown).expect("ran"));
+}
+
+pub(crate) fn revoking_twice_keeps_the_first_revocation_time(db: &TestDatabase) {
+    let tokens = db.database().refresh_tokens();
+    let mut conn = raw::connect(db);
+    let issued = claims(&new_jti(), 7, at("2026-11-24T10:00:00Z"));
+    tokens.record(&issued).expect("recorded");
+
+    let first = at("2026-11-24T11:00:00.111111Z");
+    tokens.revoke(&issued, first).expect("revoked");
+    tokens
+        .revoke(&issued, at("2026-11-24T12:00:00Z"))
+        .expect("revoking again is no error");
+
+    let row = raw::token(&mut conn, issued.id.as_str()).expect("the token row");
+    assert_eq!(row.revoked_at.map(|t| t.and_utc()), Some(first));
+    assert_eq!(raw::count(&mut conn, "refresh_tokens"), 1);
+}
+
+pub(crate) fn revoking_an_unknown_token_records_it_as_revoked(db: &TestDatabase) {
+    let tokens = db.database().refresh_tokens();
+    let mut conn = raw::connect(db);
+    let foreign = claims(&new_jti(), 42, at("2026-11-20T08:00:00.000042Z"));
+    let revoked_at = at("2026-11-24T12:00:00Z");
+
+    tokens.revoke(&foreign, revoked_at).expect("revoked");
+
+    assert!(tokens.is_revoked(&foreign.id).expect("ran"));
+    let row = raw::token(&mut conn, foreign.id.as_str()).expect("the token row");
+    assert_eq!(row.user_id, 42);
+    assert_eq!(row.issued_at.and_utc(), foreign.issued_at);
+    assert_eq!(row.expires_at.and_utc(), foreign.expires_at);
+    assert_eq!(row.revoked_at.map(|t| t.and_utc()), Some(revoked_at));
+}
+
+pub(crate) fn only_tokens_that_expired_before_now_are_deleted(db: &TestDatabase) {
+    let tokens = db.database().refresh_tokens();
+    let now = at("2026-11-24T12:00:00.500000Z");
+    let expiring = |expires_at: DateTime<Utc>| TokenClaims {
+        expires_at,
+        ..claims(&new_jti(), 1, at("2026-11-01T00:00:00Z"))
+    };
+    let long_gone = expiring(now - Duration::days(3));
+    let just_gone = expiring(now - Duration::microseconds(1));
+    let expiring_now = expiring(now);
+    let still_valid = expiring(now + Duration::hours(1));
+    for token in [&long_gone, &just_gone, &expiring_now, &still_valid] {
+        tokens.record(token).expect("recorded");
+    }
+    tokens
+        .revoke(&long_gone, now - Duration::days(4))
+        .expect("revoked");
+
+    assert_eq!(tokens.delete_expired(now).expect("deleted"), 2);
+    assert_eq!(tokens.delete_expired(now).expect("deleted"), 0);
+    let mut conn = raw::connect(db);
+    assert!(raw::token(&mut conn, long_gone.id.as_str()).is_none());
+    assert!(raw::token(&mut conn, just_gone.id.as_str()).is_none());
+    assert!(raw::token(&mut conn, expiring_now.id.as_str()).is_some());
+    assert!(raw::token(&mut conn, still_valid.id.as_str()).is_some());
+}
+
+pub(crate) fn times_round_trip_with_microseconds(db: &TestDatabase) {
+    let users = db.database().users();
+    let tokens = db.database().refresh_tokens();
+    let mut conn = raw::connect(db);
+    for (i, time) in [
+        "2026-11-24T09:15:30.123456Z",
+        "2026-11-24T09:15:30.000001Z",
+        "2026-11-24T09:15:30.100000Z",
+        "2026-11-24T09:15:30Z",
+        "1999-12-31T23:59:59.999999Z",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let time = at(time);
+        let mut user = new_user(&format!("user{i}"), &format!("user{i}@example.com"));
+        user.joined_at = time;
+        let (created, profile) = users.create(user).expect("created");
+        assert_eq!(created.date_joined, time);
+        assert_eq!(profile.updated_at, time);
+        users.record_login(created.id, time).expect("recorded");
+        let found = users.find_with_profile(created.id).expect("ran");
+        let (found_user, found_profile) = found.expect("found");
+        assert_eq!(found_user.date_joined, time);
+        assert_eq!(found_user.last_login, Some(time));
+        assert_eq!(found_profile.created_at, time);
+
+        let token = claims(&new_jti(), created.id.get(), time);
+        tokens.record(&token).expect("recorded");
+        let row = raw::token(&mut conn, token.id.as_str()).expect("the token row");
+        assert_eq!(row.issued_at.and_utc(), time);
+    }
+
+    // Nanoseconds are beyond what PostgreSQL keeps; both backends drop them alike.
+    let mut user = new_user("nanos", "nanos@example.com");
+    user.joined_at = at("2026-11-24T09:15:30.123456789Z");
+    let (created, _) = users.create(user).expect("created");
+    assert_eq!(created.date_joined, at("2026-11-24T09:15:30.123456Z"));
+    assert_eq!(
+        users
+            .find_by_id(created.id)
+            .expect("ran")
+            .map(|u| u.date_joined),
+        Some(at("2026-11-24T09:15:30.123456Z"))
+    );
+}
+
+pub(crate) fn deleting_a_user_deletes_its_profile(db: &TestDatabase) {
+    let users = db.database().users();
+    let mut conn = raw::connect(db);
+    let (alice, _) = users
+        .create(new_user("alice", "alice@example.com"))
+        .expect("created");
+    users
+        .create(new_user("bob", "bob@example.com"))
+        .expect("created");
+
+    raw::delete_user(&mut conn, alice.id.get());
+
+    assert_eq!(raw::count(&mut conn, "profiles"), 1);
+    assert_eq!(users.find_with_profile(alice.id).expect("ran"), None);
+}
+
+pub(crate) fn the_health_check_passes(db: &TestDatabase) {
+    db.database().health().check().expect("healthy");
+}
+
+/// Runs `create` for each user on its own thread, all released at once.
+fn race(db: &TestDatabase, contenders: Vec<NewUser>) -> Vec<Result<i64, CreateUserError>> {
+    let barrier = Arc::new(Barrier::new(contenders.len()));
+    let handles: Vec<_> = contenders
+        .into_iter()
+        .map(|user| {
+            let users = db.database().users();
+            let barrier = Arc::clone(&barrier);
+            thread::spawn(move || {
+                barrier.wait();
+                users.create(user).map(|(user, _)| user.id.get())
+            })
+        })
+        .collect();
+    handles
+        .into_iter()
+        .map(|handle| handle.join().expect("the thread did not panic"))
+        .collect()
+}
+
+pub(crate) fn concurrent_registrations_with_one_email_create_one_user(db: &TestDatabase) {
+    let contenders = (0..8)
+        .map(|i| {
+            // Each contender writes the address in another case: r@, R@, rA@…
+            let local: String = "race"
+                .chars()
+                .enumerate()
+                .map(|(bit, c)| {
+                    if i & (1 << bit) == 0 {
+                        c
+                    } else {
+                        c.to_ascii_uppercase()
+                    }
+                })
+                .collect();
+            new_user(&format!("racer{i}"), &format!("{local}@Example.com"))
+        })
+        .collect();
+
+    let results = race(db, contenders);
+
+    let created = results.iter().filter(|result| result.is_ok()).count();
+    let taken = results
+        .iter()
+        .filter(|result| matches!(result, Err(CreateUserError::EmailTaken)))
+        .count();
+    assert_eq!((created, taken), (1, 7), "{results:?}");
+    let mut conn = raw::connect(db);
+    assert_eq!(raw::count_emails(&mut conn, "race@example.com"), 1);
+    assert_eq!(raw::count(&mut conn, "users"), 1);
+    assert_eq!(raw::count(&mut conn, "profiles"), 1);
+}
+
+pub(crate) fn concurrent_registrations_with_one_username_create_one_user(db: &TestDatabase) {
+    let contenders = (0..8)
+        .map(|i| new_user("racer", &format!("racer{i}@example.com")))
+        .collect();
+
+    let results = race(db, contenders);
+
+    let created = results.iter().filter(|result| result.is_ok()).count();
+    let taken = results
+        .iter()
+        .filter(|result| matches!(result, Err(CreateUserError::UsernameTaken)))
+        .count();
+    assert_eq!((created, taken), (1, 7), "{results:?}");
+    let mut conn = raw::connect(db);
+    assert_eq!(raw::count(&mut conn, "users"), 1);
+    assert_eq!(raw::count(&mut conn, "profiles"), 1);
+}

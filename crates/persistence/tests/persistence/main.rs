@@ -1,0 +1,72 @@
+//! Integration tests of the persistence adapters: one contract suite run against SQLite and
+//! PostgreSQL, plus checks of the two migration folders and of connecting.
+//!
+//! PostgreSQL tests need `TEST_POSTGRES_URL` (a maintenance database such as
+//! `postgres://postgres@127.0.0.1:5432/postgres`); without it they say they are skipped and pass.
+
+mod connect;
+mod contract;
+mod raw;
+mod schema;
+
+use persistence::testing::{TEST_POSTGRES_URL, TestDatabase};
+
+/// A fresh PostgreSQL test database, or `None` after saying why the test is skipped.
+fn postgres_or_skip() -> Option<TestDatabase> {
+    let database = TestDatabase::postgres();
+    if database.is_none() {
+        eprintln!("skipped: {TEST_POSTGRES_URL} is unset, so this PostgreSQL test did not run");
+    }
+    database
+}
+
+/// Runs each contract function against a fresh SQLite database and a fresh PostgreSQL database.
+macro_rules! contract_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[test]
+                fn $name() {
+                    let database = persistence::testing::TestDatabase::sqlite();
+                    crate::contract::$name(&database);
+                }
+            )*
+        }
+
+        mod postgres {
+            $(
+                #[test]
+                fn $name() {
+                    if let Some(database) = crate::postgres_or_skip() {
+                        crate::contract::$name(&database);
+                    }
+                }
+            )*
+        }
+    };
+}
+
+contract_tests!(
+    a_created_user_is_found_by_id_username_and_email,
+    a_created_user_is_active_with_a_profile_created_when_the_user_joined,
+    unknown_users_are_not_found,
+    usernames_are_unique_but_case_sensitive,
+    emails_are_unique_ignoring_case,
+    a_failed_creation_leaves_neither_user_nor_profile,
+    a_user_is_found_with_its_profile,
+    an_update_changes_only_the_given_fields_and_sets_updated_at,
+    an_update_to_another_users_email_is_refused_and_changes_nothing,
+    a_user_may_change_the_case_of_their_own_email,
+    an_update_of_an_unknown_user_is_not_found,
+    a_login_is_recorded,
+    a_password_hash_is_replaced,
+    a_recorded_token_is_not_revoked_until_revoked,
+    revoking_twice_keeps_the_first_revocation_time,
+    revoking_an_unknown_token_records_it_as_revoked,
+    only_tokens_that_expired_before_now_are_deleted,
+    times_round_trip_with_microseconds,
+    deleting_a_user_deletes_its_profile,
+    the_health_check_passes,
+    concurrent_registrations_with_one_email_create_one_user,
+    concurrent_registrations_with_one_username_create_one_user,
+);
