@@ -121,7 +121,9 @@ pub enum Verification {
     Mismatch,
     /// `needs_rehash` is set when the hash uses weaker parameters or another algorithm than the
     /// hasher would use today.
-    Match { needs_rehash: bool },
+    Match {
+        needs_rehash: bool,
+    },
 }
 
 #[derive(Debug, Error)]

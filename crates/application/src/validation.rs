@@ -47,7 +47,9 @@ impl FieldErrors {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&[&'static str], &str)> {
-        self.0.iter().map(|(path, message)| (path.as_slice(), message.as_str()))
+        self.0
+            .iter()
+            .map(|(path, message)| (path.as_slice(), message.as_str()))
     }
 
     /// `Ok(())` when there is nothing to report.
@@ -114,21 +116,31 @@ mod tests {
     #[test]
     fn an_absent_required_field_is_reported_as_required() {
         let mut errors = FieldErrors::new();
-        assert_eq!(Submitted::<String>::Absent.required("email", &mut errors), None);
-        assert_eq!(errors.iter().collect::<Vec<_>>(), vec![(&["email"][..], REQUIRED)]);
+        assert_eq!(
+            Submitted::<String>::Absent.required("email", &mut errors),
+            None
+        );
+        assert_eq!(
+            errors.iter().collect::<Vec<_>>(),
+            vec![(&["email"][..], REQUIRED)]
+        );
     }
 
     #[test]
     fn an_absent_optional_field_is_no_error() {
         let mut errors = FieldErrors::new();
-        assert_eq!(Submitted::<String>::Absent.optional("phone", &mut errors), None);
+        assert_eq!(
+            Submitted::<String>::Absent.optional("phone", &mut errors),
+            None
+        );
         assert!(errors.is_empty());
     }
 
     #[test]
     fn a_rejected_field_reports_the_transport_message_under_its_name() {
         let mut errors = FieldErrors::new();
-        let field = Submitted::<String>::Rejected(FieldErrors::single("This field may not be null."));
+        let field =
+            Submitted::<String>::Rejected(FieldErrors::single("This field may not be null."));
         assert_eq!(field.required("username", &mut errors), None);
         assert_eq!(
             errors.iter().collect::<Vec<_>>(),

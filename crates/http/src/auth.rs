@@ -11,7 +11,9 @@ use crate::error::ApiError;
 /// # Errors
 /// `Bearer` with no token or with more than one word after it.
 pub(crate) fn bearer_token(req: &HttpRequest) -> Result<Option<String>, ApiError> {
-    let Some(value) = req.headers().get(header::AUTHORIZATION) else { return Ok(None) };
+    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
     let value = String::from_utf8_lossy(value.as_bytes());
     let parts: Vec<&str> = value.split_whitespace().collect();
     match parts.as_slice() {
@@ -27,18 +29,31 @@ mod tests {
     use actix_web::test::TestRequest;
 
     fn token_of(header_value: &str) -> Result<Option<String>, ApiError> {
-        bearer_token(&TestRequest::default().insert_header((header::AUTHORIZATION, header_value)).to_http_request())
+        bearer_token(
+            &TestRequest::default()
+                .insert_header((header::AUTHORIZATION, header_value))
+                .to_http_request(),
+        )
     }
 
     #[test]
     fn a_bearer_header_gives_its_token() {
-        assert_eq!(token_of("Bearer abc.def.ghi").ok().flatten().as_deref(), Some("abc.def.ghi"));
+        assert_eq!(
+            token_of("Bearer abc.def.ghi").ok().flatten().as_deref(),
+            Some("abc.def.ghi")
+        );
     }
 
     #[test]
     fn bearer_without_a_token_or_with_two_is_a_bad_header() {
-        assert!(matches!(token_of("Bearer"), Err(ApiError::BadAuthorizationHeader)));
-        assert!(matches!(token_of("Bearer a b"), Err(ApiError::BadAuthorizationHeader)));
+        assert!(matches!(
+            token_of("Bearer"),
+            Err(ApiError::BadAuthorizationHeader)
+        ));
+        assert!(matches!(
+            token_of("Bearer a b"),
+            Err(ApiError::BadAuthorizationHeader)
+        ));
     }
 
     #[test]

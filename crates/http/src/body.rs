@@ -19,7 +19,12 @@ pub(crate) fn parse(req: &HttpRequest, body: &[u8]) -> Result<Fields, ApiError> 
         return Ok(Fields::new());
     }
     let content_type = String::from_utf8_lossy(content_type.as_bytes()).into_owned();
-    let media_type = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    let media_type = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
     match media_type.as_str() {
         "application/json" => parse_json(body),
         "application/x-www-form-urlencoded" => parse_form(body),
@@ -32,7 +37,9 @@ fn parse_json(body: &[u8]) -> Result<Fields, ApiError> {
         .map_err(|error| ApiError::BadRequest(format!("JSON parse error - {error}")))?;
     match value {
         Value::Object(fields) => Ok(fields),
-        Value::Null => Err(ApiError::Validation(FieldErrors::single("No data provided"))),
+        Value::Null => Err(ApiError::Validation(FieldErrors::single(
+            "No data provided",
+        ))),
         other => Err(ApiError::Validation(not_a_dictionary(&other))),
     }
 }
@@ -41,7 +48,10 @@ fn parse_json(body: &[u8]) -> Result<Fields, ApiError> {
 fn parse_form(body: &[u8]) -> Result<Fields, ApiError> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
         .map_err(|error| ApiError::BadRequest(format!("Form parse error - {error}")))?;
-    Ok(pairs.into_iter().map(|(key, value)| (key, Value::String(value))).collect())
+    Ok(pairs
+        .into_iter()
+        .map(|(key, value)| (key, Value::String(value)))
+        .collect())
 }
 
 /// Python's name for the type a JSON value decodes to, as DRF reports it.
@@ -60,7 +70,10 @@ fn python_type(value: &Value) -> &'static str {
 fn not_a_dictionary(value: &Value) -> FieldErrors {
     FieldErrors::single_at(
         &[application::NON_FIELD_ERRORS],
-        format!("Invalid data. Expected a dictionary, but got {}.", python_type(value)),
+        format!(
+            "Invalid data. Expected a dictionary, but got {}.",
+            python_type(value)
+        ),
     )
 }
 
@@ -68,7 +81,9 @@ fn not_a_dictionary(value: &Value) -> FieldErrors {
 pub(crate) fn string(fields: &Fields, key: &str) -> Submitted<String> {
     match fields.get(key) {
         None => Submitted::Absent,
-        Some(Value::Null) => Submitted::Rejected(FieldErrors::single("This field may not be null.")),
+        Some(Value::Null) => {
+            Submitted::Rejected(FieldErrors::single("This field may not be null."))
+        }
         Some(Value::String(text)) => Submitted::Value(text.trim().to_owned()),
         Some(Value::Number(number)) => Submitted::Value(number.to_string()),
         Some(_) => Submitted::Rejected(FieldErrors::single("Not a valid string.")),
@@ -76,10 +91,16 @@ pub(crate) fn string(fields: &Fields, key: &str) -> Submitted<String> {
 }
 
 /// A nested serializer: an object whose fields `inner` reads.
-pub(crate) fn object<T>(fields: &Fields, key: &str, inner: impl FnOnce(&Fields) -> T) -> Submitted<T> {
+pub(crate) fn object<T>(
+    fields: &Fields,
+    key: &str,
+    inner: impl FnOnce(&Fields) -> T,
+) -> Submitted<T> {
     match fields.get(key) {
         None => Submitted::Absent,
-        Some(Value::Null) => Submitted::Rejected(FieldErrors::single("This field may not be null.")),
+        Some(Value::Null) => {
+            Submitted::Rejected(FieldErrors::single("This field may not be null."))
+        }
         Some(Value::Object(nested)) => Submitted::Value(inner(nested)),
         Some(other) => Submitted::Rejected(not_a_dictionary(other)),
     }
@@ -110,8 +131,14 @@ mod tests {
     #[test]
     fn booleans_lists_and_null_are_not_strings() {
         let body = fields(json!({"t": true, "l": [], "n": null}));
-        assert_eq!(string(&body, "t"), Submitted::Rejected(FieldErrors::single("Not a valid string.")));
-        assert_eq!(string(&body, "l"), Submitted::Rejected(FieldErrors::single("Not a valid string.")));
+        assert_eq!(
+            string(&body, "t"),
+            Submitted::Rejected(FieldErrors::single("Not a valid string."))
+        );
+        assert_eq!(
+            string(&body, "l"),
+            Submitted::Rejected(FieldErrors::single("Not a valid string."))
+        );
         assert_eq!(
             string(&body, "n"),
             Submitted::Rejected(FieldErrors::single("This field may not be null."))
@@ -126,7 +153,10 @@ mod tests {
         };
         assert_eq!(
             errors.iter().collect::<Vec<_>>(),
-            vec![(&["non_field_errors"][..], "Invalid data. Expected a dictionary, but got str.")]
+            vec![(
+                &["non_field_errors"][..],
+                "Invalid data. Expected a dictionary, but got str."
+            )]
         );
     }
 
@@ -142,23 +172,36 @@ mod tests {
 
     #[test]
     fn an_unknown_content_type_is_unsupported() {
-        let req = TestRequest::default().insert_header((header::CONTENT_TYPE, "text/plain")).to_http_request();
-        assert!(matches!(parse(&req, b"hi"), Err(ApiError::UnsupportedMediaType(t)) if t == "text/plain"));
+        let req = TestRequest::default()
+            .insert_header((header::CONTENT_TYPE, "text/plain"))
+            .to_http_request();
+        assert!(
+            matches!(parse(&req, b"hi"), Err(ApiError::UnsupportedMediaType(t)) if t == "text/plain")
+        );
     }
 
     #[test]
     fn an_empty_body_is_an_empty_object_whatever_its_type() {
-        let req = TestRequest::default().insert_header((header::CONTENT_TYPE, "text/plain")).to_http_request();
+        let req = TestRequest::default()
+            .insert_header((header::CONTENT_TYPE, "text/plain"))
+            .to_http_request();
         assert!(parse(&req, b"").expect("empty is fine").is_empty());
     }
 
     #[test]
     fn a_json_list_is_not_a_dictionary() {
-        let req = TestRequest::default().insert_header((header::CONTENT_TYPE, "application/json")).to_http_request();
-        let Err(ApiError::Validation(errors)) = parse(&req, b"[1]") else { panic!("expected field errors") };
+        let req = TestRequest::default()
+            .insert_header((header::CONTENT_TYPE, "application/json"))
+            .to_http_request();
+        let Err(ApiError::Validation(errors)) = parse(&req, b"[1]") else {
+            panic!("expected field errors")
+        };
         assert_eq!(
             errors.iter().collect::<Vec<_>>(),
-            vec![(&["non_field_errors"][..], "Invalid data. Expected a dictionary, but got list.")]
+            vec![(
+                &["non_field_errors"][..],
+                "Invalid data. Expected a dictionary, but got list."
+            )]
         );
     }
 }

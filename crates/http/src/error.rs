@@ -28,12 +28,18 @@ pub enum ApiError {
     NotAuthenticated,
     BadAuthorizationHeader,
     /// A refused access token (`for_access`) or refresh token.
-    TokenNotValid { problem: TokenProblem, for_access: bool },
+    TokenNotValid {
+        problem: TokenProblem,
+        for_access: bool,
+    },
     UserNotFound,
     UserInactive,
     InvalidCredentials,
     NotFound,
-    MethodNotAllowed { method: String, allow: &'static str },
+    MethodNotAllowed {
+        method: String,
+        allow: &'static str,
+    },
     UnsupportedMediaType(String),
     PayloadTooLarge,
     /// 503: the database cannot be reached.
@@ -59,7 +65,10 @@ impl ApiError {
                 "detail": "Authorization header must contain two space-delimited values",
                 "code": "bad_authorization_header",
             }),
-            Self::TokenNotValid { problem, for_access: true } => json!({
+            Self::TokenNotValid {
+                problem,
+                for_access: true,
+            } => json!({
                 "detail": "Given token not valid for any token type",
                 "code": "token_not_valid",
                 "messages": [{
@@ -68,7 +77,10 @@ impl ApiError {
                     "message": problem.to_string(),
                 }],
             }),
-            Self::TokenNotValid { problem, for_access: false } => {
+            Self::TokenNotValid {
+                problem,
+                for_access: false,
+            } => {
                 json!({ "detail": problem.to_string(), "code": "token_not_valid" })
             }
             Self::UserNotFound => json!({ "detail": "User not found", "code": "user_not_found" }),
@@ -97,10 +109,16 @@ impl ApiError {
 fn render_field_errors(errors: &FieldErrors) -> Value {
     let mut root = Map::new();
     for (path, message) in errors.iter() {
-        let path: &[&str] = if path.is_empty() { &[NON_FIELD_ERRORS] } else { path };
+        let path: &[&str] = if path.is_empty() {
+            &[NON_FIELD_ERRORS]
+        } else {
+            path
+        };
         let mut node = &mut root;
         for key in &path[..path.len() - 1] {
-            let entry = node.entry(*key).or_insert_with(|| Value::Object(Map::new()));
+            let entry = node
+                .entry(*key)
+                .or_insert_with(|| Value::Object(Map::new()));
             if !entry.is_object() {
                 // A list of messages for the object itself already stands here; nest beside it.
                 let messages = entry.take();
@@ -193,7 +211,10 @@ impl From<RepositoryError> for ApiError {
 impl From<AuthenticateError> for ApiError {
     fn from(error: AuthenticateError) -> Self {
         match error {
-            AuthenticateError::Token(problem) => Self::TokenNotValid { problem, for_access: true },
+            AuthenticateError::Token(problem) => Self::TokenNotValid {
+                problem,
+                for_access: true,
+            },
             AuthenticateError::UserNotFound => Self::UserNotFound,
             AuthenticateError::UserInactive => Self::UserInactive,
             AuthenticateError::Repository(error) => error.into(),
@@ -227,7 +248,10 @@ impl From<RefreshTokenError> for ApiError {
     fn from(error: RefreshTokenError) -> Self {
         match error {
             RefreshTokenError::Invalid(errors) => Self::Validation(errors),
-            RefreshTokenError::Token(problem) => Self::TokenNotValid { problem, for_access: false },
+            RefreshTokenError::Token(problem) => Self::TokenNotValid {
+                problem,
+                for_access: false,
+            },
             RefreshTokenError::Repository(error) => error.into(),
             RefreshTokenError::Issue(error) => Self::internal(error),
         }
@@ -285,17 +309,27 @@ mod tests {
 
     #[test]
     fn an_access_token_problem_lists_the_token_class() {
-        let error = ApiError::TokenNotValid { problem: TokenProblem::Expired, for_access: true };
+        let error = ApiError::TokenNotValid {
+            problem: TokenProblem::Expired,
+            for_access: true,
+        };
         assert_eq!(error.body()["messages"][0]["message"], "Token is expired");
         assert_eq!(error.status_code(), StatusCode::UNAUTHORIZED);
     }
 
     #[test]
     fn every_401_announces_the_bearer_realm() {
-        for error in [ApiError::NotAuthenticated, ApiError::InvalidCredentials, ApiError::UserInactive] {
+        for error in [
+            ApiError::NotAuthenticated,
+            ApiError::InvalidCredentials,
+            ApiError::UserInactive,
+        ] {
             let response = error.error_response();
             assert_eq!(
-                response.headers().get(header::WWW_AUTHENTICATE).and_then(|v| v.to_str().ok()),
+                response
+                    .headers()
+                    .get(header::WWW_AUTHENTICATE)
+                    .and_then(|v| v.to_str().ok()),
                 Some(WWW_AUTHENTICATE)
             );
         }

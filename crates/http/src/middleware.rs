@@ -18,10 +18,15 @@ pub(crate) struct AllowedHosts(Vec<String>);
 
 impl AllowedHosts {
     pub fn new(patterns: &[String], debug: bool) -> Self {
-        let mut patterns: Vec<String> =
-            patterns.iter().map(|p| p.trim().to_ascii_lowercase()).filter(|p| !p.is_empty()).collect();
+        let mut patterns: Vec<String> = patterns
+            .iter()
+            .map(|p| p.trim().to_ascii_lowercase())
+            .filter(|p| !p.is_empty())
+            .collect();
         if patterns.is_empty() && debug {
-            patterns = [".localhost", "127.0.0.1", "[::1]"].map(String::from).to_vec();
+            patterns = [".localhost", "127.0.0.1", "[::1]"]
+                .map(String::from)
+                .to_vec();
         }
         Self(patterns)
     }
@@ -37,9 +42,9 @@ impl AllowedHosts {
         self.0.iter().any(|pattern| {
             pattern == "*"
                 || pattern == domain
-                || pattern.strip_prefix('.').is_some_and(|parent| {
-                    domain == parent || domain.ends_with(pattern.as_str())
-                })
+                || pattern
+                    .strip_prefix('.')
+                    .is_some_and(|parent| domain == parent || domain.ends_with(pattern.as_str()))
         })
     }
 }
@@ -58,7 +63,10 @@ pub(crate) async fn check_host(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let allowed = req.app_data::<web::Data<AppState>>().is_some_and(|state| {
-        let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok());
+        let host = req
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok());
         host.is_some_and(|host| state.allowed_hosts.allows(host))
     });
     if !allowed {
@@ -88,7 +96,9 @@ pub(crate) async fn log_request(
             let status = response.status().as_u16();
             tracing::info!(status, latency_ms, "request");
             if let Ok(value) = HeaderValue::from_str(&request_id) {
-                response.headers_mut().insert(header::HeaderName::from_static("x-request-id"), value);
+                response
+                    .headers_mut()
+                    .insert(header::HeaderName::from_static("x-request-id"), value);
             }
             Ok(response)
         }
@@ -105,7 +115,10 @@ mod tests {
     use super::*;
 
     fn hosts(patterns: &[&str], debug: bool) -> AllowedHosts {
-        AllowedHosts::new(&patterns.iter().map(|p| p.to_string()).collect::<Vec<_>>(), debug)
+        AllowedHosts::new(
+            &patterns.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
+            debug,
+        )
     }
 
     #[test]

@@ -31,36 +31,42 @@ enum Access {
 }
 
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(endpoint("/health", "GET, HEAD, OPTIONS", Access::Open).route(web::get().to(health)))
-        .service(endpoint("/ready", "GET, HEAD, OPTIONS", Access::Open).route(web::get().to(ready)))
-        .service(
-            endpoint("/api/auth/register", "POST, OPTIONS", Access::ReadsToken)
-                .route(web::post().to(register)),
+    cfg.service(
+        endpoint("/health", "GET, HEAD, OPTIONS", Access::Open).route(web::get().to(health)),
+    )
+    .service(endpoint("/ready", "GET, HEAD, OPTIONS", Access::Open).route(web::get().to(ready)))
+    .service(
+        endpoint("/api/auth/register", "POST, OPTIONS", Access::ReadsToken)
+            .route(web::post().to(register)),
+    )
+    .service(
+        endpoint("/api/auth/login", "POST, OPTIONS", Access::ReadsToken)
+            .route(web::post().to(log_in)),
+    )
+    .service(
+        endpoint("/api/auth/refresh", "POST, OPTIONS", Access::Open).route(web::post().to(refresh)),
+    )
+    .service(
+        endpoint("/api/auth/logout", "POST, OPTIONS", Access::Protected)
+            .route(web::post().to(log_out)),
+    )
+    .service(
+        endpoint(
+            "/api/auth/profile",
+            "GET, PUT, PATCH, HEAD, OPTIONS",
+            Access::Protected,
         )
-        .service(
-            endpoint("/api/auth/login", "POST, OPTIONS", Access::ReadsToken)
-                .route(web::post().to(log_in)),
-        )
-        .service(
-            endpoint("/api/auth/refresh", "POST, OPTIONS", Access::Open)
-                .route(web::post().to(refresh)),
-        )
-        .service(
-            endpoint("/api/auth/logout", "POST, OPTIONS", Access::Protected)
-                .route(web::post().to(log_out)),
-        )
-        .service(
-            endpoint("/api/auth/profile", "GET, PUT, PATCH, HEAD, OPTIONS", Access::Protected)
-                .route(web::get().to(get_profile))
-                .route(web::head().to(get_profile))
-                .route(web::put().to(|req, payload, state| update_profile(req, payload, state, false)))
-                .route(web::patch().to(|req, payload, state| update_profile(req, payload, state, true))),
-        );
+        .route(web::get().to(get_profile))
+        .route(web::head().to(get_profile))
+        .route(web::put().to(|req, payload, state| update_profile(req, payload, state, false)))
+        .route(web::patch().to(|req, payload, state| update_profile(req, payload, state, true))),
+    );
 }
 
 /// A path served with and without its trailing slash, answering other methods as DRF does.
 fn endpoint(path: &str, allow: &'static str, access: Access) -> Resource {
-    web::resource([path.to_owned(), format!("{path}/")]).default_service(other_method(allow, access))
+    web::resource([path.to_owned(), format!("{path}/")])
+        .default_service(other_method(allow, access))
 }
 
 /// `OPTIONS` gets a description of the endpoint, other methods 405; both only after the
@@ -69,15 +75,23 @@ fn other_method(allow: &'static str, access: Access) -> Route {
     web::to(move |req: HttpRequest, state: State| async move {
         let token = bearer_token(&req)?;
         if access != Access::Open && (token.is_some() || access == Access::Protected) {
-            run(&state, move |state| authenticate(state, token, access).map(drop)).await?;
+            run(&state, move |state| {
+                authenticate(state, token, access).map(drop)
+            })
+            .await?;
         }
         if req.method() == Method::OPTIONS {
-            return Ok(HttpResponse::Ok().insert_header((header::ALLOW, allow)).json(json!({
-                "renders": ["application/json"],
-                "parses": ["application/json", "application/x-www-form-urlencoded"],
-            })));
+            return Ok(HttpResponse::Ok()
+                .insert_header((header::ALLOW, allow))
+                .json(json!({
+                    "renders": ["application/json"],
+                    "parses": ["application/json", "application/x-www-form-urlencoded"],
+                })));
         }
-        Err(ApiError::MethodNotAllowed { method: req.method().to_string(), allow })
+        Err(ApiError::MethodNotAllowed {
+            method: req.method().to_string(),
+            allow,
+        })
     })
 }
 
@@ -91,11 +105,17 @@ async fn run<T: Send + 'static>(
     work: impl FnOnce(&AppState) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
     let state = state.clone();
-    web::block(move || work(&state)).await.map_err(|error| ApiError::internal(error.to_string()))?
+    web::block(move || work(&state))
+        .await
+        .map_err(|error| ApiError::internal(error.to_string()))?
 }
 
 /// The user behind the bearer token, if the endpoint reads one.
-fn authenticate(state: &AppState, token: Option<String>, access: Access) -> Result<Option<User>, ApiError> {
+fn authenticate(
+    state: &AppState,
+    token: Option<String>,
+    access: Access,
+) -> Result<Option<User>, ApiError> {
     match (token, access) {
         (_, Access::Open) | (None, Access::ReadsToken) => Ok(None),
         (None, Access::Protected) => Err(ApiError::NotAuthenticated),
@@ -107,12 +127,18 @@ fn require_user(state: &AppState, token: Option<String>) -> Result<User, ApiErro
     authenticate(state, token, Access::Protected)?.ok_or(ApiError::NotAuthenticated)
 }
 
-async fn read_body(req: &HttpRequest, payload: web::Payload, state: &State) -> Result<Fields, ApiError> {
+async fn read_body(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &State,
+) -> Result<Fields, ApiError> {
     let bytes = payload
         .to_bytes_limited(state.max_body_bytes)
         .await
         .map_err(|_| ApiError::PayloadTooLarge)?
-        .map_err(|error| ApiError::BadRequest(format!("Could not read the request body - {error}")))?;
+        .map_err(|error| {
+            ApiError::BadRequest(format!("Could not read the request body - {error}"))
+        })?;
     body::parse(req, &bytes)
 }
 
@@ -131,7 +157,11 @@ struct TokenPairBody {
     access: String,
 }
 
-async fn register(req: HttpRequest, payload: web::Payload, state: State) -> Result<HttpResponse, ApiError> {
+async fn register(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: State,
+) -> Result<HttpResponse, ApiError> {
     let token = bearer_token(&req)?;
     let fields = read_body(&req, payload, &state).await;
     let pair = run(&state, move |state| {
@@ -151,10 +181,17 @@ async fn register(req: HttpRequest, payload: web::Payload, state: State) -> Resu
         Ok(state.use_cases.register.execute(input)?)
     })
     .await?;
-    Ok(HttpResponse::Created().json(TokenPairBody { refresh: pair.refresh, access: pair.access }))
+    Ok(HttpResponse::Created().json(TokenPairBody {
+        refresh: pair.refresh,
+        access: pair.access,
+    }))
 }
 
-async fn log_in(req: HttpRequest, payload: web::Payload, state: State) -> Result<HttpResponse, ApiError> {
+async fn log_in(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: State,
+) -> Result<HttpResponse, ApiError> {
     let token = bearer_token(&req)?;
     let fields = read_body(&req, payload, &state).await;
     let pair = run(&state, move |state| {
@@ -167,23 +204,42 @@ async fn log_in(req: HttpRequest, payload: web::Payload, state: State) -> Result
         Ok(state.use_cases.log_in.execute(input)?)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(TokenPairBody { refresh: pair.refresh, access: pair.access }))
+    Ok(HttpResponse::Ok().json(TokenPairBody {
+        refresh: pair.refresh,
+        access: pair.access,
+    }))
 }
 
-async fn refresh(req: HttpRequest, payload: web::Payload, state: State) -> Result<HttpResponse, ApiError> {
+async fn refresh(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: State,
+) -> Result<HttpResponse, ApiError> {
     let fields = read_body(&req, payload, &state).await?;
-    let input = RefreshTokenInput { refresh: body::string(&fields, "refresh") };
-    let access = run(&state, move |state| Ok(state.use_cases.refresh.execute(input)?)).await?;
+    let input = RefreshTokenInput {
+        refresh: body::string(&fields, "refresh"),
+    };
+    let access = run(&state, move |state| {
+        Ok(state.use_cases.refresh.execute(input)?)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(json!({ "access": access })))
 }
 
-async fn log_out(req: HttpRequest, payload: web::Payload, state: State) -> Result<HttpResponse, ApiError> {
+async fn log_out(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: State,
+) -> Result<HttpResponse, ApiError> {
     let token = bearer_token(&req)?;
     let fields = read_body(&req, payload, &state).await;
     run(&state, move |state| {
         let user = require_user(state, token)?;
         let fields = fields?;
-        let input = LogOutInput { user_id: user.id, refresh: body::string(&fields, "refresh") };
+        let input = LogOutInput {
+            user_id: user.id,
+            refresh: body::string(&fields, "refresh"),
+        };
         Ok(state.use_cases.log_out.execute(input)?)
     })
     .await?;
@@ -275,7 +331,10 @@ mod tests {
 
     #[test]
     fn timestamps_always_carry_six_fractional_digits_and_z() {
-        let at = Utc.with_ymd_and_hms(2026, 1, 21, 10, 0, 0).single().expect("valid date");
+        let at = Utc
+            .with_ymd_and_hms(2026, 1, 21, 10, 0, 0)
+            .single()
+            .expect("valid date");
         assert_eq!(timestamp(at), "2026-01-21T10:00:00.000000Z");
         let at = at + chrono::Duration::microseconds(123_456);
         assert_eq!(timestamp(at), "2026-01-21T10:00:00.123456Z");

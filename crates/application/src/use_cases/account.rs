@@ -120,7 +120,9 @@ pub(crate) fn check_strength(account: &AccountFields) -> Result<(), FieldErrors>
 
 /// A lost race with a concurrent registration surfaces here rather than in the read-before-write
 /// checks above; it reads the same to the client.
-pub(crate) fn taken_to_field_errors(error: CreateUserError) -> Result<FieldErrors, RepositoryError> {
+pub(crate) fn taken_to_field_errors(
+    error: CreateUserError,
+) -> Result<FieldErrors, RepositoryError> {
     match error {
         CreateUserError::UsernameTaken => Ok(FieldErrors::single_at(&["username"], USERNAME_TAKEN)),
         CreateUserError::EmailTaken => Ok(FieldErrors::single_at(&["email"], EMAIL_TAKEN)),

@@ -31,7 +31,10 @@ impl Authenticate {
             .tokens
             .decode(access_token, TokenType::Access, self.clock.now())
             .map_err(AuthenticateError::Token)?;
-        let user = self.users.find_by_id(claims.user_id)?.ok_or(AuthenticateError::UserNotFound)?;
+        let user = self
+            .users
+            .find_by_id(claims.user_id)?
+            .ok_or(AuthenticateError::UserNotFound)?;
         if !user.is_active {
             return Err(AuthenticateError::UserInactive);
         }
@@ -45,39 +48,77 @@ mod tests {
     use crate::use_cases::test_support::*;
 
     fn use_case(ports: Ports) -> Authenticate {
-        Authenticate { users: Arc::new(ports.users), tokens: Arc::new(ports.tokens), clock: fixed_clock() }
+        Authenticate {
+            users: Arc::new(ports.users),
+            tokens: Arc::new(ports.tokens),
+            clock: fixed_clock(),
+        }
     }
 
     #[test]
     fn a_valid_access_token_gives_its_user() {
         let mut ports = Ports::new();
-        ports.tokens.expect_decode().withf(|token, expected, at| token == "tok" && *expected == TokenType::Access && *at == now())
+        ports
+            .tokens
+            .expect_decode()
+            .withf(|token, expected, at| {
+                token == "tok" && *expected == TokenType::Access && *at == now()
+            })
             .returning(|_, _, _| Ok(claims(TokenType::Access, &"a".repeat(32), USER_ID)));
-        ports.users.expect_find_by_id().returning(|_| Ok(Some(stored_user())));
-        assert_eq!(use_case(ports).execute("tok").expect("authenticates").id, USER_ID);
+        ports
+            .users
+            .expect_find_by_id()
+            .returning(|_| Ok(Some(stored_user())));
+        assert_eq!(
+            use_case(ports).execute("tok").expect("authenticates").id,
+            USER_ID
+        );
     }
 
     #[test]
     fn a_refused_token_reports_the_codec_problem() {
         let mut ports = Ports::new();
-        ports.tokens.expect_decode().returning(|_, _, _| Err(TokenProblem::WrongType));
+        ports
+            .tokens
+            .expect_decode()
+            .returning(|_, _, _| Err(TokenProblem::WrongType));
         ports.users.expect_find_by_id().never();
-        assert!(matches!(use_case(ports).execute("tok"), Err(AuthenticateError::Token(TokenProblem::WrongType))));
+        assert!(matches!(
+            use_case(ports).execute("tok"),
+            Err(AuthenticateError::Token(TokenProblem::WrongType))
+        ));
     }
 
     #[test]
     fn a_deleted_user_is_not_found() {
         let mut ports = Ports::new();
-        ports.tokens.expect_decode().returning(|_, _, _| Ok(claims(TokenType::Access, &"a".repeat(32), USER_ID)));
+        ports
+            .tokens
+            .expect_decode()
+            .returning(|_, _, _| Ok(claims(TokenType::Access, &"a".repeat(32), USER_ID)));
         ports.users.expect_find_by_id().returning(|_| Ok(None));
-        assert!(matches!(use_case(ports).execute("tok"), Err(AuthenticateError::UserNotFound)));
+        assert!(matches!(
+            use_case(ports).execute("tok"),
+            Err(AuthenticateError::UserNotFound)
+        ));
     }
 
     #[test]
     fn an_inactive_user_is_refused() {
         let mut ports = Ports::new();
-        ports.tokens.expect_decode().returning(|_, _, _| Ok(claims(TokenType::Access, &"a".repeat(32), USER_ID)));
-        ports.users.expect_find_by_id().returning(|_| Ok(Some(User { is_active: false, ..stored_user() })));
-        assert!(matches!(use_case(ports).execute("tok"), Err(AuthenticateError::UserInactive)));
+        ports
+            .tokens
+            .expect_decode()
+            .returning(|_, _, _| Ok(claims(TokenType::Access, &"a".repeat(32), USER_ID)));
+        ports.users.expect_find_by_id().returning(|_| {
+            Ok(Some(User {
+                is_active: false,
+                ..stored_user()
+            }))
+        });
+        assert!(matches!(
+            use_case(ports).execute("tok"),
+            Err(AuthenticateError::UserInactive)
+        ));
     }
 }

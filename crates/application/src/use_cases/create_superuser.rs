@@ -39,8 +39,13 @@ impl CreateSuperuser {
     pub fn execute(&self, input: CreateSuperuserInput) -> Result<User, CreateSuperuserError> {
         let mut errors = FieldErrors::new();
         let username = parse_new_username(self.users.as_ref(), Some(input.username), &mut errors)?;
-        let email =
-            parse_free_email(self.users.as_ref(), Some(input.email), &["email"], None, &mut errors)?;
+        let email = parse_free_email(
+            self.users.as_ref(),
+            Some(input.email),
+            &["email"],
+            None,
+            &mut errors,
+        )?;
         let password = parse_password(Some(input.password), "password", &mut errors);
         let (Some(username), Some(email), Some(password)) = (username, email, password) else {
             return Err(CreateSuperuserError::Invalid(errors));
@@ -54,7 +59,13 @@ impl CreateSuperuser {
         };
         check_strength(&account).map_err(CreateSuperuserError::Invalid)?;
         let password_hash = self.hasher.hash(&account.password)?;
-        let user = new_user(account, password_hash, Phone::default(), true, self.clock.now());
+        let user = new_user(
+            account,
+            password_hash,
+            Phone::default(),
+            true,
+            self.clock.now(),
+        );
         match self.users.create(user) {
             Ok((user, _profile)) => Ok(user),
             Err(error) => Err(CreateSuperuserError::Invalid(taken_to_field_errors(error)?)),
@@ -68,42 +79,72 @@ mod tests {
     use crate::use_cases::test_support::*;
 
     fn use_case(ports: Ports) -> CreateSuperuser {
-        CreateSuperuser { users: Arc::new(ports.users), hasher: Arc::new(ports.hasher), clock: fixed_clock() }
+        CreateSuperuser {
+            users: Arc::new(ports.users),
+            hasher: Arc::new(ports.hasher),
+            clock: fixed_clock(),
+        }
     }
 
     fn input(password: &str) -> CreateSuperuserInput {
-        CreateSuperuserInput { username: "admin".into(), email: "admin@example.com".into(), password: password.into() }
+        CreateSuperuserInput {
+            username: "admin".into(),
+            email: "admin@example.com".into(),
+            password: password.into(),
+        }
     }
 
     #[test]
     fn a_superuser_is_staff_and_superuser() {
         let mut ports = Ports::new();
-        ports.users.expect_find_by_username().returning(|_| Ok(None));
+        ports
+            .users
+            .expect_find_by_username()
+            .returning(|_| Ok(None));
         ports.users.expect_find_by_email().returning(|_| Ok(None));
         ports.hasher.expect_hash().returning(|_| Ok(hash("hashed")));
-        ports.users.expect_create().withf(|new| new.is_staff && new.is_superuser).times(1).returning(|new| Ok(stored_user_from(new)));
-        let user = use_case(ports).execute(input("a-long-unusual-passphrase")).expect("creates");
+        ports
+            .users
+            .expect_create()
+            .withf(|new| new.is_staff && new.is_superuser)
+            .times(1)
+            .returning(|new| Ok(stored_user_from(new)));
+        let user = use_case(ports)
+            .execute(input("a-long-unusual-passphrase"))
+            .expect("creates");
         assert!(user.is_superuser && user.is_staff);
     }
 
     #[test]
     fn a_weak_password_is_refused_like_at_registration() {
         let mut ports = Ports::new();
-        ports.users.expect_find_by_username().returning(|_| Ok(None));
+        ports
+            .users
+            .expect_find_by_username()
+            .returning(|_| Ok(None));
         ports.users.expect_find_by_email().returning(|_| Ok(None));
         ports.users.expect_create().never();
-        let Err(CreateSuperuserError::Invalid(errors)) = use_case(ports).execute(input("password")) else {
+        let Err(CreateSuperuserError::Invalid(errors)) = use_case(ports).execute(input("password"))
+        else {
             panic!("expected field errors")
         };
-        assert_eq!(pairs(&errors), vec![("password".into(), "This password is too common.".into())]);
+        assert_eq!(
+            pairs(&errors),
+            vec![("password".into(), "This password is too common.".into())]
+        );
     }
 
     #[test]
     fn a_taken_username_is_refused() {
         let mut ports = Ports::new();
-        ports.users.expect_find_by_username().returning(|_| Ok(Some(stored_user())));
+        ports
+            .users
+            .expect_find_by_username()
+            .returning(|_| Ok(Some(stored_user())));
         ports.users.expect_find_by_email().returning(|_| Ok(None));
-        let Err(CreateSuperuserError::Invalid(errors)) = use_case(ports).execute(input("a-long-unusual-passphrase")) else {
+        let Err(CreateSuperuserError::Invalid(errors)) =
+            use_case(ports).execute(input("a-long-unusual-passphrase"))
+        else {
             panic!("expected field errors")
         };
         assert_eq!(fields(&errors), vec!["username"]);

@@ -24,8 +24,16 @@ mod tests {
     #[test]
     fn expired_tokens_are_deleted_as_of_now() {
         let mut ports = Ports::new();
-        ports.refresh_tokens.expect_delete_expired().withf(|at| *at == now()).times(1).returning(|_| Ok(4));
-        let flush = FlushExpiredTokens { refresh_tokens: Arc::new(ports.refresh_tokens), clock: fixed_clock() };
+        ports
+            .refresh_tokens
+            .expect_delete_expired()
+            .withf(|at| *at == now())
+            .times(1)
+            .returning(|_| Ok(4));
+        let flush = FlushExpiredTokens {
+            refresh_tokens: Arc::new(ports.refresh_tokens),
+            clock: fixed_clock(),
+        };
         assert_eq!(flush.execute().expect("flushes"), 4);
     }
 }

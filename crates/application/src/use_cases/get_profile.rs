@@ -21,7 +21,9 @@ pub struct GetProfile {
 
 impl GetProfile {
     pub fn execute(&self, user_id: UserId) -> Result<(User, Profile), GetProfileError> {
-        self.users.find_with_profile(user_id)?.ok_or(GetProfileError::NotFound)
+        self.users
+            .find_with_profile(user_id)?
+            .ok_or(GetProfileError::NotFound)
     }
 }
 
@@ -33,16 +35,30 @@ mod tests {
     #[test]
     fn the_profile_comes_with_its_user() {
         let mut ports = Ports::new();
-        ports.users.expect_find_with_profile().withf(|id| *id == USER_ID).returning(|_| Ok(Some((stored_user(), stored_profile()))));
-        let (user, profile) = GetProfile { users: Arc::new(ports.users) }.execute(USER_ID).expect("found");
+        ports
+            .users
+            .expect_find_with_profile()
+            .withf(|id| *id == USER_ID)
+            .returning(|_| Ok(Some((stored_user(), stored_profile()))));
+        let (user, profile) = GetProfile {
+            users: Arc::new(ports.users),
+        }
+        .execute(USER_ID)
+        .expect("found");
         assert_eq!((user.id, profile.phone.as_str()), (USER_ID, "1234567890"));
     }
 
     #[test]
     fn a_missing_profile_is_not_found() {
         let mut ports = Ports::new();
-        ports.users.expect_find_with_profile().returning(|_| Ok(None));
-        let result = GetProfile { users: Arc::new(ports.users) }.execute(USER_ID);
+        ports
+            .users
+            .expect_find_with_profile()
+            .returning(|_| Ok(None));
+        let result = GetProfile {
+            users: Arc::new(ports.users),
+        }
+        .execute(USER_ID);
         assert!(matches!(result, Err(GetProfileError::NotFound)));
     }
 }

@@ -57,7 +57,9 @@ impl LogIn {
         });
         let password = input.password.required("password", &mut errors);
         let password = password.and_then(|raw| {
-            Password::new(raw).map_err(|problem| errors.add(&["password"], problem.to_string())).ok()
+            Password::new(raw)
+                .map_err(|problem| errors.add(&["password"], problem.to_string()))
+                .ok()
         });
         let (Some(username), Some(password)) = (username, password) else {
             return Err(LogInError::Invalid(errors));
@@ -67,7 +69,8 @@ impl LogIn {
             self.hasher.verify_dummy(&password);
             return Err(LogInError::InvalidCredentials);
         };
-        let Verification::Match { needs_rehash } = self.hasher.verify(&password, &user.password_hash)
+        let Verification::Match { needs_rehash } =
+            self.hasher.verify(&password, &user.password_hash)
         else {
             return Err(LogInError::InvalidCredentials);
         };
@@ -83,7 +86,12 @@ impl LogIn {
             }
         }
         self.users.record_login(user.id, now)?;
-        issue_pair(self.tokens.as_ref(), self.refresh_tokens.as_ref(), user.id, now)
+        issue_pair(
+            self.tokens.as_ref(),
+            self.refresh_tokens.as_ref(),
+            user.id,
+            now,
+        )
     }
 }
 
@@ -103,18 +111,38 @@ mod tests {
     }
 
     fn input(username: &str, password: &str) -> LogInInput {
-        LogInInput { username: value(username), password: value(password) }
+        LogInInput {
+            username: value(username),
+            password: value(password),
+        }
     }
 
     #[test]
     fn the_right_password_gives_a_token_pair_and_records_the_login() {
         let mut ports = Ports::new();
-        ports.users.expect_find_by_username().withf(|name| name == "alice").returning(|_| Ok(Some(stored_user())));
-        ports.hasher.expect_verify().times(1).returning(|_, _| Verification::Match { needs_rehash: false });
-        ports.users.expect_record_login().withf(|id, at| *id == USER_ID && *at == now()).times(1).returning(|_, _| Ok(()));
+        ports
+            .users
+            .expect_find_by_username()
+            .withf(|name| name == "alice")
+            .returning(|_| Ok(Some(stored_user())));
+        ports
+            .hasher
+            .expect_verify()
+            .times(1)
+            .returning(|_, _| Verification::Match {
+                needs_rehash: false,
+            });
+        ports
+            .users
+            .expect_record_login()
+            .withf(|id, at| *id == USER_ID && *at == now())
+            .times(1)
+            .returning(|_, _| Ok(()));
         ports.users.expect_set_password_hash().never();
         ports.expect_token_pair_issued(USER_ID);
-        let pair = use_case(ports).execute(input("alice", "right")).expect("logs in");
+        let pair = use_case(ports)
+            .execute(input("alice", "right"))
+            .expect("logs in");
         assert_eq!(pair.access, "access-token");
         assert_eq!(pair.refresh, "refresh-token");
     }
@@ -122,8 +150,15 @@ mod tests {
     #[test]
     fn a_wrong_password_is_invalid_credentials() {
         let mut ports = Ports::new();
-        ports.users.expect_find_by_username().returning(|_| Ok(Some(stored_user())));
-        ports.hasher.expect_verify().times(1).returning(|_, _| Verification::Mismatch);
+        ports
+            .users
+            .expect_find_by_username()
+            .returning(|_| Ok(Some(stored_user())));
+        ports
+            .hasher
+            .expect_verify()
+            .times(1)
+            .returning(|_, _| Verification::Mismatch);
         ports.tokens.expect_issue().never();
         let result = use_case(ports).execute(input("alice", "wrong"));
         assert!(matches!(result, Err(LogInError::InvalidCredentials)));
@@ -132,7 +167,10 @@ mod tests {
     #[test]
     fn an_unknown_username_still_costs_a_password_verification() {
         let mut ports = Ports::new();
-        ports.users.expect_find_by_username().returning(|_| Ok(None));
+        ports
+            .users
+            .expect_find_by_username()
+            .returning(|_| Ok(None));
         ports.hasher.expect_verify_dummy().times(1).return_const(());
         ports.tokens.expect_issue().never();
         let result = use_case(ports).execute(input("nobody", "whatever"));
@@ -143,9 +181,18 @@ mod tests {
     fn an_inactive_user_with_the_right_password_is_invalid_credentials_after_verifying() {
         let mut ports = Ports::new();
         ports.users.expect_find_by_username().returning(|_| {
-            Ok(Some(domain::User { is_active: false, ..stored_user() }))
+            Ok(Some(domain::User {
+                is_active: false,
+                ..stored_user()
+            }))
         });
-        ports.hasher.expect_verify().times(1).returning(|_, _| Verification::Match { needs_rehash: false });
+        ports
+            .hasher
+            .expect_verify()
+            .times(1)
+            .returning(|_, _| Verification::Match {
+                needs_rehash: false,
+            });
         ports.tokens.expect_issue().never();
         ports.users.expect_record_login().never();
         let result = use_case(ports).execute(input("alice", "right"));
@@ -155,9 +202,19 @@ mod tests {
     #[test]
     fn a_hash_with_old_parameters_is_upgraded_on_login() {
         let mut ports = Ports::new();
-        ports.users.expect_find_by_username().returning(|_| Ok(Some(stored_user())));
-        ports.hasher.expect_verify().returning(|_, _| Verification::Match { needs_rehash: true });
-        ports.hasher.expect_hash().times(1).returning(|_| Ok(hash("upgraded")));
+        ports
+            .users
+            .expect_find_by_username()
+            .returning(|_| Ok(Some(stored_user())));
+        ports
+            .hasher
+            .expect_verify()
+            .returning(|_, _| Verification::Match { needs_rehash: true });
+        ports
+            .hasher
+            .expect_hash()
+            .times(1)
+            .returning(|_| Ok(hash("upgraded")));
         ports
             .users
             .expect_set_password_hash()
@@ -173,8 +230,13 @@ mod tests {
     fn missing_and_blank_fields_are_field_errors_without_a_lookup() {
         let mut ports = Ports::new();
         ports.users.expect_find_by_username().never();
-        let result = use_case(ports).execute(LogInInput { username: value(""), password: Submitted::Absent });
-        let Err(LogInError::Invalid(errors)) = result else { panic!("expected field errors") };
+        let result = use_case(ports).execute(LogInInput {
+            username: value(""),
+            password: Submitted::Absent,
+        });
+        let Err(LogInError::Invalid(errors)) = result else {
+            panic!("expected field errors")
+        };
         assert_eq!(
             pairs(&errors),
             vec![

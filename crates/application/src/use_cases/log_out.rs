@@ -39,7 +39,9 @@ impl LogOut {
         let refused = |problem: TokenProblem| {
             LogOutError::Invalid(FieldErrors::single_at(&["refresh"], problem.to_string()))
         };
-        let Some(raw) = raw else { return Err(LogOutError::Invalid(errors)) };
+        let Some(raw) = raw else {
+            return Err(LogOutError::Invalid(errors));
+        };
         if raw.is_empty() {
             return Err(LogOutError::Invalid(FieldErrors::single_at(
                 &["refresh"],
@@ -48,7 +50,10 @@ impl LogOut {
         }
 
         let now = self.clock.now();
-        let claims = self.tokens.decode(&raw, TokenType::Refresh, now).map_err(refused)?;
+        let claims = self
+            .tokens
+            .decode(&raw, TokenType::Refresh, now)
+            .map_err(refused)?;
         if claims.user_id != input.user_id {
             return Err(refused(TokenProblem::Invalid));
         }
@@ -74,7 +79,10 @@ mod tests {
     }
 
     fn input(token: &str) -> LogOutInput {
-        LogOutInput { user_id: USER_ID, refresh: value(token) }
+        LogOutInput {
+            user_id: USER_ID,
+            refresh: value(token),
+        }
     }
 
     fn refresh_of(ports: &mut Ports, owner: UserId) {
@@ -96,8 +104,16 @@ mod tests {
     fn logging_out_revokes_the_users_own_refresh_token() {
         let mut ports = Ports::new();
         refresh_of(&mut ports, USER_ID);
-        ports.refresh_tokens.expect_is_revoked().returning(|_| Ok(false));
-        ports.refresh_tokens.expect_revoke().withf(|claims, at| claims.user_id == USER_ID && *at == now()).times(1).returning(|_, _| Ok(()));
+        ports
+            .refresh_tokens
+            .expect_is_revoked()
+            .returning(|_| Ok(false));
+        ports
+            .refresh_tokens
+            .expect_revoke()
+            .withf(|claims, at| claims.user_id == USER_ID && *at == now())
+            .times(1)
+            .returning(|_, _| Ok(()));
         assert!(use_case(ports).execute(input("refresh-token")).is_ok());
     }
 
@@ -116,7 +132,10 @@ mod tests {
     fn an_already_blacklisted_token_is_a_field_error() {
         let mut ports = Ports::new();
         refresh_of(&mut ports, USER_ID);
-        ports.refresh_tokens.expect_is_revoked().returning(|_| Ok(true));
+        ports
+            .refresh_tokens
+            .expect_is_revoked()
+            .returning(|_| Ok(true));
         ports.refresh_tokens.expect_revoke().never();
         assert_eq!(
             refresh_messages(use_case(ports).execute(input("refresh-token"))),
@@ -132,7 +151,10 @@ mod tests {
             (TokenProblem::WrongType, "Token has wrong type"),
         ] {
             let mut ports = Ports::new();
-            ports.tokens.expect_decode().returning(move |_, _, _| Err(problem));
+            ports
+                .tokens
+                .expect_decode()
+                .returning(move |_, _, _| Err(problem));
             assert_eq!(
                 refresh_messages(use_case(ports).execute(input("x"))),
                 vec![("refresh".into(), message.into())]
@@ -143,7 +165,13 @@ mod tests {
     #[test]
     fn a_missing_token_is_required() {
         let ports = Ports::new();
-        let result = use_case(ports).execute(LogOutInput { user_id: USER_ID, refresh: Submitted::Absent });
-        assert_eq!(refresh_messages(result), vec![("refresh".into(), "This field is required.".into())]);
+        let result = use_case(ports).execute(LogOutInput {
+            user_id: USER_ID,
+            refresh: Submitted::Absent,
+        });
+        assert_eq!(
+            refresh_messages(result),
+            vec![("refresh".into(), "This field is required.".into())]
+        );
     }
 }

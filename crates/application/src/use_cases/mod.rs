@@ -11,7 +11,7 @@ mod refresh_token;
 mod register_user;
 mod update_profile;
 
-pub use authenticate::{AuthenticateError, Authenticate};
+pub use authenticate::{Authenticate, AuthenticateError};
 pub use create_superuser::{CreateSuperuser, CreateSuperuserError, CreateSuperuserInput};
 pub use flush_expired_tokens::FlushExpiredTokens;
 pub use get_profile::{GetProfile, GetProfileError};

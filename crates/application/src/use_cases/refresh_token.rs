@@ -4,8 +4,7 @@ use domain::TokenType;
 use thiserror::Error;
 
 use crate::ports::{
-    Clock, IssueError, RefreshTokenStore, RepositoryError, TokenCodec, TokenProblem,
-    UserRepository,
+    Clock, IssueError, RefreshTokenStore, RepositoryError, TokenCodec, TokenProblem, UserRepository,
 };
 use crate::validation::{FieldErrors, Submitted};
 
@@ -63,7 +62,10 @@ impl RefreshToken {
             Some(user) if user.is_active => {}
             _ => return Err(RefreshTokenError::Token(TokenProblem::Invalid)),
         }
-        Ok(self.tokens.issue(TokenType::Access, claims.user_id, now)?.token)
+        Ok(self
+            .tokens
+            .issue(TokenType::Access, claims.user_id, now)?
+            .token)
     }
 }
 
@@ -83,7 +85,9 @@ mod tests {
     }
 
     fn input(token: &str) -> RefreshTokenInput {
-        RefreshTokenInput { refresh: value(token) }
+        RefreshTokenInput {
+            refresh: value(token),
+        }
     }
 
     fn decodes_as_refresh(ports: &mut Ports) {
@@ -98,32 +102,67 @@ mod tests {
     fn a_valid_refresh_token_gives_a_new_access_token() {
         let mut ports = Ports::new();
         decodes_as_refresh(&mut ports);
-        ports.refresh_tokens.expect_is_revoked().returning(|_| Ok(false));
-        ports.users.expect_find_by_id().returning(|_| Ok(Some(stored_user())));
-        ports.tokens.expect_issue().withf(|kind, id, _| *kind == TokenType::Access && *id == USER_ID).times(1).returning(
-            |kind, id, _| Ok(IssuedToken { token: "new-access".into(), claims: claims(kind, &"n".repeat(32), id) }),
+        ports
+            .refresh_tokens
+            .expect_is_revoked()
+            .returning(|_| Ok(false));
+        ports
+            .users
+            .expect_find_by_id()
+            .returning(|_| Ok(Some(stored_user())));
+        ports
+            .tokens
+            .expect_issue()
+            .withf(|kind, id, _| *kind == TokenType::Access && *id == USER_ID)
+            .times(1)
+            .returning(|kind, id, _| {
+                Ok(IssuedToken {
+                    token: "new-access".into(),
+                    claims: claims(kind, &"n".repeat(32), id),
+                })
+            });
+        assert_eq!(
+            use_case(ports)
+                .execute(input("refresh-token"))
+                .expect("refreshes"),
+            "new-access"
         );
-        assert_eq!(use_case(ports).execute(input("refresh-token")).expect("refreshes"), "new-access");
     }
 
     #[test]
     fn a_blacklisted_token_is_refused() {
         let mut ports = Ports::new();
         decodes_as_refresh(&mut ports);
-        ports.refresh_tokens.expect_is_revoked().returning(|_| Ok(true));
+        ports
+            .refresh_tokens
+            .expect_is_revoked()
+            .returning(|_| Ok(true));
         ports.tokens.expect_issue().never();
         let result = use_case(ports).execute(input("refresh-token"));
-        assert!(matches!(result, Err(RefreshTokenError::Token(TokenProblem::Blacklisted))));
+        assert!(matches!(
+            result,
+            Err(RefreshTokenError::Token(TokenProblem::Blacklisted))
+        ));
     }
 
     #[test]
     fn an_expired_or_mistyped_token_reports_the_codec_problem() {
-        for problem in [TokenProblem::Expired, TokenProblem::WrongType, TokenProblem::Invalid] {
+        for problem in [
+            TokenProblem::Expired,
+            TokenProblem::WrongType,
+            TokenProblem::Invalid,
+        ] {
             let mut ports = Ports::new();
-            ports.tokens.expect_decode().returning(move |_, _, _| Err(problem));
+            ports
+                .tokens
+                .expect_decode()
+                .returning(move |_, _, _| Err(problem));
             ports.refresh_tokens.expect_is_revoked().never();
             let result = use_case(ports).execute(input("refresh-token"));
-            assert!(matches!(result, Err(RefreshTokenError::Token(p)) if p == problem), "{problem:?}");
+            assert!(
+                matches!(result, Err(RefreshTokenError::Token(p)) if p == problem),
+                "{problem:?}"
+            );
         }
     }
 
@@ -131,28 +170,52 @@ mod tests {
     fn a_token_of_a_deleted_user_is_invalid() {
         let mut ports = Ports::new();
         decodes_as_refresh(&mut ports);
-        ports.refresh_tokens.expect_is_revoked().returning(|_| Ok(false));
+        ports
+            .refresh_tokens
+            .expect_is_revoked()
+            .returning(|_| Ok(false));
         ports.users.expect_find_by_id().returning(|_| Ok(None));
         ports.tokens.expect_issue().never();
         let result = use_case(ports).execute(input("refresh-token"));
-        assert!(matches!(result, Err(RefreshTokenError::Token(TokenProblem::Invalid))));
+        assert!(matches!(
+            result,
+            Err(RefreshTokenError::Token(TokenProblem::Invalid))
+        ));
     }
 
     #[test]
     fn a_token_of_a_deactivated_user_is_invalid() {
         let mut ports = Ports::new();
         decodes_as_refresh(&mut ports);
-        ports.refresh_tokens.expect_is_revoked().returning(|_| Ok(false));
-        ports.users.expect_find_by_id().returning(|_| Ok(Some(domain::User { is_active: false, ..stored_user() })));
+        ports
+            .refresh_tokens
+            .expect_is_revoked()
+            .returning(|_| Ok(false));
+        ports.users.expect_find_by_id().returning(|_| {
+            Ok(Some(domain::User {
+                is_active: false,
+                ..stored_user()
+            }))
+        });
         let result = use_case(ports).execute(input("refresh-token"));
-        assert!(matches!(result, Err(RefreshTokenError::Token(TokenProblem::Invalid))));
+        assert!(matches!(
+            result,
+            Err(RefreshTokenError::Token(TokenProblem::Invalid))
+        ));
     }
 
     #[test]
     fn a_missing_token_is_a_field_error() {
         let ports = Ports::new();
-        let result = use_case(ports).execute(RefreshTokenInput { refresh: Submitted::Absent });
-        let Err(RefreshTokenError::Invalid(errors)) = result else { panic!("expected field errors") };
-        assert_eq!(pairs(&errors), vec![("refresh".into(), "This field is required.".into())]);
+        let result = use_case(ports).execute(RefreshTokenInput {
+            refresh: Submitted::Absent,
+        });
+        let Err(RefreshTokenError::Invalid(errors)) = result else {
+            panic!("expected field errors")
+        };
+        assert_eq!(
+            pairs(&errors),
+            vec![("refresh".into(), "This field is required.".into())]
+        );
     }
 }

@@ -95,7 +95,9 @@ impl RegisterUser {
             Some(first_name),
             Some(last_name),
             Some(phone),
-        ) = (username, email, password, password2, first_name, last_name, phone)
+        ) = (
+            username, email, password, password2, first_name, last_name, phone,
+        )
         else {
             return Err(RegisterUserError::Invalid(errors));
         };
@@ -105,7 +107,13 @@ impl RegisterUser {
                 PASSWORDS_DIFFER,
             )));
         }
-        let account = AccountFields { username, email, password, first_name, last_name };
+        let account = AccountFields {
+            username,
+            email,
+            password,
+            first_name,
+            last_name,
+        };
         check_strength(&account).map_err(RegisterUserError::Invalid)?;
 
         let password_hash = self.hasher.hash(&account.password)?;
@@ -115,7 +123,12 @@ impl RegisterUser {
             Ok(created) => created,
             Err(error) => return Err(RegisterUserError::Invalid(taken_to_field_errors(error)?)),
         };
-        issue_pair(self.tokens.as_ref(), self.refresh_tokens.as_ref(), user.id, now)
+        issue_pair(
+            self.tokens.as_ref(),
+            self.refresh_tokens.as_ref(),
+            user.id,
+            now,
+        )
     }
 }
 
@@ -132,7 +145,10 @@ where
     let refresh = tokens.issue(TokenType::Refresh, user_id, now)?;
     let access = tokens.issue(TokenType::Access, user_id, now)?;
     refresh_tokens.record(&refresh.claims)?;
-    Ok(TokenPair { access: access.token, refresh: refresh.token })
+    Ok(TokenPair {
+        access: access.token,
+        refresh: refresh.token,
+    })
 }
 
 #[cfg(test)]
@@ -149,7 +165,9 @@ mod tests {
             password2: value("correct-horse-battery"),
             first_name: value("Alice"),
             last_name: value("Liddell"),
-            profile: Submitted::Value(ProfileInput { phone: value("1234567890") }),
+            profile: Submitted::Value(ProfileInput {
+                phone: value("1234567890"),
+            }),
         }
     }
 
@@ -181,10 +199,20 @@ mod tests {
             assert!(!new.is_superuser);
             Ok(stored_user_from(new))
         });
-        ports.hasher.expect_hash().times(1).returning(|_| Ok(hash("hashed")));
+        ports
+            .hasher
+            .expect_hash()
+            .times(1)
+            .returning(|_| Ok(hash("hashed")));
         ports.expect_token_pair_issued(USER_ID);
         let pair = use_case(ports).execute(valid_input()).expect("registers");
-        assert_eq!(pair, TokenPair { access: "access-token".into(), refresh: "refresh-token".into() });
+        assert_eq!(
+            pair,
+            TokenPair {
+                access: "access-token".into(),
+                refresh: "refresh-token".into()
+            }
+        );
     }
 
     #[test]
@@ -204,15 +232,29 @@ mod tests {
         let errors = invalid(use_case(ports).execute(input));
         assert_eq!(
             fields(&errors),
-            vec!["username", "email", "password", "password2", "first_name", "last_name"]
+            vec![
+                "username",
+                "email",
+                "password",
+                "password2",
+                "first_name",
+                "last_name"
+            ]
         );
-        assert!(errors.iter().all(|(_, message)| message == "This field is required."));
+        assert!(
+            errors
+                .iter()
+                .all(|(_, message)| message == "This field is required.")
+        );
     }
 
     #[test]
     fn a_taken_username_and_an_invalid_email_are_reported_together() {
         let mut ports = Ports::new();
-        ports.users.expect_find_by_username().returning(|_| Ok(Some(stored_user())));
+        ports
+            .users
+            .expect_find_by_username()
+            .returning(|_| Ok(Some(stored_user())));
         ports.users.expect_find_by_email().never();
         let mut input = valid_input();
         input.email = value("not-an-email");
@@ -220,7 +262,10 @@ mod tests {
         assert_eq!(
             pairs(&errors),
             vec![
-                ("username".into(), "A user with that username already exists.".into()),
+                (
+                    "username".into(),
+                    "A user with that username already exists.".into()
+                ),
                 ("email".into(), "Enter a valid email address.".into()),
             ]
         );
@@ -229,12 +274,24 @@ mod tests {
     #[test]
     fn an_email_taken_in_another_case_is_reported() {
         let mut ports = Ports::new();
-        ports.users.expect_find_by_username().returning(|_| Ok(None));
-        ports.users.expect_find_by_email().returning(|_| Ok(Some(stored_user())));
+        ports
+            .users
+            .expect_find_by_username()
+            .returning(|_| Ok(None));
+        ports
+            .users
+            .expect_find_by_email()
+            .returning(|_| Ok(Some(stored_user())));
         let mut input = valid_input();
         input.email = value("ALICE@EXAMPLE.COM");
         let errors = invalid(use_case(ports).execute(input));
-        assert_eq!(pairs(&errors), vec![("email".into(), "A user with that email already exists.".into())]);
+        assert_eq!(
+            pairs(&errors),
+            vec![(
+                "email".into(),
+                "A user with that email already exists.".into()
+            )]
+        );
     }
 
     #[test]
@@ -242,11 +299,16 @@ mod tests {
         let mut ports = Ports::new();
         ports.users = free_names();
         let mut input = valid_input();
-        input.profile = Submitted::Value(ProfileInput { phone: value(&"1".repeat(21)) });
+        input.profile = Submitted::Value(ProfileInput {
+            phone: value(&"1".repeat(21)),
+        });
         let errors = invalid(use_case(ports).execute(input));
         assert_eq!(
             pairs(&errors),
-            vec![("profile.phone".into(), "Ensure this field has no more than 20 characters.".into())]
+            vec![(
+                "profile.phone".into(),
+                "Ensure this field has no more than 20 characters.".into()
+            )]
         );
     }
 
@@ -257,7 +319,10 @@ mod tests {
         let mut input = valid_input();
         input.profile = Submitted::Rejected(FieldErrors::single("This field may not be null."));
         let errors = invalid(use_case(ports).execute(input));
-        assert_eq!(pairs(&errors), vec![("profile".into(), "This field may not be null.".into())]);
+        assert_eq!(
+            pairs(&errors),
+            vec![("profile".into(), "This field may not be null.".into())]
+        );
     }
 
     #[test]
@@ -283,7 +348,10 @@ mod tests {
         let mut input = valid_input();
         input.password2 = value("something-else-entirely");
         let errors = invalid(use_case(ports).execute(input));
-        assert_eq!(pairs(&errors), vec![("password".into(), "Password fields didn't match.".into())]);
+        assert_eq!(
+            pairs(&errors),
+            vec![("password".into(), "Password fields didn't match.".into())]
+        );
     }
 
     #[test]
@@ -303,7 +371,10 @@ mod tests {
                     "This password is too short. It must contain at least 8 characters.".into()
                 ),
                 ("password".into(), "This password is too common.".into()),
-                ("password".into(), "This password is entirely numeric.".into()),
+                (
+                    "password".into(),
+                    "This password is entirely numeric.".into()
+                ),
             ]
         );
     }
@@ -319,7 +390,10 @@ mod tests {
         let errors = invalid(use_case(ports).execute(input));
         assert_eq!(
             pairs(&errors),
-            vec![("password".into(), "The password is too similar to the username.".into())]
+            vec![(
+                "password".into(),
+                "The password is too similar to the username.".into()
+            )]
         );
     }
 
@@ -327,18 +401,35 @@ mod tests {
     fn losing_a_registration_race_reads_as_a_taken_email() {
         let mut ports = Ports::new();
         ports.users = free_names();
-        ports.users.expect_create().returning(|_| Err(CreateUserError::EmailTaken));
+        ports
+            .users
+            .expect_create()
+            .returning(|_| Err(CreateUserError::EmailTaken));
         ports.hasher.expect_hash().returning(|_| Ok(hash("hashed")));
         let errors = invalid(use_case(ports).execute(valid_input()));
-        assert_eq!(pairs(&errors), vec![("email".into(), "A user with that email already exists.".into())]);
+        assert_eq!(
+            pairs(&errors),
+            vec![(
+                "email".into(),
+                "A user with that email already exists.".into()
+            )]
+        );
     }
 
     #[test]
     fn a_database_outage_is_reported_as_such() {
         let mut ports = Ports::new();
-        ports.users.expect_find_by_username().returning(|_| Err(unavailable()));
+        ports
+            .users
+            .expect_find_by_username()
+            .returning(|_| Err(unavailable()));
         let result = use_case(ports).execute(valid_input());
-        assert!(matches!(result, Err(RegisterUserError::Repository(RepositoryError::Unavailable(_)))));
+        assert!(matches!(
+            result,
+            Err(RegisterUserError::Repository(RepositoryError::Unavailable(
+                _
+            )))
+        ));
     }
 
     fn invalid(result: Result<TokenPair, RegisterUserError>) -> FieldErrors {

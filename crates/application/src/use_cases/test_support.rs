@@ -75,7 +75,10 @@ pub fn stored_user_from(new: NewUser) -> (User, Profile) {
         date_joined: new.joined_at,
         last_login: None,
     };
-    let profile = Profile { phone: new.phone, ..stored_profile() };
+    let profile = Profile {
+        phone: new.phone,
+        ..stored_profile()
+    };
     (user, profile)
 }
 
@@ -113,14 +116,20 @@ impl Ports {
 
     /// Expects one access and one refresh token for `user_id`, the refresh token recorded.
     pub fn expect_token_pair_issued(&mut self, user_id: UserId) {
-        self.tokens.expect_issue().times(2).returning(move |token_type, id, _| {
-            assert_eq!(id, user_id);
-            let (token, jti) = match token_type {
-                TokenType::Access => ("access-token", "a".repeat(32)),
-                TokenType::Refresh => ("refresh-token", "r".repeat(32)),
-            };
-            Ok(IssuedToken { token: token.to_owned(), claims: claims(token_type, &jti, id) })
-        });
+        self.tokens
+            .expect_issue()
+            .times(2)
+            .returning(move |token_type, id, _| {
+                assert_eq!(id, user_id);
+                let (token, jti) = match token_type {
+                    TokenType::Access => ("access-token", "a".repeat(32)),
+                    TokenType::Refresh => ("refresh-token", "r".repeat(32)),
+                };
+                Ok(IssuedToken {
+                    token: token.to_owned(),
+                    claims: claims(token_type, &jti, id),
+                })
+            });
         self.refresh_tokens
             .expect_record()
             .times(1)
@@ -136,5 +145,8 @@ pub fn fields(errors: &FieldErrors) -> Vec<String> {
 
 /// (dotted path, message) pairs, in order.
 pub fn pairs(errors: &FieldErrors) -> Vec<(String, String)> {
-    errors.iter().map(|(path, message)| (path.join("."), message.to_owned())).collect()
+    errors
+        .iter()
+        .map(|(path, message)| (path.join("."), message.to_owned()))
+        .collect()
 }

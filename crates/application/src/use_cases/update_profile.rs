@@ -26,7 +26,11 @@ pub struct UserChangesInput {
 
 impl UserChangesInput {
     pub fn unchanged() -> Self {
-        Self { email: Submitted::Absent, first_name: Submitted::Absent, last_name: Submitted::Absent }
+        Self {
+            email: Submitted::Absent,
+            first_name: Submitted::Absent,
+            last_name: Submitted::Absent,
+        }
     }
 }
 
@@ -48,7 +52,10 @@ pub struct UpdateProfile {
 }
 
 impl UpdateProfile {
-    pub fn execute(&self, input: UpdateProfileInput) -> Result<(User, Profile), UpdateProfileError> {
+    pub fn execute(
+        &self,
+        input: UpdateProfileInput,
+    ) -> Result<(User, Profile), UpdateProfileError> {
         let mut errors = FieldErrors::new();
         let user = if input.partial {
             input.user.optional("user", &mut errors)
@@ -75,14 +82,22 @@ impl UpdateProfile {
         let phone = parse_phone(phone, &["phone"], &mut errors);
         errors.into_result().map_err(UpdateProfileError::Invalid)?;
 
-        let changes = ProfileChanges { email, first_name, last_name, phone };
-        self.users.update_profile(input.user_id, changes, self.clock.now()).map_err(|error| match error {
-            UpdateUserError::EmailTaken => {
-                UpdateProfileError::Invalid(FieldErrors::single_at(&["user", "email"], EMAIL_TAKEN))
-            }
-            UpdateUserError::NotFound => UpdateProfileError::NotFound,
-            UpdateUserError::Repository(error) => UpdateProfileError::Repository(error),
-        })
+        let changes = ProfileChanges {
+            email,
+            first_name,
+            last_name,
+            phone,
+        };
+        self.users
+            .update_profile(input.user_id, changes, self.clock.now())
+            .map_err(|error| match error {
+                UpdateUserError::EmailTaken => UpdateProfileError::Invalid(FieldErrors::single_at(
+                    &["user", "email"],
+                    EMAIL_TAKEN,
+                )),
+                UpdateUserError::NotFound => UpdateProfileError::NotFound,
+                UpdateUserError::Repository(error) => UpdateProfileError::Repository(error),
+            })
     }
 }
 
@@ -92,13 +107,23 @@ mod tests {
     use crate::use_cases::test_support::*;
 
     fn use_case(ports: Ports) -> UpdateProfile {
-        UpdateProfile { users: Arc::new(ports.users), clock: fixed_clock() }
+        UpdateProfile {
+            users: Arc::new(ports.users),
+            clock: fixed_clock(),
+        }
     }
 
-    fn changes(email: Submitted<String>, phone: Submitted<String>, partial: bool) -> UpdateProfileInput {
+    fn changes(
+        email: Submitted<String>,
+        phone: Submitted<String>,
+        partial: bool,
+    ) -> UpdateProfileInput {
         UpdateProfileInput {
             user_id: USER_ID,
-            user: Submitted::Value(UserChangesInput { email, ..UserChangesInput::unchanged() }),
+            user: Submitted::Value(UserChangesInput {
+                email,
+                ..UserChangesInput::unchanged()
+            }),
             phone,
             partial,
         }
@@ -127,15 +152,27 @@ mod tests {
             })
             .times(1)
             .returning(|_, _, _| Ok((stored_user(), stored_profile())));
-        assert!(use_case(ports).execute(changes(value("new@example.com"), value("555"), false)).is_ok());
+        assert!(
+            use_case(ports)
+                .execute(changes(value("new@example.com"), value("555"), false))
+                .is_ok()
+        );
     }
 
     #[test]
     fn a_full_update_requires_user() {
         let mut ports = Ports::new();
         ports.users.expect_update_profile().never();
-        let input = UpdateProfileInput { user_id: USER_ID, user: Submitted::Absent, phone: value("1"), partial: false };
-        assert_eq!(invalid(use_case(ports).execute(input)), vec![("user".into(), "This field is required.".into())]);
+        let input = UpdateProfileInput {
+            user_id: USER_ID,
+            user: Submitted::Absent,
+            phone: value("1"),
+            partial: false,
+        };
+        assert_eq!(
+            invalid(use_case(ports).execute(input)),
+            vec![("user".into(), "This field is required.".into())]
+        );
     }
 
     #[test]
@@ -146,7 +183,12 @@ mod tests {
             .expect_update_profile()
             .withf(|_, changes, _| changes.email.is_none() && changes.phone.is_some())
             .returning(|_, _, _| Ok((stored_user(), stored_profile())));
-        let input = UpdateProfileInput { user_id: USER_ID, user: Submitted::Absent, phone: value("1"), partial: true };
+        let input = UpdateProfileInput {
+            user_id: USER_ID,
+            user: Submitted::Absent,
+            phone: value("1"),
+            partial: true,
+        };
         assert!(use_case(ports).execute(input).is_ok());
     }
 
@@ -154,21 +196,41 @@ mod tests {
     fn an_email_of_another_user_is_refused_under_user() {
         let mut ports = Ports::new();
         ports.users.expect_find_by_email().returning(|_| {
-            Ok(Some(User { id: UserId::new(99), ..stored_user() }))
+            Ok(Some(User {
+                id: UserId::new(99),
+                ..stored_user()
+            }))
         });
         ports.users.expect_update_profile().never();
         assert_eq!(
-            invalid(use_case(ports).execute(changes(value("bob@example.com"), Submitted::Absent, true))),
-            vec![("user.email".into(), "A user with that email already exists.".into())]
+            invalid(use_case(ports).execute(changes(
+                value("bob@example.com"),
+                Submitted::Absent,
+                true
+            ))),
+            vec![(
+                "user.email".into(),
+                "A user with that email already exists.".into()
+            )]
         );
     }
 
     #[test]
     fn keeping_ones_own_email_in_another_case_is_allowed() {
         let mut ports = Ports::new();
-        ports.users.expect_find_by_email().returning(|_| Ok(Some(stored_user())));
-        ports.users.expect_update_profile().returning(|_, _, _| Ok((stored_user(), stored_profile())));
-        assert!(use_case(ports).execute(changes(value("ALICE@example.com"), Submitted::Absent, true)).is_ok());
+        ports
+            .users
+            .expect_find_by_email()
+            .returning(|_| Ok(Some(stored_user())));
+        ports
+            .users
+            .expect_update_profile()
+            .returning(|_, _, _| Ok((stored_user(), stored_profile())));
+        assert!(
+            use_case(ports)
+                .execute(changes(value("ALICE@example.com"), Submitted::Absent, true))
+                .is_ok()
+        );
     }
 
     #[test]
@@ -179,7 +241,10 @@ mod tests {
             invalid(use_case(ports).execute(changes(value("nope"), value(&"9".repeat(21)), true))),
             vec![
                 ("user.email".into(), "Enter a valid email address.".into()),
-                ("phone".into(), "Ensure this field has no more than 20 characters.".into()),
+                (
+                    "phone".into(),
+                    "Ensure this field has no more than 20 characters.".into()
+                ),
             ]
         );
     }
@@ -188,18 +253,39 @@ mod tests {
     fn losing_an_email_race_reads_as_a_taken_email() {
         let mut ports = Ports::new();
         ports.users.expect_find_by_email().returning(|_| Ok(None));
-        ports.users.expect_update_profile().returning(|_, _, _| Err(UpdateUserError::EmailTaken));
+        ports
+            .users
+            .expect_update_profile()
+            .returning(|_, _, _| Err(UpdateUserError::EmailTaken));
         assert_eq!(
-            invalid(use_case(ports).execute(changes(value("x@example.com"), Submitted::Absent, true))),
-            vec![("user.email".into(), "A user with that email already exists.".into())]
+            invalid(use_case(ports).execute(changes(
+                value("x@example.com"),
+                Submitted::Absent,
+                true
+            ))),
+            vec![(
+                "user.email".into(),
+                "A user with that email already exists.".into()
+            )]
         );
     }
 
     #[test]
     fn a_missing_profile_is_not_found() {
         let mut ports = Ports::new();
-        ports.users.expect_update_profile().returning(|_, _, _| Err(UpdateUserError::NotFound));
-        let input = UpdateProfileInput { user_id: USER_ID, user: Submitted::Absent, phone: Submitted::Absent, partial: true };
-        assert!(matches!(use_case(ports).execute(input), Err(UpdateProfileError::NotFound)));
+        ports
+            .users
+            .expect_update_profile()
+            .returning(|_, _, _| Err(UpdateUserError::NotFound));
+        let input = UpdateProfileInput {
+            user_id: USER_ID,
+            user: Submitted::Absent,
+            phone: Submitted::Absent,
+            partial: true,
+        };
+        assert!(matches!(
+            use_case(ports).execute(input),
+            Err(UpdateProfileError::NotFound)
+        ));
     }
 }
