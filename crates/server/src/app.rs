@@ -1,0 +1,175 @@
+//! The composition root: builds the adapters, hands them to the use cases, and binds the server.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use application::ports::{Clock, SystemClock};
+use application::use_cases::{
+    Authenticate, CreateSuperuser, FlushExpiredTokens, GetProfile, LogIn, LogOut, RefreshToken,
+    RegisterUser, UpdateProfile,
+};
+use http::{HttpSettings, UseCases};
+use persistence::{Database, PoolOptions};
+use security::{Argon2Hasher, Argon2Params, JwtCodec};
+
+use crate::settings::Settings;
+
+/// The adapters, built once and shared by every use case.
+pub struct Adapters {
+    pub database: Database,
+    pub hasher: Arc<Argon2Hasher>,
+    pub tokens: Arc<JwtCodec>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Adapters {
+    /// Connects to the database (failing fast with the driver's reason) and applies pending
+    /// migrations.
+    pub fn build(settings: &Settings) -> anyhow::Result<Self> {
+        let database = Database::connect(
+            settings.database.url.expose(),
+            PoolOptions {
+                max_size: settings.database.pool_size,
+                connection_timeout: Duration::from_secs(settings.database.connect_timeout_secs),
+            },
+        )
+        .context("could not connect to the database")?;
+        let applied = database
+            .run_migrations()
+            .context("could not apply the migrations")?;
+        if !applied.is_empty() {
+            tracing::info!(?applied, "applied database migrations");
+        }
+        let password = &settings.password;
+        let hasher = Argon2Hasher::new(
+            Argon2Params {
+                memory_kib: password.argon2_memory_kib,
+                iterations: password.argon2_iterations,
+                parallelism: password.argon2_parallelism,
+            },
+            match password.max_concurrent_hashes {
+                0 => std::thread::available_parallelism().map_or(1, usize::from),
+                n => n,
+            },
+        )
+        .context("invalid password hashing settings")?;
+        let tokens = JwtCodec::new(
+            settings.security.secret_key.expose().as_bytes(),
+            Duration::from_secs(settings.jwt.access_token_lifetime_secs),
+            Duration::from_secs(settings.jwt.refresh_token_lifetime_secs),
+        );
+        Ok(Self {
+            database,
+            hasher: Arc::new(hasher),
+            tokens: Arc::new(tokens),
+            clock: Arc::new(SystemClock),
+        })
+    }
+
+    pub fn use_cases(&self) -> UseCases {
+        let users = Arc::new(self.database.users());
+        let refresh_tokens = Arc::new(self.database.refresh_tokens());
+        UseCases {
+            register: RegisterUser {
+                users: users.clone(),
+                refresh_tokens: refresh_tokens.clone(),
+                hasher: self.hasher.clone(),
+                tokens: self.tokens.clone(),
+                clock: self.clock.clone(),
+            },
+            log_in: LogIn {
+                users: users.clone(),
+                refresh_tokens: refresh_tokens.clone(),
+                hasher: self.hasher.clone(),
+                tokens: self.tokens.clone(),
+                clock: self.clock.clone(),
+            },
+            refresh: RefreshToken {
+                users: users.clone(),
+                refresh_tokens: refresh_tokens.clone(),
+                tokens: self.tokens.clone(),
+                clock: self.clock.clone(),
+            },
+            log_out: LogOut {
+                refresh_tokens,
+                tokens: self.tokens.clone(),
+                clock: self.clock.clone(),
+            },
+            get_profile: GetProfile {
+                users: users.clone(),
+            },
+            update_profile: UpdateProfile {
+                users: users.clone(),
+                clock: self.clock.clone(),
+            },
+            authenticate: Authenticate {
+                users,
+                tokens: self.tokens.clone(),
+                clock: self.clock.clone(),
+            },
+            health: Arc::new(self.database.health()),
+        }
+    }
+
+    pub fn create_superuser(&self) -> CreateSuperuser {
+        CreateSuperuser {
+            users: Arc::new(self.database.users()),
+            hasher: self.hasher.clone(),
+            clock: self.clock.clone(),
+        }
+    }
+
+    pub fn flush_expired_tokens(&self) -> FlushExpiredTokens {
+        FlushExpiredTokens {
+            refresh_tokens: Arc::new(self.database.refresh_tokens()),
+            clock: self.clock.clone(),
+        }
+    }
+}
+
+/// A configured server bound to its address, ready to run.
+pub struct Application {
+    server: http::Server,
+    address: std::net::SocketAddr,
+}
+
+impl Application {
+    /// Checks the settings, connects, migrates and binds. `bind_address` may use port 0.
+    pub fn build(settings: &Settings) -> anyhow::Result<Self> {
+        for warning in settings.check()? {
+            tracing::warn!("{warning}");
+        }
+        let adapters = Adapters::build(settings)?;
+        let listener = TcpListener::bind(&settings.server.bind_address)
+            .with_context(|| format!("could not listen on {}", settings.server.bind_address))?;
+        let address = listener.local_addr()?;
+        let http_settings = HttpSettings {
+            allowed_hosts: settings.security.allowed_hosts.clone(),
+            cors_allowed_origins: settings.security.cors_allowed_origins.clone(),
+            debug: settings.security.debug,
+            max_body_bytes: settings.server.max_body_bytes,
+            workers: (settings.server.workers > 0).then_some(settings.server.workers),
+        };
+        let server = http::Server::bind(listener, adapters.use_cases(), http_settings)?;
+        Ok(Self { server, address })
+    }
+
+    pub fn address(&self) -> std::net::SocketAddr {
+        self.address
+    }
+
+    pub fn port(&self) -> u16 {
+        self.server.port()
+    }
+
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until a shutdown signal.
+    pub async fn run(self) -> std::io::Result<()> {
+        self.server.run().await
+    }
+}

@@ -1,0 +1,178 @@
+//! The command line: `serve` (the default), `migrate`, `createsuperuser`, `flush-expired-tokens`.
+
+use std::io::{self, BufRead, Write};
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use application::use_cases::{CreateSuperuserError, CreateSuperuserInput};
+use clap::{Parser, Subcommand};
+
+use crate::app::{Adapters, Application};
+use crate::settings::Settings;
+
+/// The variable `createsuperuser --noinput` reads the password from.
+pub const SUPERUSER_PASSWORD_VARIABLE: &str = "AUTH_SUPERUSER_PASSWORD";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "auth-server",
+    version,
+    about = "A fast, safe authentication service with a Django REST Framework + simplejwt compatible API."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Folder holding default.toml and <AUTH_ENV>.toml.
+    #[arg(long, global = true, env = "AUTH_CONFIG_DIR", default_value = "config")]
+    pub config_dir: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply pending migrations and serve the API (the default command).
+    Serve {
+        /// Address to listen on, HOST:PORT; overrides BIND_ADDRESS.
+        #[arg(long)]
+        bind: Option<String>,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Create an administrator account.
+    Createsuperuser {
+        #[arg(long)]
+        username: Option<String>,
+        #[arg(long)]
+        email: Option<String>,
+        /// Ask nothing: needs --username, --email and the password in AUTH_SUPERUSER_PASSWORD.
+        #[arg(long)]
+        noinput: bool,
+    },
+    /// Delete the records of refresh tokens that have expired.
+    FlushExpiredTokens,
+}
+
+/// Runs the command; the caller has loaded settings and installed logging.
+pub fn run(command: Command, mut settings: Settings) -> anyhow::Result<()> {
+    match command {
+        Command::Serve { bind } => {
+            if let Some(bind) = bind {
+                settings.server.bind_address = bind;
+            }
+            serve(&settings)
+        }
+        Command::Migrate => {
+            // Building the adapters applies the migrations.
+            Adapters::build(&settings)?;
+            say("Migrations are up to date.")
+        }
+        Command::Createsuperuser {
+            username,
+            email,
+            noinput,
+        } => {
+            let adapters = Adapters::build(&settings)?;
+            create_superuser(&adapters, username, email, noinput)
+        }
+        Command::FlushExpiredTokens => {
+            let adapters = Adapters::build(&settings)?;
+            let deleted = adapters.flush_expired_tokens().execute()?;
+            say(&format!("Deleted {deleted} expired refresh token(s)."))
+        }
+    }
+}
+
+fn serve(settings: &Settings) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .context("could not start the async runtime")?;
+    runtime.block_on(async {
+        let application = Application::build(settings)?;
+        tracing::info!(address = %application.address(), "auth-server is listening");
+        application
+            .run()
+            .await
+            .context("the server stopped with an error")
+    })
+}
+
+fn say(line: &str) -> anyhow::Result<()> {
+    writeln!(io::stdout(), "{line}").context("could not write to stdout")
+}
+
+fn create_superuser(
+    adapters: &Adapters,
+    username: Option<String>,
+    email: Option<String>,
+    noinput: bool,
+) -> anyhow::Result<()> {
+    let use_case = adapters.create_superuser();
+    if noinput || (username.is_some() && email.is_some() && !io_is_interactive()) {
+        let (Some(username), Some(email)) = (username, email) else {
+            bail!("--noinput needs --username and --email");
+        };
+        let Ok(password) = std::env::var(SUPERUSER_PASSWORD_VARIABLE) else {
+            bail!("--noinput needs the password in {SUPERUSER_PASSWORD_VARIABLE}");
+        };
+        return match use_case.execute(CreateSuperuserInput {
+            username,
+            email,
+            password,
+        }) {
+            Ok(_) => say("Superuser created successfully."),
+            Err(CreateSuperuserError::Invalid(errors)) => {
+                let messages: Vec<String> = errors
+                    .iter()
+                    .map(|(path, message)| format!("{}: {message}", path.join(".")))
+                    .collect();
+                bail!("{}", messages.join("\n"))
+            }
+            Err(error) => Err(error.into()),
+        };
+    }
+
+    let stdin = io::stdin();
+    let mut lines = stdin.lock().lines();
+    let mut ask = |prompt: &str, preset: &Option<String>| -> anyhow::Result<String> {
+        if let Some(value) = preset {
+            return Ok(value.clone());
+        }
+        write!(io::stdout(), "{prompt}")?;
+        io::stdout().flush()?;
+        Ok(lines
+            .next()
+            .transpose()?
+            .unwrap_or_default()
+            .trim()
+            .to_owned())
+    };
+    loop {
+        let username = ask("Username: ", &username)?;
+        let email = ask("Email address: ", &email)?;
+        let password = rpassword::prompt_password("Password: ")?;
+        let again = rpassword::prompt_password("Password (again): ")?;
+        if password != again {
+            writeln!(io::stderr(), "Error: Your passwords didn't match.")?;
+            continue;
+        }
+        match use_case.execute(CreateSuperuserInput {
+            username,
+            email,
+            password,
+        }) {
+            Ok(_) => return say("Superuser created successfully."),
+            Err(CreateSuperuserError::Invalid(errors)) => {
+                for (_, message) in errors.iter() {
+                    writeln!(io::stderr(), "Error: {message}")?;
+                }
+            }
+            Err(error) => return Err(error.into()),
+        }
+    }
+}
+
+fn io_is_interactive() -> bool {
+    use std::io::IsTerminal;
+    io::stdin().is_terminal()
+}

@@ -1,0 +1,382 @@
+//! Typed settings, layered: `config/default.toml`, `config/<environment>.toml`, `AUTH__SECTION__KEY`
+//! environment variables, then the variables of the Django system this replaces (`SECRET_KEY`,
+//! `DEBUG`, `ALLOWED_HOSTS`, `CORS_ALLOWED_ORIGINS`, `DATABASE_URL`, `BIND_ADDRESS`). A `.env`
+//! file in the working directory fills in environment variables that are not set.
+
+use std::fmt;
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use config::{Config, Environment, File, FileFormat};
+use serde::Deserialize;
+
+/// The secret the development configuration ships with. Anyone can read it, so a start without
+/// `DEBUG` refuses it.
+pub const DEVELOPMENT_SECRET_KEY: &str =
+    "django-insecure-development-only-key-do-not-use-in-production";
+
+/// The shortest secret a production start accepts, in bytes (HS256 wants at least 256 bits).
+pub const MIN_SECRET_KEY_BYTES: usize = 32;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub security: SecuritySettings,
+    pub jwt: JwtSettings,
+    pub password: PasswordSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ServerSettings {
+    pub bind_address: String,
+    /// Worker threads; 0 for one per core.
+    pub workers: usize,
+    pub max_body_bytes: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DatabaseSettings {
+    /// `postgres://…`, `sqlite://relative.sqlite3`, `sqlite:///absolute.sqlite3` or a file path.
+    pub url: Secret,
+    pub pool_size: u32,
+    pub connect_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SecuritySettings {
+    pub secret_key: Secret,
+    pub debug: bool,
+    #[serde(deserialize_with = "comma_list")]
+    pub allowed_hosts: Vec<String>,
+    #[serde(deserialize_with = "comma_list")]
+    pub cors_allowed_origins: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct JwtSettings {
+    pub access_token_lifetime_secs: u64,
+    pub refresh_token_lifetime_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct PasswordSettings {
+    pub argon2_memory_kib: u32,
+    pub argon2_iterations: u32,
+    pub argon2_parallelism: u32,
+    /// Hashes computed at once; 0 for one per core.
+    pub max_concurrent_hashes: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LogSettings {
+    /// `text` or `json`.
+    pub format: LogFormat,
+    /// A `tracing` filter such as `info` or `auth_server=debug,info`; `RUST_LOG` overrides it.
+    pub level: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// A value that must not be printed: `Debug` shows only whether it is set.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            f.write_str("Secret(<empty>)")
+        } else {
+            f.write_str("Secret(<redacted>)")
+        }
+    }
+}
+
+/// A list given either as TOML array or as one comma-separated string, as the Django system's
+/// `ALLOWED_HOSTS=a,b` variables are.
+fn comma_list<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum ListOrString {
+        List(Vec<String>),
+        String(String),
+    }
+    Ok(match ListOrString::deserialize(deserializer)? {
+        ListOrString::List(items) => items,
+        ListOrString::String(joined) => split_list(&joined),
+    })
+}
+
+fn split_list(joined: &str) -> Vec<String> {
+    joined
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+/// Django's truthy strings for `DEBUG`.
+fn parse_flag(name: &str, raw: &str) -> anyhow::Result<bool> {
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" | "" => Ok(false),
+        other => bail!("{name} must be true or false, not {other:?}"),
+    }
+}
+
+/// `config/default.toml` as built, so the binary starts from any directory; a `default.toml` in
+/// the config folder is still read over it.
+const EMBEDDED_DEFAULTS: &str = include_str!("../../../config/default.toml");
+
+/// The seed system's variables and where they land.
+const SEED_VARIABLES: [(&str, &str); 6] = [
+    ("SECRET_KEY", "security.secret_key"),
+    ("DEBUG", "security.debug"),
+    ("ALLOWED_HOSTS", "security.allowed_hosts"),
+    ("CORS_ALLOWED_ORIGINS", "security.cors_allowed_origins"),
+    ("DATABASE_URL", "database.url"),
+    ("BIND_ADDRESS", "server.bind_address"),
+];
+
+impl Settings {
+    /// Loads the settings for `AUTH_ENV` (default `development`) from `config_dir` and the
+    /// environment, after reading `.env` from the working directory if there is one.
+    pub fn load(config_dir: &Path) -> anyhow::Result<Self> {
+        // A missing .env is the normal case; a malformed one should not pass silently.
+        match dotenvy::dotenv() {
+            Ok(_) => {}
+            Err(error) if error.not_found() => {}
+            Err(error) => return Err(error).context("could not read .env"),
+        }
+        let environment = std::env::var("AUTH_ENV").unwrap_or_else(|_| "development".to_owned());
+        Self::load_from(config_dir, &environment, |name| std::env::var(name).ok())
+    }
+
+    /// Loads from the given config folder and environment name, reading variables through `var`.
+    pub fn load_from(
+        config_dir: &Path,
+        environment: &str,
+        var: impl Fn(&str) -> Option<String>,
+    ) -> anyhow::Result<Self> {
+        if !matches!(environment, "development" | "production" | "test") {
+            bail!("AUTH_ENV must be development, production or test, not {environment:?}");
+        }
+        let mut builder = Config::builder()
+            .add_source(File::from_str(EMBEDDED_DEFAULTS, FileFormat::Toml))
+            .add_source(
+                File::from(config_dir.join("default.toml"))
+                    .format(FileFormat::Toml)
+                    .required(false),
+            )
+            .add_source(
+                File::from(config_dir.join(format!("{environment}.toml")))
+                    .format(FileFormat::Toml)
+                    .required(false),
+            )
+            .add_source(
+                Environment::with_prefix("AUTH")
+                    .prefix_separator("__")
+                    .separator("__")
+                    .try_parsing(true)
+                    .source(Some(
+                        std::env::vars()
+                            .filter(|(name, _)| name.starts_with("AUTH__"))
+                            .collect(),
+                    )),
+            );
+        for (name, key) in SEED_VARIABLES {
+            if let Some(value) = var(name) {
+                builder = if name == "DEBUG" {
+                    builder.set_override(key, parse_flag(name, &value)?)?
+                } else {
+                    builder.set_override(key, value)?
+                };
+            }
+        }
+        let settings: Settings = builder
+            .build()
+            .with_context(|| format!("could not read the settings in {}", config_dir.display()))?
+            .try_deserialize()
+            .context("the settings are invalid")?;
+        Ok(settings)
+    }
+
+    /// Refuses settings that are unsafe or unusable; returns warnings worth logging.
+    pub fn check(&self) -> anyhow::Result<Vec<String>> {
+        let mut warnings = Vec::new();
+        let secret = self.security.secret_key.expose();
+        if self.security.debug {
+            if secret == DEVELOPMENT_SECRET_KEY {
+                warnings.push(
+                    "using the development SECRET_KEY: tokens can be forged by anyone; set SECRET_KEY and DEBUG=false in production".to_owned(),
+                );
+            }
+        } else if secret.is_empty() {
+            bail!(
+                "SECRET_KEY is not set; with DEBUG off a secret of at least {MIN_SECRET_KEY_BYTES} bytes is required"
+            );
+        } else if secret == DEVELOPMENT_SECRET_KEY || secret.starts_with("django-insecure") {
+            bail!(
+                "SECRET_KEY is the published development key; with DEBUG off set a secret of your own"
+            );
+        } else if secret.len() < MIN_SECRET_KEY_BYTES {
+            bail!(
+                "SECRET_KEY is {} bytes long; with DEBUG off it must have at least {MIN_SECRET_KEY_BYTES}",
+                secret.len()
+            );
+        }
+        if secret.is_empty() {
+            bail!("SECRET_KEY is empty");
+        }
+        if !self.security.debug && self.security.allowed_hosts.is_empty() {
+            warnings.push(
+                "ALLOWED_HOSTS is empty and DEBUG is off: every request will be refused".to_owned(),
+            );
+        }
+        if self.jwt.access_token_lifetime_secs == 0 || self.jwt.refresh_token_lifetime_secs == 0 {
+            bail!("token lifetimes must be at least one second");
+        }
+        Ok(warnings)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::collections::HashMap;
+    use std::path::PathBuf;
+
+    use super::*;
+
+    fn config_dir() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config")
+    }
+
+    fn load(environment: &str, vars: &[(&str, &str)]) -> anyhow::Result<Settings> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Settings::load_from(&config_dir(), environment, |name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn development_defaults_serve_sqlite_on_localhost_port_8000() {
+        let settings = load("development", &[]).unwrap();
+        assert_eq!(settings.server.bind_address, "127.0.0.1:8000");
+        assert!(settings.database.url.expose().contains("sqlite3"));
+        assert!(settings.security.debug);
+        assert_eq!(settings.jwt.access_token_lifetime_secs, 3600);
+        assert_eq!(settings.jwt.refresh_token_lifetime_secs, 86_400);
+        assert_eq!(
+            settings.security.cors_allowed_origins,
+            vec!["http://localhost:3000"]
+        );
+        assert!(settings.check().is_ok());
+    }
+
+    #[test]
+    fn the_seed_variables_override_the_files() {
+        let settings = load(
+            "development",
+            &[
+                ("DATABASE_URL", "postgres://u@h/db"),
+                ("ALLOWED_HOSTS", "api.example.com, .example.org"),
+                ("CORS_ALLOWED_ORIGINS", "https://app.example.com"),
+                ("DEBUG", "False"),
+                ("BIND_ADDRESS", "0.0.0.0:9000"),
+                ("SECRET_KEY", "x"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(settings.database.url.expose(), "postgres://u@h/db");
+        assert_eq!(
+            settings.security.allowed_hosts,
+            vec!["api.example.com", ".example.org"]
+        );
+        assert_eq!(
+            settings.security.cors_allowed_origins,
+            vec!["https://app.example.com"]
+        );
+        assert!(!settings.security.debug);
+        assert_eq!(settings.server.bind_address, "0.0.0.0:9000");
+        assert_eq!(settings.security.secret_key.expose(), "x");
+    }
+
+    #[test]
+    fn production_refuses_a_missing_default_or_short_secret() {
+        let missing = load("production", &[("ALLOWED_HOSTS", "a.example")]).unwrap();
+        assert!(
+            missing
+                .check()
+                .unwrap_err()
+                .to_string()
+                .contains("SECRET_KEY is not set")
+        );
+        let default = load("production", &[("SECRET_KEY", DEVELOPMENT_SECRET_KEY)]).unwrap();
+        assert!(
+            default
+                .check()
+                .unwrap_err()
+                .to_string()
+                .contains("development key")
+        );
+        let short = load(
+            "production",
+            &[("SECRET_KEY", "0123456789abcdef0123456789abcde")],
+        )
+        .unwrap();
+        assert!(short.check().unwrap_err().to_string().contains("31 bytes"));
+        let good = load(
+            "production",
+            &[
+                ("SECRET_KEY", &"k".repeat(32)),
+                ("ALLOWED_HOSTS", "a.example"),
+            ],
+        )
+        .unwrap();
+        assert!(good.check().is_ok());
+    }
+
+    #[test]
+    fn debug_off_in_development_also_refuses_the_development_secret() {
+        let settings = load("development", &[("DEBUG", "0")]).unwrap();
+        assert!(settings.check().is_err());
+    }
+
+    #[test]
+    fn a_debug_value_that_is_not_a_flag_is_refused() {
+        assert!(load("development", &[("DEBUG", "maybe")]).is_err());
+    }
+
+    #[test]
+    fn an_unknown_environment_is_refused() {
+        assert!(load("staging", &[]).is_err());
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let settings = load("development", &[("SECRET_KEY", "super-secret-value-123")]).unwrap();
+        let shown = format!("{settings:?}");
+        assert!(!shown.contains("super-secret-value-123"));
+        assert!(!shown.contains(DEVELOPMENT_SECRET_KEY));
+    }
+}

@@ -1,0 +1,13 @@
+//! Black-box tests: the real server on a random port over a real database, spoken to over HTTP.
+//! Every test runs once on SQLite and once on PostgreSQL (when `TEST_POSTGRES_URL` is set).
+#![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)]
+
+mod support;
+
+mod auth_header;
+mod general;
+mod login;
+mod logout;
+mod profile;
+mod refresh;
+mod register;

@@ -1,0 +1,193 @@
+//! `TestApp`: a running server over a fresh database, and helpers to talk to it.
+
+use std::path::Path;
+
+use auth_server::{Application, Settings};
+use base64::Engine;
+use persistence::testing::TestDatabase;
+use reqwest::{Client, RequestBuilder, Response, StatusCode};
+use serde_json::{Value, json};
+
+/// Runs each named test function once per database: `sqlite::name` and `postgres::name`.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name($crate::support::TestApp::sqlite().await).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    match $crate::support::TestApp::postgres().await {
+                        Some(app) => super::$name(app).await,
+                        None => eprintln!("skipped: TEST_POSTGRES_URL is not set"),
+                    }
+                }
+            )*
+        }
+    };
+}
+
+pub const PASSWORD: &str = "correct-horse-battery";
+
+pub struct TestApp {
+    pub address: String,
+    pub client: Client,
+    pub settings: Settings,
+    pub db: TestDatabase,
+    handle: actix_web::dev::ServerHandle,
+}
+
+impl TestApp {
+    pub async fn sqlite() -> Self {
+        Self::spawn(TestDatabase::sqlite(), |_| {}).await
+    }
+
+    pub async fn postgres() -> Option<Self> {
+        Some(Self::spawn(TestDatabase::postgres()?, |_| {}).await)
+    }
+
+    /// Starts the server over `db` with the test settings, changed by `customize`.
+    pub async fn spawn(db: TestDatabase, customize: impl FnOnce(&mut Settings)) -> Self {
+        let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config");
+        let mut settings = Settings::load_from(&config, "test", |_| None).unwrap();
+        settings.database.url = auth_server::settings::Secret::new(db.url());
+        settings.server.bind_address = "127.0.0.1:0".to_owned();
+        settings.server.workers = 1;
+        customize(&mut settings);
+        let application = Application::build(&settings).unwrap();
+        let address = format!("http://127.0.0.1:{}", application.port());
+        let handle = application.handle();
+        tokio::spawn(application.run());
+        let client = Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Self {
+            address,
+            client,
+            settings,
+            db,
+            handle,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub fn post(&self, path: &str) -> RequestBuilder {
+        self.client.post(self.url(path))
+    }
+
+    pub fn get(&self, path: &str) -> RequestBuilder {
+        self.client.get(self.url(path))
+    }
+
+    pub async fn post_json(&self, path: &str, body: Value) -> Response {
+        self.post(path).json(&body).send().await.unwrap()
+    }
+
+    /// A registration body for `username` with every field valid.
+    pub fn registration(username: &str) -> Value {
+        json!({
+            "username": username,
+            "email": format!("{username}@example.com"),
+            "password": PASSWORD,
+            "password2": PASSWORD,
+            "first_name": "Test",
+            "last_name": "User",
+            "profile": {"phone": "1234567890"},
+        })
+    }
+
+    /// Registers `username` and returns its tokens.
+    pub async fn register(&self, username: &str) -> Tokens {
+        let response = self
+            .post_json("/api/auth/register/", Self::registration(username))
+            .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::CREATED,
+            "registering {username}"
+        );
+        let body: Value = response.json().await.unwrap();
+        Tokens {
+            access: body["access"].as_str().unwrap().to_owned(),
+            refresh: body["refresh"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    pub async fn profile(&self, access: &str) -> Response {
+        self.get("/api/auth/profile/")
+            .bearer_auth(access)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Signs claims with the server's key, as an attacker who knew it (or a clock) could.
+    pub fn sign(&self, claims: &Value) -> String {
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+            claims,
+            &jsonwebtoken::EncodingKey::from_secret(
+                self.settings.security.secret_key.expose().as_bytes(),
+            ),
+        )
+        .unwrap()
+    }
+
+    /// Runs SQL directly against the server's database.
+    pub fn sql(&self, statement: &str) {
+        self.db.execute(statement).unwrap();
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Stop accepting and close the pool's connections before the database is removed.
+        drop(self.handle.stop(false));
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Tokens {
+    pub access: String,
+    pub refresh: String,
+}
+
+/// The decoded header and payload of a JWT, unverified.
+pub fn jwt_parts(token: &str) -> (Value, Value) {
+    let mut parts = token.split('.');
+    let mut decode = || {
+        let part = parts.next().unwrap();
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(part)
+            .unwrap();
+        serde_json::from_slice::<Value>(&bytes).unwrap()
+    };
+    (decode(), decode())
+}
+
+pub fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// Status and JSON body of a response.
+pub async fn answer(response: Response) -> (StatusCode, Value) {
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap()
+    };
+    (status, body)
+}
