@@ -20,6 +20,10 @@ use crate::{Database, PoolOptions};
 /// The variable naming the PostgreSQL maintenance database tests create their databases from.
 pub const TEST_POSTGRES_URL: &str = "TEST_POSTGRES_URL";
 
+/// Set to `1` to make a missing `TEST_POSTGRES_URL` fail the PostgreSQL tests instead of
+/// skipping them.
+pub const REQUIRE_POSTGRES: &str = "AUTH_TEST_REQUIRE_POSTGRES";
+
 /// A fresh, migrated, empty database that is removed when dropped.
 #[derive(Debug)]
 pub struct TestDatabase {
@@ -59,9 +63,16 @@ impl TestDatabase {
     /// (`WITH (FORCE)`) on drop; `None` when the variable is unset.
     ///
     /// # Panics
-    /// When the variable is set but the database cannot be created or migrated.
+    /// When the variable is set but the database cannot be created or migrated, and when it is
+    /// unset while `AUTH_TEST_REQUIRE_POSTGRES=1` (CI sets it so that no PostgreSQL test can be
+    /// skipped unnoticed).
     pub fn postgres() -> Option<Self> {
-        let maintenance_url = env::var(TEST_POSTGRES_URL).ok()?;
+        let Ok(maintenance_url) = env::var(TEST_POSTGRES_URL) else {
+            if env::var(REQUIRE_POSTGRES).is_ok_and(|value| value == "1") {
+                panic!("{REQUIRE_POSTGRES}=1 but {TEST_POSTGRES_URL} is not set");
+            }
+            return None;
+        };
         let name = format!("auth_test_{}", unique_suffix());
         let mut admin = PgConnection::establish(&maintenance_url).unwrap_or_else(|error| {
             panic!("cannot connect to {TEST_POSTGRES_URL} to create a test database: {error}")

@@ -8,7 +8,7 @@ use application::ports::{HealthProbe, RepositoryError, UserRepository};
 use diesel::prelude::*;
 use diesel::sql_types::Text;
 use domain::UserId;
-use persistence::testing::TEST_POSTGRES_URL;
+use persistence::testing::{TEST_POSTGRES_URL, TestDatabase};
 use persistence::{Backend, ConnectError, Database, PoolOptions};
 
 fn options(connection_timeout: Duration) -> PoolOptions {
@@ -64,10 +64,11 @@ fn a_postgres_server_that_is_not_listening_fails_fast_with_the_drivers_message()
 
 #[test]
 fn an_unknown_postgres_database_is_reported_by_name() {
-    let Some(url) = env::var(TEST_POSTGRES_URL).ok() else {
+    let Some(db) = TestDatabase::postgres() else {
         eprintln!("skipped: {TEST_POSTGRES_URL} is unset");
         return;
     };
+    let url = db.url().to_owned();
     let (server, _) = url.rsplit_once('/').expect("a URL with a database");
     let result = Database::connect(
         &format!("{server}/auth_no_such_database"),

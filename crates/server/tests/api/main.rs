@@ -8,6 +8,7 @@ mod auth_header;
 mod general;
 mod login;
 mod logout;
+mod outage;
 mod profile;
 mod refresh;
 mod register;

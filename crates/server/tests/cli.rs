@@ -1,0 +1,349 @@
+//! The `auth-server` binary as an operator runs it: start-up checks, migrate, createsuperuser,
+//! flush-expired-tokens, and its log output.
+#![allow(clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use persistence::testing::TestDatabase;
+
+const STRONG_PASSWORD: &str = "an-unusual-admin-passphrase";
+
+fn config_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config")
+}
+
+/// The binary with a clean environment, run from an empty directory (no stray `.env`).
+fn auth_server(work_dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_auth-server"));
+    command
+        .env_clear()
+        .env("AUTH_CONFIG_DIR", config_dir())
+        .env("AUTH_ENV", "test")
+        .current_dir(work_dir)
+        .stdin(Stdio::null());
+    command
+}
+
+fn scratch_dir() -> tempdir::Dir {
+    tempdir::Dir::new()
+}
+
+mod tempdir {
+    use std::path::{Path, PathBuf};
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    /// A directory removed on drop.
+    pub struct Dir(PathBuf);
+
+    impl Dir {
+        pub fn new() -> Self {
+            static NEXT: AtomicU32 = AtomicU32::new(0);
+            let path = std::env::temp_dir().join(format!(
+                "auth-cli-{}-{}",
+                std::process::id(),
+                NEXT.fetch_add(1, Ordering::Relaxed)
+            ));
+            std::fs::create_dir_all(&path).unwrap();
+            Self(path)
+        }
+
+        pub fn path(&self) -> &Path {
+            &self.0
+        }
+    }
+
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+fn databases() -> Vec<TestDatabase> {
+    let mut databases = vec![TestDatabase::sqlite()];
+    match TestDatabase::postgres() {
+        Some(db) => databases.push(db),
+        None => eprintln!("PostgreSQL variant skipped: TEST_POSTGRES_URL is not set"),
+    }
+    databases
+}
+
+#[test]
+fn createsuperuser_without_input_creates_a_staff_superuser_once() {
+    for db in databases() {
+        let dir = scratch_dir();
+        let create = || {
+            auth_server(dir.path())
+                .env("DATABASE_URL", db.url())
+                .env("AUTH_SUPERUSER_PASSWORD", STRONG_PASSWORD)
+                .args([
+                    "createsuperuser",
+                    "--noinput",
+                    "--username",
+                    "admin",
+                    "--email",
+                    "admin@example.com",
+                ])
+                .output()
+                .unwrap()
+        };
+        let first = create();
+        assert!(first.status.success(), "{}", text(&first));
+        assert!(text(&first).contains("Superuser created successfully."));
+        assert_eq!(
+            db.execute("UPDATE users SET last_name = 'x' WHERE username = 'admin' AND is_superuser AND is_staff AND is_active"),
+            Ok(1)
+        );
+        let second = create();
+        assert!(!second.status.success());
+        assert!(
+            text(&second).contains("A user with that username already exists."),
+            "{}",
+            text(&second)
+        );
+    }
+}
+
+#[test]
+fn createsuperuser_applies_the_password_validators() {
+    let db = TestDatabase::sqlite();
+    let dir = scratch_dir();
+    let output = auth_server(dir.path())
+        .env("DATABASE_URL", db.url())
+        .env("AUTH_SUPERUSER_PASSWORD", "password")
+        .args([
+            "createsuperuser",
+            "--noinput",
+            "--username",
+            "admin",
+            "--email",
+            "admin@example.com",
+        ])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(
+        text(&output).contains("This password is too common."),
+        "{}",
+        text(&output)
+    );
+}
+
+#[test]
+fn createsuperuser_without_input_needs_the_password_variable() {
+    let db = TestDatabase::sqlite();
+    let dir = scratch_dir();
+    let output = auth_server(dir.path())
+        .env("DATABASE_URL", db.url())
+        .args([
+            "createsuperuser",
+            "--noinput",
+            "--username",
+            "admin",
+            "--email",
+            "admin@example.com",
+        ])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(
+        text(&output).contains("AUTH_SUPERUSER_PASSWORD"),
+        "{}",
+        text(&output)
+    );
+}
+
+#[test]
+fn flush_expired_tokens_deletes_only_expired_rows_and_says_how_many() {
+    for db in databases() {
+        let dir = scratch_dir();
+        db.execute(
+            "INSERT INTO refresh_tokens (jti, user_id, issued_at, expires_at) VALUES \
+             ('a1', 1, '2020-01-01 00:00:00', '2020-01-02 00:00:00'), \
+             ('a2', 1, '2020-01-01 00:00:00', '2020-01-02 00:00:00'), \
+             ('b1', 1, '2020-01-01 00:00:00', '2999-01-01 00:00:00')",
+        )
+        .unwrap();
+        let output = auth_server(dir.path())
+            .env("DATABASE_URL", db.url())
+            .arg("flush-expired-tokens")
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", text(&output));
+        assert!(
+            text(&output).contains("Deleted 2 expired refresh token(s)."),
+            "{}",
+            text(&output)
+        );
+        assert_eq!(
+            db.execute("DELETE FROM refresh_tokens WHERE jti = 'b1'"),
+            Ok(1)
+        );
+    }
+}
+
+#[test]
+fn migrate_creates_a_sqlite_database_where_the_url_points() {
+    let dir = scratch_dir();
+    let output = auth_server(dir.path())
+        .env("DATABASE_URL", "sqlite://nested/dir/auth.sqlite3")
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(text(&output).contains("Migrations are up to date."));
+    assert!(dir.path().join("nested/dir/auth.sqlite3").exists());
+}
+
+#[test]
+fn the_default_database_is_a_sqlite_file_under_data() {
+    let dir = scratch_dir();
+    let output = auth_server(dir.path()).arg("migrate").output().unwrap();
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(dir.path().join("data/auth-server.sqlite3").exists());
+}
+
+#[test]
+fn production_refuses_a_missing_published_or_short_secret_key() {
+    let dir = scratch_dir();
+    for (secret, expected) in [
+        (None, "SECRET_KEY is not set"),
+        (
+            Some("django-insecure-development-only-key-do-not-use-in-production"),
+            "development key",
+        ),
+        (Some("too-short"), "must have at least 32"),
+    ] {
+        let mut command = auth_server(dir.path());
+        command
+            .env("AUTH_ENV", "production")
+            .env("ALLOWED_HOSTS", "api.example.com");
+        if let Some(secret) = secret {
+            command.env("SECRET_KEY", secret);
+        }
+        let output = command.arg("serve").output().unwrap();
+        assert!(!output.status.success());
+        assert!(
+            text(&output).contains(expected),
+            "{expected}: {}",
+            text(&output)
+        );
+        assert!(
+            !dir.path().join("data").exists(),
+            "nothing is created before the checks pass"
+        );
+    }
+}
+
+#[test]
+fn a_bad_database_url_fails_fast_with_the_reason() {
+    let dir = scratch_dir();
+    for (url, expected) in [
+        ("mysql://root@localhost/db", "sqlite"),
+        ("postgres://postgres@127.0.0.1:1/nothing", "127.0.0.1"),
+    ] {
+        let started = Instant::now();
+        let output = auth_server(dir.path())
+            .env("DATABASE_URL", url)
+            .arg("serve")
+            .output()
+            .unwrap();
+        assert!(!output.status.success());
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{url} took {:?}",
+            started.elapsed()
+        );
+        let said = text(&output);
+        assert!(
+            said.contains("could not connect to the database") && said.contains(expected),
+            "{url}: {said}"
+        );
+        assert!(
+            !said.contains("root@"),
+            "the URL's credentials are not echoed: {said}"
+        );
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn serve_logs_one_json_line_per_request_without_secrets() {
+    let db = TestDatabase::sqlite();
+    let dir = scratch_dir();
+    let port = free_port();
+    let mut child = auth_server(dir.path())
+        .env("DATABASE_URL", db.url())
+        .env("AUTH__LOG__FORMAT", "json")
+        .env("AUTH__LOG__LEVEL", "info")
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let line = lines.next().unwrap().unwrap();
+        if line.contains("auth-server is listening") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the server did not start");
+    }
+    let password = "a-secret-password-never-logged";
+    let status = http_post(
+        port,
+        "/api/auth/login/",
+        &format!("{{\"username\":\"nobody\",\"password\":\"{password}\"}}"),
+    );
+    assert_eq!(status, 401);
+    let _ = child.kill();
+    let log: Vec<String> = lines.map_while(Result::ok).collect();
+    let _ = child.wait();
+    let request_line = log
+        .iter()
+        .find(|line| line.contains("\"status\":401"))
+        .unwrap_or_else(|| panic!("no request line in {log:?}"));
+    let entry: serde_json::Value = serde_json::from_str(request_line).unwrap();
+    assert_eq!(entry["span"]["method"], "POST");
+    assert_eq!(entry["span"]["path"], "/api/auth/login/");
+    assert_eq!(entry["span"]["request_id"].as_str().map(str::len), Some(32));
+    assert!(entry["latency_ms"].is_number());
+    assert!(
+        log.iter().all(|line| !line.contains(password)),
+        "the password was logged"
+    );
+}
+
+/// A minimal HTTP/1.1 POST, to keep the test free of an HTTP client's own threads.
+fn http_post(port: u16, path: &str, body: &str) -> u16 {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
