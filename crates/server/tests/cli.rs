@@ -208,6 +208,26 @@ fn migrate_creates_a_sqlite_database_where_the_url_points() {
 }
 
 #[test]
+fn a_dot_env_file_fills_in_unset_variables_but_does_not_override_set_ones() {
+    let dir = scratch_dir();
+    std::fs::write(
+        dir.path().join(".env"),
+        "DATABASE_URL=sqlite://from-dotenv.sqlite3\n",
+    )
+    .unwrap();
+    let output = auth_server(dir.path()).arg("migrate").output().unwrap();
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(dir.path().join("from-dotenv.sqlite3").exists());
+    let output = auth_server(dir.path())
+        .env("DATABASE_URL", "sqlite://from-environment.sqlite3")
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(dir.path().join("from-environment.sqlite3").exists());
+}
+
+#[test]
 fn the_default_database_is_a_sqlite_file_under_data() {
     let dir = scratch_dir();
     let output = auth_server(dir.path()).arg("migrate").output().unwrap();
