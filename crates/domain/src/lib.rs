@@ -8,11 +8,13 @@
 mod email;
 mod password;
 mod password_policy;
+mod python_text;
 mod token;
 mod user;
 
 pub use email::{Email, EmailError};
 pub use password::{Password, PasswordError, PasswordHash};
+pub use python_text::python_strip;
 pub use password_policy::{PasswordProblem, UserAttributes, check_password_strength};
 pub use token::{TokenClaims, TokenId, TokenType};
 pub use user::{

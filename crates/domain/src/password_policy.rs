@@ -1,13 +1,12 @@
 //! Django's four default password validators, with Django's messages.
 
-use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
-use std::ops::RangeInclusive;
 use std::sync::LazyLock;
 
 use thiserror::Error;
 
 use crate::Password;
+use crate::python_text::{is_python_digit, is_word_character, python_strip};
 
 /// The fields a password must not be too similar to.
 #[derive(Debug, Clone, Copy, Default)]
@@ -73,17 +72,6 @@ static COMMON_PASSWORDS: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
         .map(python_strip)
         .collect()
 });
-
-/// What Python's `\w` matches, so that attribute values split where Django splits them.
-/// `char::is_alphanumeric` is wider: it also takes combining marks, which would keep a name such
-/// as `हिन्दी` whole where Django cuts it into pieces.
-static WORD_CHARACTERS: LazyLock<Vec<RangeInclusive<u32>>> =
-    LazyLock::new(|| parse_code_point_ranges(include_str!("../data/python-word-characters.txt")));
-
-/// What Python's `str.isdigit` accepts: decimal digits of every script plus forms such as `²`
-/// and `①`, but not `½` or `Ⅻ`, which `char::is_numeric` would take.
-static DIGIT_CHARACTERS: LazyLock<Vec<RangeInclusive<u32>>> =
-    LazyLock::new(|| parse_code_point_ranges(include_str!("../data/python-digit-characters.txt")));
 
 /// `UserAttributeSimilarityValidator`. Django raises on the first part that is too similar, so
 /// at most one attribute is ever reported.
@@ -174,50 +162,7 @@ fn is_too_common(password: &str) -> bool {
 
 /// `NumericPasswordValidator`: Python's `str.isdigit`.
 fn is_entirely_numeric(password: &str) -> bool {
-    !password.is_empty() && password.chars().all(|c| in_ranges(&DIGIT_CHARACTERS, c))
-}
-
-fn is_word_character(c: char) -> bool {
-    in_ranges(&WORD_CHARACTERS, c)
-}
-
-/// Python's `str.strip()` with no argument. Python counts the four ASCII information separators
-/// (U+001C to U+001F) as whitespace; Unicode's `White_Space`, which `str::trim` uses, does not.
-fn python_strip(text: &str) -> &str {
-    text.trim_matches(|c: char| c.is_whitespace() || ('\u{1C}'..='\u{1F}').contains(&c))
-}
-
-fn in_ranges(ranges: &[RangeInclusive<u32>], c: char) -> bool {
-    let code_point = u32::from(c);
-    ranges
-        .binary_search_by(|range| {
-            if *range.end() < code_point {
-                Ordering::Less
-            } else if *range.start() > code_point {
-                Ordering::Greater
-            } else {
-                Ordering::Equal
-            }
-        })
-        .is_ok()
-}
-
-/// Reads a table in the Unicode Character Database's style: `0030..0039` or `00B9` per line,
-/// `#` comments, in ascending order. The tables are compiled in, so a malformed one is a build
-/// defect that the tests catch.
-fn parse_code_point_ranges(table: &str) -> Vec<RangeInclusive<u32>> {
-    table
-        .lines()
-        .map(str::trim)
-        .filter(|line| !line.is_empty() && !line.starts_with('#'))
-        .map(|line| {
-            let (start, end) = line.split_once("..").unwrap_or((line, line));
-            let parse = |hex: &str| {
-                u32::from_str_radix(hex, 16).expect("code point tables hold hexadecimal numbers")
-            };
-            parse(start)..=parse(end)
-        })
-        .collect()
+    !password.is_empty() && password.chars().all(is_python_digit)
 }
 
 #[cfg(test)]
@@ -227,6 +172,7 @@ mod tests {
         TooCommon, TooShort,
     };
     use super::*;
+    use crate::python_text::{DIGIT_CHARACTERS, WORD_CHARACTERS};
 
     type Case = (&'static str, [&'static str; 4], &'static [PasswordProblem]);
 

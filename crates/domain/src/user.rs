@@ -2,6 +2,9 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 use thiserror::Error;
+use unicode_normalization::UnicodeNormalization;
+
+use crate::python_text::is_word_character;
 
 /// The most characters a username may have (Django's `AbstractUser.username`).
 pub const USERNAME_MAX_CHARS: usize = 150;
@@ -48,21 +51,23 @@ pub enum UsernameError {
 }
 
 impl Username {
-    /// Parses a username. A blank one reports only `Blank`; otherwise every rule that fails is
-    /// reported, length first.
+    /// Parses a username, normalised to NFKC as Django's `normalize_username` does so that
+    /// look-alike spellings (`ﬁx`, `fix`) are one account. A blank one reports only `Blank`;
+    /// otherwise every rule that fails is reported, in the order DRF runs the validators.
     pub fn parse(raw: &str) -> Result<Self, Vec<UsernameError>> {
         if raw.is_empty() {
             return Err(vec![UsernameError::Blank]);
         }
+        let normalized: String = raw.nfkc().collect();
         let mut problems = Vec::new();
-        if raw.chars().count() > USERNAME_MAX_CHARS {
-            problems.push(UsernameError::TooLong);
-        }
-        if !raw.chars().all(is_username_char) {
+        if !normalized.chars().all(is_username_char) {
             problems.push(UsernameError::InvalidCharacters);
         }
+        if normalized.chars().count() > USERNAME_MAX_CHARS {
+            problems.push(UsernameError::TooLong);
+        }
         if problems.is_empty() {
-            Ok(Self(raw.to_owned()))
+            Ok(Self(normalized))
         } else {
             Err(problems)
         }
@@ -73,9 +78,10 @@ impl Username {
     }
 }
 
-/// Python's `\w` in a Unicode pattern, plus the four punctuation marks Django allows.
+/// Django's `UnicodeUsernameValidator`: `^[\w.@+-]+\Z` with Python's `\w`, which (unlike
+/// `char::is_alphanumeric`) excludes combining marks.
 fn is_username_char(c: char) -> bool {
-    c.is_alphanumeric() || matches!(c, '_' | '@' | '.' | '+' | '-')
+    is_word_character(c) || matches!(c, '.' | '@' | '+' | '-')
 }
 
 impl fmt::Display for Username {
@@ -205,8 +211,8 @@ mod tests {
         assert_eq!(
             Username::parse(&raw),
             Err(vec![
-                UsernameError::TooLong,
-                UsernameError::InvalidCharacters
+                UsernameError::InvalidCharacters,
+                UsernameError::TooLong
             ])
         );
     }
@@ -214,6 +220,17 @@ mod tests {
     #[test]
     fn unicode_letters_and_digits_are_allowed_in_usernames() {
         assert!(Username::parse("Zoë_ünïcode٣").is_ok());
+    }
+
+    #[test]
+    fn usernames_are_normalised_to_nfkc() {
+        assert_eq!(Username::parse("\u{FB01}x").map(|u| u.as_str().to_owned()), Ok("fix".to_owned()));
+        assert_eq!(Username::parse("ｆｕｌｌ").map(|u| u.as_str().to_owned()), Ok("full".to_owned()));
+    }
+
+    #[test]
+    fn combining_marks_are_not_word_characters_as_in_django() {
+        assert_eq!(Username::parse("\u{915}\u{93F}"), Err(vec![UsernameError::InvalidCharacters]));
     }
 
     #[test]
