@@ -15,7 +15,11 @@ pub(crate) fn bearer_token(req: &HttpRequest) -> Result<Option<String>, ApiError
         return Ok(None);
     };
     let value = String::from_utf8_lossy(value.as_bytes());
-    let parts: Vec<&str> = value.split_whitespace().collect();
+    // Python's `bytes.split()`: ASCII white space only, so a non-breaking space is part of a word.
+    let parts: Vec<&str> = value
+        .split([' ', '\t', '\n', '\r', '\x0b', '\x0c'])
+        .filter(|part| !part.is_empty())
+        .collect();
     match parts.as_slice() {
         ["Bearer", token] => Ok(Some((*token).to_owned())),
         ["Bearer", ..] => Err(ApiError::BadAuthorizationHeader),

@@ -10,15 +10,16 @@ use crate::error::ApiError;
 /// A request body: the JSON object, or the form fields as strings.
 pub(crate) type Fields = Map<String, Value>;
 
-/// Parses the body by its content type. An empty body, or one without a content type, is `{}`.
+/// Parses the body by its content type. An empty body is `{}`, whatever its type.
 pub(crate) fn parse(req: &HttpRequest, body: &[u8]) -> Result<Fields, ApiError> {
-    let Some(content_type) = req.headers().get(header::CONTENT_TYPE) else {
-        return Ok(Fields::new());
-    };
     if body.is_empty() {
         return Ok(Fields::new());
     }
-    let content_type = String::from_utf8_lossy(content_type.as_bytes()).into_owned();
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
+        .unwrap_or_default();
     let media_type = content_type
         .split(';')
         .next()
@@ -45,13 +46,32 @@ fn parse_json(body: &[u8]) -> Result<Fields, ApiError> {
 }
 
 /// Form fields are strings; a repeated key keeps its last value, as Django's `QueryDict` does.
+/// Dotted keys (`profile.phone`) fill nested objects, as DRF's nested serializers read them.
 fn parse_form(body: &[u8]) -> Result<Fields, ApiError> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
         .map_err(|error| ApiError::BadRequest(format!("Form parse error - {error}")))?;
-    Ok(pairs
-        .into_iter()
-        .map(|(key, value)| (key, Value::String(value)))
-        .collect())
+    let mut fields = Fields::new();
+    for (key, value) in pairs {
+        match key.split_once('.') {
+            Some((parent, child)) if !parent.is_empty() && !child.is_empty() => {
+                let nested = fields
+                    .entry(parent)
+                    .or_insert_with(|| Value::Object(Fields::new()));
+                if !nested.is_object() {
+                    *nested = Value::Object(Fields::new());
+                }
+                if let Value::Object(nested) = nested {
+                    nested.insert(child.to_owned(), Value::String(value));
+                }
+            }
+            // DRF reads a nested field of a form only from dotted keys.
+            _ if fields.get(&key).is_some_and(Value::is_object) => {}
+            _ => {
+                fields.insert(key, Value::String(value));
+            }
+        }
+    }
+    Ok(fields)
 }
 
 /// Python's name for the type a JSON value decodes to, as DRF reports it.
@@ -77,14 +97,18 @@ fn not_a_dictionary(value: &Value) -> FieldErrors {
     )
 }
 
-/// A `CharField`: strings are trimmed, numbers become their text, anything else is refused.
+/// A `CharField`: strings are trimmed as Python's `str.strip` does, numbers become their text,
+/// anything else is refused, and so is a NUL character (PostgreSQL cannot store one).
 pub(crate) fn string(fields: &Fields, key: &str) -> Submitted<String> {
     match fields.get(key) {
         None => Submitted::Absent,
         Some(Value::Null) => {
             Submitted::Rejected(FieldErrors::single("This field may not be null."))
         }
-        Some(Value::String(text)) => Submitted::Value(text.trim().to_owned()),
+        Some(Value::String(text)) if text.contains('\0') => {
+            Submitted::Rejected(FieldErrors::single("Null characters are not allowed."))
+        }
+        Some(Value::String(text)) => Submitted::Value(domain::python_strip(text).to_owned()),
         Some(Value::Number(number)) => Submitted::Value(number.to_string()),
         Some(_) => Submitted::Rejected(FieldErrors::single("Not a valid string.")),
     }
@@ -168,6 +192,34 @@ mod tests {
         let parsed = parse(&req, b"username=a&username=b&password=p%20w").expect("parses");
         assert_eq!(parsed.get("username"), Some(&json!("b")));
         assert_eq!(parsed.get("password"), Some(&json!("p w")));
+    }
+
+    #[test]
+    fn dotted_form_keys_fill_nested_objects_and_shadow_a_plain_key() {
+        let req = TestRequest::default()
+            .insert_header((header::CONTENT_TYPE, "application/x-www-form-urlencoded"))
+            .to_http_request();
+        let parsed = parse(&req, b"profile=abc&profile.phone=555&username=a").expect("parses");
+        assert_eq!(parsed.get("profile"), Some(&json!({"phone": "555"})));
+        assert_eq!(parsed.get("username"), Some(&json!("a")));
+    }
+
+    #[test]
+    fn nul_characters_are_refused_and_information_separators_trimmed() {
+        let body = fields(json!({"a": "x\u{0}y", "b": "\u{1c} name \u{1f}"}));
+        assert_eq!(
+            string(&body, "a"),
+            Submitted::Rejected(FieldErrors::single("Null characters are not allowed."))
+        );
+        assert_eq!(string(&body, "b"), Submitted::Value("name".into()));
+    }
+
+    #[test]
+    fn a_body_without_a_content_type_is_unsupported() {
+        let req = TestRequest::default().to_http_request();
+        assert!(
+            matches!(parse(&req, b"{}"), Err(ApiError::UnsupportedMediaType(t)) if t.is_empty())
+        );
     }
 
     #[test]

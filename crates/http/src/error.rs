@@ -42,6 +42,7 @@ pub enum ApiError {
     },
     UnsupportedMediaType(String),
     PayloadTooLarge,
+    RequestTimeout,
     /// 503: the database cannot be reached.
     Unavailable(Box<dyn StdError + Send + Sync>),
     /// 500: the cause is logged, never shown.
@@ -96,6 +97,7 @@ impl ApiError {
                 json!({ "detail": format!("Unsupported media type \"{media_type}\" in request.") })
             }
             Self::PayloadTooLarge => json!({ "detail": "Request body is too large." }),
+            Self::RequestTimeout => json!({ "detail": "Request body was not received in time." }),
             Self::Unavailable(_) => {
                 json!({ "detail": "Service temporarily unavailable, try again later." })
             }
@@ -174,6 +176,7 @@ impl ResponseError for ApiError {
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

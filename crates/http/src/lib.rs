@@ -7,6 +7,7 @@
 
 mod auth;
 mod body;
+mod cors;
 mod error;
 mod middleware;
 mod routes;

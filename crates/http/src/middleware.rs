@@ -34,7 +34,9 @@ impl AllowedHosts {
     /// Whether a `Host` header value (with or without port) is allowed.
     pub fn allows(&self, host: &str) -> bool {
         let host = host.to_ascii_lowercase();
-        let domain = strip_port(&host);
+        let Some(domain) = strip_port(&host) else {
+            return false;
+        };
         let domain = domain.strip_suffix('.').unwrap_or(domain);
         if domain.is_empty() {
             return false;
@@ -49,12 +51,23 @@ impl AllowedHosts {
     }
 }
 
-fn strip_port(host: &str) -> &str {
-    if host.starts_with('[') {
+/// The host without its port; `None` when the port is not a number, which Django refuses.
+fn strip_port(host: &str) -> Option<&str> {
+    let (name, port) = if host.starts_with('[') {
         // An IPv6 literal keeps its brackets; the port, if any, follows them.
-        return host.find(']').map_or(host, |end| &host[..=end]);
+        let end = host.find(']')?;
+        let (name, rest) = host.split_at(end + 1);
+        (name, rest.strip_prefix(':'))
+    } else {
+        match host.rsplit_once(':') {
+            Some((name, port)) => (name, Some(port)),
+            None => (host, None),
+        }
+    };
+    match port {
+        Some(port) if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) => None,
+        _ => Some(name),
     }
-    host.rsplit_once(':').map_or(host, |(name, _port)| name)
 }
 
 /// Refuses requests whose `Host` is not allowed, with 400 `{"detail":"Bad request."}`.
@@ -128,6 +141,15 @@ mod tests {
         assert!(allowed.allows("API.example.com:8000"));
         assert!(!allowed.allows("example.com"));
         assert!(!allowed.allows("evil.com"));
+    }
+
+    #[test]
+    fn a_port_that_is_not_a_number_is_refused() {
+        let allowed = hosts(&["localhost", "[::1]"], false);
+        assert!(!allowed.allows("localhost:abc"));
+        assert!(!allowed.allows("localhost:"));
+        assert!(allowed.allows("[::1]:8000"));
+        assert!(!allowed.allows("[::1]:x"));
     }
 
     #[test]

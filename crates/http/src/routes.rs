@@ -2,6 +2,7 @@
 //! shape the response.
 
 use actix_web::http::{Method, header};
+use actix_web::middleware::DefaultHeaders;
 use actix_web::{HttpRequest, HttpResponse, Resource, Route, web};
 use application::use_cases::{
     LogInInput, LogOutInput, ProfileInput, RefreshTokenInput, RegisterUserInput,
@@ -30,36 +31,52 @@ enum Access {
     Protected,
 }
 
+const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+const PROBE_METHODS: &str = "GET, HEAD, OPTIONS";
+const POST_METHODS: &str = "POST, OPTIONS";
+const PROFILE_METHODS: &str = "GET, PUT, PATCH, HEAD, OPTIONS";
+
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
-        endpoint("/health", "GET, HEAD, OPTIONS", Access::Open).route(web::get().to(health)),
-    )
-    .service(endpoint("/ready", "GET, HEAD, OPTIONS", Access::Open).route(web::get().to(ready)))
-    .service(
-        endpoint("/api/auth/register", "POST, OPTIONS", Access::ReadsToken)
-            .route(web::post().to(register)),
+        endpoint("/health", PROBE_METHODS, Access::Open)
+            .route(web::get().to(health))
+            .route(web::head().to(health))
+            .wrap(allow(PROBE_METHODS)),
     )
     .service(
-        endpoint("/api/auth/login", "POST, OPTIONS", Access::ReadsToken)
-            .route(web::post().to(log_in)),
+        endpoint("/ready", PROBE_METHODS, Access::Open)
+            .route(web::get().to(ready))
+            .route(web::head().to(ready))
+            .wrap(allow(PROBE_METHODS)),
     )
     .service(
-        endpoint("/api/auth/refresh", "POST, OPTIONS", Access::Open).route(web::post().to(refresh)),
+        endpoint("/api/auth/register", POST_METHODS, Access::ReadsToken)
+            .route(web::post().to(register))
+            .wrap(allow(POST_METHODS)),
     )
     .service(
-        endpoint("/api/auth/logout", "POST, OPTIONS", Access::Protected)
-            .route(web::post().to(log_out)),
+        endpoint("/api/auth/login", POST_METHODS, Access::ReadsToken)
+            .route(web::post().to(log_in))
+            .wrap(allow(POST_METHODS)),
     )
     .service(
-        endpoint(
-            "/api/auth/profile",
-            "GET, PUT, PATCH, HEAD, OPTIONS",
-            Access::Protected,
-        )
-        .route(web::get().to(get_profile))
-        .route(web::head().to(get_profile))
-        .route(web::put().to(|req, payload, state| update_profile(req, payload, state, false)))
-        .route(web::patch().to(|req, payload, state| update_profile(req, payload, state, true))),
+        endpoint("/api/auth/refresh", POST_METHODS, Access::Open)
+            .route(web::post().to(refresh))
+            .wrap(allow(POST_METHODS)),
+    )
+    .service(
+        endpoint("/api/auth/logout", POST_METHODS, Access::Protected)
+            .route(web::post().to(log_out))
+            .wrap(allow(POST_METHODS)),
+    )
+    .service(
+        endpoint("/api/auth/profile", PROFILE_METHODS, Access::Protected)
+            .route(web::get().to(get_profile))
+            .route(web::head().to(get_profile))
+            .route(web::put().to(|req, payload, state| update_profile(req, payload, state, false)))
+            .route(web::patch().to(|req, payload, state| update_profile(req, payload, state, true)))
+            .wrap(allow(PROFILE_METHODS)),
     );
 }
 
@@ -69,24 +86,29 @@ fn endpoint(path: &str, allow: &'static str, access: Access) -> Resource {
         .default_service(other_method(allow, access))
 }
 
+/// DRF names an endpoint's methods in `Allow` on every response, not only on 405.
+fn allow(methods: &'static str) -> DefaultHeaders {
+    DefaultHeaders::new().add((header::ALLOW, methods))
+}
+
 /// `OPTIONS` gets a description of the endpoint, other methods 405; both only after the
 /// credentials are checked, as DRF authenticates before dispatching.
 fn other_method(allow: &'static str, access: Access) -> Route {
     web::to(move |req: HttpRequest, state: State| async move {
-        let token = bearer_token(&req)?;
-        if access != Access::Open && (token.is_some() || access == Access::Protected) {
-            run(&state, move |state| {
-                authenticate(state, token, access).map(drop)
-            })
-            .await?;
+        if access != Access::Open {
+            let token = bearer_token(&req)?;
+            if token.is_some() || access == Access::Protected {
+                run(&state, move |state| {
+                    authenticate(state, token, access).map(drop)
+                })
+                .await?;
+            }
         }
         if req.method() == Method::OPTIONS {
-            return Ok(HttpResponse::Ok()
-                .insert_header((header::ALLOW, allow))
-                .json(json!({
-                    "renders": ["application/json"],
-                    "parses": ["application/json", "application/x-www-form-urlencoded"],
-                })));
+            return Ok(HttpResponse::Ok().json(json!({
+                "renders": ["application/json"],
+                "parses": ["application/json", "application/x-www-form-urlencoded"],
+            })));
         }
         Err(ApiError::MethodNotAllowed {
             method: req.method().to_string(),
@@ -127,18 +149,21 @@ fn require_user(state: &AppState, token: Option<String>) -> Result<User, ApiErro
     authenticate(state, token, Access::Protected)?.ok_or(ApiError::NotAuthenticated)
 }
 
+/// Reads the whole body, up to the size limit, within `BODY_TIMEOUT`: a client that announces a
+/// body and stops sending must not hold a connection forever.
 async fn read_body(
     req: &HttpRequest,
     payload: web::Payload,
     state: &State,
 ) -> Result<Fields, ApiError> {
-    let bytes = payload
-        .to_bytes_limited(state.max_body_bytes)
-        .await
-        .map_err(|_| ApiError::PayloadTooLarge)?
-        .map_err(|error| {
-            ApiError::BadRequest(format!("Could not read the request body - {error}"))
-        })?;
+    let bytes =
+        actix_web::rt::time::timeout(BODY_TIMEOUT, payload.to_bytes_limited(state.max_body_bytes))
+            .await
+            .map_err(|_| ApiError::RequestTimeout)?
+            .map_err(|_| ApiError::PayloadTooLarge)?
+            .map_err(|error| {
+                ApiError::BadRequest(format!("Could not read the request body - {error}"))
+            })?;
     body::parse(req, &bytes)
 }
 

@@ -3,7 +3,6 @@
 use std::net::TcpListener;
 use std::sync::Arc;
 
-use actix_cors::Cors;
 use actix_web::dev::ServerHandle;
 use actix_web::http::header;
 use actix_web::middleware::{DefaultHeaders, from_fn};
@@ -13,6 +12,7 @@ use application::use_cases::{
     Authenticate, GetProfile, LogIn, LogOut, RefreshToken, RegisterUser, UpdateProfile,
 };
 
+use crate::cors::{AllowedOrigins, cors};
 use crate::middleware::{AllowedHosts, check_host, log_request};
 use crate::routes;
 
@@ -47,6 +47,7 @@ pub struct HttpSettings {
 pub(crate) struct AppState {
     pub use_cases: UseCases,
     pub allowed_hosts: AllowedHosts,
+    pub allowed_origins: AllowedOrigins,
     pub max_body_bytes: usize,
 }
 
@@ -67,16 +68,16 @@ impl Server {
         let state = web::Data::new(AppState {
             use_cases,
             allowed_hosts: AllowedHosts::new(&settings.allowed_hosts, settings.debug),
+            allowed_origins: AllowedOrigins::new(&settings.cors_allowed_origins),
             max_body_bytes: settings.max_body_bytes,
         });
-        let origins = Arc::new(settings.cors_allowed_origins.clone());
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
                 .configure(routes::configure)
                 .default_service(web::to(routes::not_found))
                 .wrap(from_fn(check_host))
-                .wrap(cors(&origins))
+                .wrap(from_fn(cors))
                 .wrap(security_headers())
                 .wrap(from_fn(log_request))
         })
@@ -101,27 +102,6 @@ impl Server {
     pub async fn run(self) -> std::io::Result<()> {
         self.server.await
     }
-}
-
-/// django-cors-headers' defaults, for the configured origins only. Other origins get a normal
-/// response without `Access-Control-*` headers rather than an error.
-fn cors(origins: &[String]) -> Cors {
-    let mut cors = Cors::default()
-        .allowed_methods(["DELETE", "GET", "OPTIONS", "PATCH", "POST", "PUT"])
-        .allowed_headers([
-            header::ACCEPT,
-            header::AUTHORIZATION,
-            header::CONTENT_TYPE,
-            header::USER_AGENT,
-            header::HeaderName::from_static("x-csrftoken"),
-            header::HeaderName::from_static("x-requested-with"),
-        ])
-        .max_age(86_400)
-        .block_on_origin_mismatch(false);
-    for origin in origins {
-        cors = cors.allowed_origin(origin);
-    }
-    cors
 }
 
 /// Django's `SecurityMiddleware` and `XFrameOptionsMiddleware` defaults.

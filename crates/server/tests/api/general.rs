@@ -20,7 +20,79 @@ on_both_databases!(
     another_origin_gets_no_cors_headers,
     health_and_readiness_answer_ok,
     an_oversized_body_is_refused,
+    a_nul_character_is_a_field_error_not_a_server_error,
+    a_body_without_a_content_type_is_415,
+    every_endpoint_response_names_its_methods_in_allow,
+    error_bodies_keep_drfs_key_order,
 );
+
+async fn a_nul_character_is_a_field_error_not_a_server_error(app: TestApp) {
+    let (status, body) = answer(
+        app.post_json(
+            "/api/auth/login/",
+            json!({"username": "a\u{0}b", "password": "x"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body,
+        json!({"username": ["Null characters are not allowed."]})
+    );
+}
+
+async fn a_body_without_a_content_type_is_415(app: TestApp) {
+    let (status, body) = answer(
+        app.post("/api/auth/login/")
+            .body("{}")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(
+        body,
+        json!({"detail": "Unsupported media type \"\" in request."})
+    );
+}
+
+async fn every_endpoint_response_names_its_methods_in_allow(app: TestApp) {
+    let health = app.get("/health").send().await.unwrap();
+    assert_eq!(health.headers()[ALLOW], "GET, HEAD, OPTIONS");
+    let head = app.client.head(app.url("/health")).send().await.unwrap();
+    assert_eq!(head.status(), StatusCode::OK);
+    let login = app.post_json("/api/auth/login/", json!({})).await;
+    assert_eq!(login.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(login.headers()[ALLOW], "POST, OPTIONS");
+    let options = app
+        .client
+        .request(reqwest::Method::OPTIONS, app.url("/api/auth/refresh/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(options.status(), StatusCode::OK);
+    assert_eq!(options.headers()[ALLOW], "POST, OPTIONS");
+}
+
+async fn error_bodies_keep_drfs_key_order(app: TestApp) {
+    let response = app
+        .get("/api/auth/profile/")
+        .bearer_auth("garbage")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.text().await.unwrap(),
+        r#"{"detail":"Given token not valid for any token type","code":"token_not_valid","messages":[{"token_class":"AccessToken","token_type":"access","message":"Token is invalid"}]}"#
+    );
+    let response = app.post_json("/api/auth/login/", json!({})).await;
+    assert_eq!(
+        response.text().await.unwrap(),
+        r#"{"username":["This field is required."],"password":["This field is required."]}"#
+    );
+}
 
 async fn every_endpoint_answers_with_and_without_a_trailing_slash(app: TestApp) {
     for path in [
@@ -215,7 +287,13 @@ async fn an_allowed_origin_gets_cors_headers_on_preflight_and_on_errors(app: Tes
         .unwrap();
     assert_eq!(error.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(error.headers()["access-control-allow-origin"], origin);
-    assert!(error.headers()["vary"].to_str().unwrap().contains("Origin"));
+    assert!(
+        error.headers()["vary"]
+            .to_str()
+            .unwrap()
+            .to_ascii_lowercase()
+            .contains("origin")
+    );
 }
 
 async fn another_origin_gets_no_cors_headers(app: TestApp) {

@@ -17,6 +17,7 @@ on_both_databases!(
     a_null_profile_and_a_profile_that_is_not_an_object_are_refused,
     a_registration_without_profile_gets_an_empty_phone,
     a_form_encoded_registration_works,
+    a_form_encoded_registration_reads_dotted_profile_keys,
     surrounding_white_space_is_trimmed_from_every_field_including_passwords,
     non_string_values_are_refused_or_converted_like_drf,
 );
@@ -29,7 +30,7 @@ async fn a_registration_returns_201_with_simplejwt_tokens(app: TestApp) {
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(
         body.as_object().unwrap().keys().collect::<Vec<_>>(),
-        vec!["access", "refresh"]
+        vec!["refresh", "access"]
     );
     for (field, kind, lifetime) in [("access", "access", 3600), ("refresh", "refresh", 86_400)] {
         let (header, claims) = jwt_parts(body[field].as_str().unwrap());
@@ -221,6 +222,27 @@ async fn a_form_encoded_registration_works(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::CREATED);
+}
+
+async fn a_form_encoded_registration_reads_dotted_profile_keys(app: TestApp) {
+    let response = app
+        .post("/api/auth/register/")
+        .form(&[
+            ("username", "formuser"),
+            ("email", "form@example.com"),
+            ("password", PASSWORD),
+            ("password2", PASSWORD),
+            ("first_name", "Form"),
+            ("last_name", "User"),
+            ("profile.phone", "555-0100"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = answer(response).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (_, profile) = answer(app.profile(body["access"].as_str().unwrap()).await).await;
+    assert_eq!(profile["phone"], "555-0100");
 }
 
 async fn surrounding_white_space_is_trimmed_from_every_field_including_passwords(app: TestApp) {
