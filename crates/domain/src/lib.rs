@@ -14,8 +14,8 @@ mod user;
 
 pub use email::{Email, EmailError};
 pub use password::{Password, PasswordError, PasswordHash};
-pub use python_text::python_strip;
 pub use password_policy::{PasswordProblem, UserAttributes, check_password_strength};
+pub use python_text::python_strip;
 pub use token::{TokenClaims, TokenId, TokenType};
 pub use user::{
     NAME_MAX_CHARS, NameError, NewUser, PersonName, Phone, PhoneError, Profile, USERNAME_MAX_CHARS,

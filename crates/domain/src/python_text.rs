@@ -63,4 +63,3 @@ fn parse_code_point_ranges(table: &str) -> Vec<RangeInclusive<u32>> {
         })
         .collect()
 }
-

@@ -224,13 +224,22 @@ mod tests {
 
     #[test]
     fn usernames_are_normalised_to_nfkc() {
-        assert_eq!(Username::parse("\u{FB01}x").map(|u| u.as_str().to_owned()), Ok("fix".to_owned()));
-        assert_eq!(Username::parse("ｆｕｌｌ").map(|u| u.as_str().to_owned()), Ok("full".to_owned()));
+        assert_eq!(
+            Username::parse("\u{FB01}x").map(|u| u.as_str().to_owned()),
+            Ok("fix".to_owned())
+        );
+        assert_eq!(
+            Username::parse("ｆｕｌｌ").map(|u| u.as_str().to_owned()),
+            Ok("full".to_owned())
+        );
     }
 
     #[test]
     fn combining_marks_are_not_word_characters_as_in_django() {
-        assert_eq!(Username::parse("\u{915}\u{93F}"), Err(vec![UsernameError::InvalidCharacters]));
+        assert_eq!(
+            Username::parse("\u{915}\u{93F}"),
+            Err(vec![UsernameError::InvalidCharacters])
+        );
     }
 
     #[test]

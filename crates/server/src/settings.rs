@@ -251,11 +251,33 @@ impl Settings {
                 "ALLOWED_HOSTS is empty and DEBUG is off: every request will be refused".to_owned(),
             );
         }
+        for origin in &self.security.cors_allowed_origins {
+            check_origin(origin)?;
+        }
         if self.jwt.access_token_lifetime_secs == 0 || self.jwt.refresh_token_lifetime_secs == 0 {
             bail!("token lifetimes must be at least one second");
         }
         Ok(warnings)
     }
+}
+
+/// An origin is `scheme://host[:port]` and nothing more, as browsers send it in `Origin`
+/// (django-cors-headers' checks E013 and E014).
+fn check_origin(origin: &str) -> anyhow::Result<()> {
+    let refuse = |why: &str| anyhow::anyhow!("CORS_ALLOWED_ORIGINS entry {origin:?} {why}");
+    let (scheme, rest) = origin
+        .split_once("://")
+        .ok_or_else(|| refuse("is missing its scheme, as in http://localhost:3000"))?;
+    if !matches!(scheme, "http" | "https") {
+        return Err(refuse("must start with http:// or https://"));
+    }
+    let host = rest.strip_suffix('/').unwrap_or(rest);
+    if host.is_empty() || host.contains(['/', '?', '#', '*', ' ']) {
+        return Err(refuse(
+            "must be scheme://host[:port] with no path or wildcard",
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -360,6 +382,29 @@ mod tests {
     fn debug_off_in_development_also_refuses_the_development_secret() {
         let settings = load("development", &[("DEBUG", "0")]).unwrap();
         assert!(settings.check().is_err());
+    }
+
+    #[test]
+    fn cors_origins_must_be_scheme_and_host() {
+        for bad in [
+            "*",
+            "localhost:3000",
+            "ftp://x.example",
+            "https://x.example/path",
+            "http://",
+        ] {
+            let settings = load("development", &[("CORS_ALLOWED_ORIGINS", bad)]).unwrap();
+            assert!(settings.check().is_err(), "{bad}");
+        }
+        let good = load(
+            "development",
+            &[(
+                "CORS_ALLOWED_ORIGINS",
+                "https://app.example.com, http://[::1]:3000",
+            )],
+        )
+        .unwrap();
+        assert!(good.check().is_ok());
     }
 
     #[test]
