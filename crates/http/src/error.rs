@@ -35,6 +35,8 @@ pub enum ApiError {
     UserNotFound,
     UserInactive,
     InvalidCredentials,
+    /// 403 with a `detail` message.
+    Forbidden(String),
     NotFound,
     MethodNotAllowed {
         method: String,
@@ -89,6 +91,7 @@ impl ApiError {
             Self::InvalidCredentials => {
                 json!({ "detail": "No active account found with the given credentials" })
             }
+            Self::Forbidden(detail) => json!({ "detail": detail }),
             Self::NotFound => json!({ "detail": "Not found." }),
             Self::MethodNotAllowed { method, .. } => {
                 json!({ "detail": format!("Method \"{method}\" not allowed.") })
@@ -172,6 +175,7 @@ impl ResponseError for ApiError {
             | Self::UserNotFound
             | Self::UserInactive
             | Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,

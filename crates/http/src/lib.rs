@@ -7,11 +7,13 @@
 
 mod auth;
 mod body;
+mod cookie;
 mod cors;
 mod error;
 mod middleware;
 mod routes;
 mod server;
 
+pub use cookie::RefreshCookie;
 pub use error::ApiError;
 pub use server::{HttpSettings, Server, UseCases};

@@ -3,9 +3,11 @@
 
 use actix_web::http::{Method, header};
 use actix_web::middleware::DefaultHeaders;
-use actix_web::{HttpRequest, HttpResponse, Resource, Route, web};
+use actix_web::{
+    HttpRequest, HttpResponse, HttpResponseBuilder, Resource, ResponseError, Route, web,
+};
 use application::use_cases::{
-    LogInInput, LogOutInput, ProfileInput, RefreshTokenInput, RegisterUserInput,
+    LogInInput, LogOutInput, ProfileInput, RefreshTokenInput, RegisterUserInput, TokenPair,
     UpdateProfileInput, UserChangesInput,
 };
 use chrono::{DateTime, Utc};
@@ -15,6 +17,7 @@ use serde_json::json;
 
 use crate::auth::bearer_token;
 use crate::body::{self, Fields};
+use crate::cookie;
 use crate::error::ApiError;
 use crate::server::AppState;
 
@@ -182,6 +185,31 @@ struct TokenPairBody {
     access: String,
 }
 
+/// The token pair as the body says it, and as a cookie too when that is enabled.
+fn token_pair_response(
+    mut response: HttpResponseBuilder,
+    state: &AppState,
+    pair: TokenPair,
+) -> HttpResponse {
+    if let Some(cookie) = &state.refresh_cookie {
+        response.cookie(cookie.issue(pair.refresh.clone()));
+    }
+    response.json(TokenPairBody {
+        refresh: pair.refresh,
+        access: pair.access,
+    })
+}
+
+/// An error answer that also makes the browser drop a refresh cookie that no longer works.
+fn clearing_cookie(error: ApiError, state: &AppState) -> HttpResponse {
+    let mut response = error.error_response();
+    if let Some(cookie) = &state.refresh_cookie {
+        // A cookie built here always serialises; a failure would only leave it in place.
+        let _ = response.add_cookie(&cookie.clear());
+    }
+    response
+}
+
 async fn register(
     req: HttpRequest,
     payload: web::Payload,
@@ -206,10 +234,7 @@ async fn register(
         Ok(state.use_cases.register.execute(input)?)
     })
     .await?;
-    Ok(HttpResponse::Created().json(TokenPairBody {
-        refresh: pair.refresh,
-        access: pair.access,
-    }))
+    Ok(token_pair_response(HttpResponse::Created(), &state, pair))
 }
 
 async fn log_in(
@@ -229,10 +254,7 @@ async fn log_in(
         Ok(state.use_cases.log_in.execute(input)?)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(TokenPairBody {
-        refresh: pair.refresh,
-        access: pair.access,
-    }))
+    Ok(token_pair_response(HttpResponse::Ok(), &state, pair))
 }
 
 async fn refresh(
@@ -241,14 +263,19 @@ async fn refresh(
     state: State,
 ) -> Result<HttpResponse, ApiError> {
     let fields = read_body(&req, payload, &state).await?;
-    let input = RefreshTokenInput {
-        refresh: body::string(&fields, "refresh"),
-    };
-    let access = run(&state, move |state| {
+    let (refresh, used_cookie) = cookie::refresh_token(&req, &state, &fields)?;
+    let input = RefreshTokenInput { refresh };
+    match run(&state, move |state| {
         Ok(state.use_cases.refresh.execute(input)?)
     })
-    .await?;
-    Ok(HttpResponse::Ok().json(json!({ "access": access })))
+    .await
+    {
+        Ok(access) => Ok(HttpResponse::Ok().json(json!({ "access": access }))),
+        Err(error @ ApiError::TokenNotValid { .. }) if used_cookie => {
+            Ok(clearing_cookie(error, &state))
+        }
+        Err(error) => Err(error),
+    }
 }
 
 async fn log_out(
@@ -257,18 +284,24 @@ async fn log_out(
     state: State,
 ) -> Result<HttpResponse, ApiError> {
     let token = bearer_token(&req)?;
-    let fields = read_body(&req, payload, &state).await;
+    let refresh = read_body(&req, payload, &state)
+        .await
+        .and_then(|fields| cookie::refresh_token(&req, &state, &fields))
+        .map(|(refresh, _)| refresh);
     run(&state, move |state| {
         let user = require_user(state, token)?;
-        let fields = fields?;
         let input = LogOutInput {
             user_id: user.id,
-            refresh: body::string(&fields, "refresh"),
+            refresh: refresh?,
         };
         Ok(state.use_cases.log_out.execute(input)?)
     })
     .await?;
-    Ok(HttpResponse::ResetContent().finish())
+    let mut response = HttpResponse::ResetContent();
+    if let Some(cookie) = &state.refresh_cookie {
+        response.cookie(cookie.clear());
+    }
+    Ok(response.finish())
 }
 
 async fn get_profile(req: HttpRequest, state: State) -> Result<HttpResponse, ApiError> {

@@ -12,6 +12,7 @@ use application::use_cases::{
     Authenticate, GetProfile, LogIn, LogOut, RefreshToken, RegisterUser, UpdateProfile,
 };
 
+use crate::cookie::RefreshCookie;
 use crate::cors::{AllowedOrigins, cors};
 use crate::middleware::{AllowedHosts, check_host, log_request};
 use crate::routes;
@@ -41,6 +42,8 @@ pub struct HttpSettings {
     pub max_body_bytes: usize,
     /// Worker threads; `None` for one per core.
     pub workers: Option<usize>,
+    /// Also hand out the refresh token as an `HttpOnly` cookie, and accept it back.
+    pub refresh_cookie: Option<RefreshCookie>,
 }
 
 /// Shared state of every request.
@@ -48,6 +51,7 @@ pub(crate) struct AppState {
     pub use_cases: UseCases,
     pub allowed_hosts: AllowedHosts,
     pub allowed_origins: AllowedOrigins,
+    pub refresh_cookie: Option<RefreshCookie>,
     pub max_body_bytes: usize,
 }
 
@@ -69,6 +73,7 @@ impl Server {
             use_cases,
             allowed_hosts: AllowedHosts::new(&settings.allowed_hosts, settings.debug),
             allowed_origins: AllowedOrigins::new(&settings.cors_allowed_origins),
+            refresh_cookie: settings.refresh_cookie,
             max_body_bytes: settings.max_body_bytes,
         });
         let mut server = HttpServer::new(move || {

@@ -10,7 +10,7 @@ use application::use_cases::{
     Authenticate, CreateSuperuser, FlushExpiredTokens, GetProfile, LogIn, LogOut, RefreshToken,
     RegisterUser, UpdateProfile,
 };
-use http::{HttpSettings, UseCases};
+use http::{HttpSettings, RefreshCookie, UseCases};
 use persistence::{Database, PoolOptions};
 use security::{Argon2Hasher, Argon2Params, JwtCodec};
 
@@ -151,6 +151,10 @@ impl Application {
             debug: settings.security.debug,
             max_body_bytes: settings.server.max_body_bytes,
             workers: (settings.server.workers > 0).then_some(settings.server.workers),
+            refresh_cookie: settings.security.refresh_cookie.then(|| RefreshCookie {
+                max_age: Duration::from_secs(settings.jwt.refresh_token_lifetime_secs),
+                secure: !settings.security.debug,
+            }),
         };
         let server = http::Server::bind(listener, adapters.use_cases(), http_settings)?;
         Ok(Self { server, address })

@@ -52,6 +52,8 @@ pub struct SecuritySettings {
     pub allowed_hosts: Vec<String>,
     #[serde(deserialize_with = "comma_list")]
     pub cors_allowed_origins: Vec<String>,
+    /// Also hand out the refresh token as an `HttpOnly` cookie for browser clients.
+    pub refresh_cookie: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]

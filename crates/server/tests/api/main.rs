@@ -5,6 +5,7 @@
 mod support;
 
 mod auth_header;
+mod cookie;
 mod general;
 mod login;
 mod logout;
