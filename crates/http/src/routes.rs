@@ -1,6 +1,7 @@
 //! The endpoints. Handlers are thin: read the request, run the use case on the blocking pool,
 //! shape the response.
 
+use actix_web::dev::HttpServiceFactory;
 use actix_web::http::{Method, header};
 use actix_web::middleware::DefaultHeaders;
 use actix_web::{
@@ -41,57 +42,66 @@ const POST_METHODS: &str = "POST, OPTIONS";
 const PROFILE_METHODS: &str = "GET, PUT, PATCH, HEAD, OPTIONS";
 
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        endpoint("/health", PROBE_METHODS, Access::Open)
-            .route(web::get().to(health))
-            .route(web::head().to(health))
-            .wrap(allow(PROBE_METHODS)),
-    )
-    .service(
-        endpoint("/ready", PROBE_METHODS, Access::Open)
-            .route(web::get().to(ready))
-            .route(web::head().to(ready))
-            .wrap(allow(PROBE_METHODS)),
-    )
-    .service(
-        endpoint("/api/auth/register", POST_METHODS, Access::ReadsToken)
-            .route(web::post().to(register))
-            .wrap(allow(POST_METHODS)),
-    )
-    .service(
-        endpoint("/api/auth/login", POST_METHODS, Access::ReadsToken)
-            .route(web::post().to(log_in))
-            .wrap(allow(POST_METHODS)),
-    )
-    .service(
-        endpoint("/api/auth/refresh", POST_METHODS, Access::Open)
-            .route(web::post().to(refresh))
-            .wrap(allow(POST_METHODS)),
-    )
-    .service(
-        endpoint("/api/auth/logout", POST_METHODS, Access::Protected)
-            .route(web::post().to(log_out))
-            .wrap(allow(POST_METHODS)),
-    )
-    .service(
-        endpoint("/api/auth/profile", PROFILE_METHODS, Access::Protected)
-            .route(web::get().to(get_profile))
-            .route(web::head().to(get_profile))
-            .route(web::put().to(|req, payload, state| update_profile(req, payload, state, false)))
-            .route(web::patch().to(|req, payload, state| update_profile(req, payload, state, true)))
-            .wrap(allow(PROFILE_METHODS)),
-    );
+    cfg.service(endpoint("/health", PROBE_METHODS, Access::Open, |r| {
+        r.route(web::get().to(health)).route(web::head().to(health))
+    }))
+    .service(endpoint("/ready", PROBE_METHODS, Access::Open, |r| {
+        r.route(web::get().to(ready)).route(web::head().to(ready))
+    }))
+    .service(endpoint(
+        "/api/auth/register",
+        POST_METHODS,
+        Access::ReadsToken,
+        |r| r.route(web::post().to(register)),
+    ))
+    .service(endpoint(
+        "/api/auth/login",
+        POST_METHODS,
+        Access::ReadsToken,
+        |r| r.route(web::post().to(log_in)),
+    ))
+    .service(endpoint(
+        "/api/auth/refresh",
+        POST_METHODS,
+        Access::Open,
+        |r| r.route(web::post().to(refresh)),
+    ))
+    .service(endpoint(
+        "/api/auth/logout",
+        POST_METHODS,
+        Access::Protected,
+        |r| r.route(web::post().to(log_out)),
+    ))
+    .service(endpoint(
+        "/api/auth/profile",
+        PROFILE_METHODS,
+        Access::Protected,
+        |r| {
+            r.route(web::get().to(get_profile))
+                .route(web::head().to(get_profile))
+                .route(
+                    web::put().to(|req, payload, state| update_profile(req, payload, state, false)),
+                )
+                .route(
+                    web::patch()
+                        .to(|req, payload, state| update_profile(req, payload, state, true)),
+                )
+        },
+    ));
 }
 
-/// A path served with and without its trailing slash, answering other methods as DRF does.
-fn endpoint(path: &str, allow: &'static str, access: Access) -> Resource {
-    web::resource([path.to_owned(), format!("{path}/")])
-        .default_service(other_method(allow, access))
-}
-
-/// DRF names an endpoint's methods in `Allow` on every response, not only on 405.
-fn allow(methods: &'static str) -> DefaultHeaders {
-    DefaultHeaders::new().add((header::ALLOW, methods))
+/// A path served with and without its trailing slash, with the routes `routes` adds. Other
+/// methods are answered as DRF does, and every response names the allowed methods in `Allow`,
+/// as DRF's views do.
+fn endpoint(
+    path: &str,
+    allow: &'static str,
+    access: Access,
+    routes: impl FnOnce(Resource) -> Resource,
+) -> impl HttpServiceFactory {
+    let resource = web::resource([path.to_owned(), format!("{path}/")])
+        .default_service(other_method(allow, access));
+    routes(resource).wrap(DefaultHeaders::new().add((header::ALLOW, allow)))
 }
 
 /// `OPTIONS` gets a description of the endpoint, other methods 405; both only after the
