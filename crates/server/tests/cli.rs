@@ -367,3 +367,123 @@ fn http_post(port: u16, path: &str, body: &str) -> u16 {
     stream.read_to_string(&mut response).unwrap();
     response.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
+
+#[test]
+fn createsuperuser_prompts_like_django_and_asks_again_when_passwords_differ() {
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: util-linux `script` is needed to give the prompts a terminal");
+        return;
+    }
+    let db = TestDatabase::sqlite();
+    let dir = scratch_dir();
+    let binary = env!("CARGO_BIN_EXE_auth-server");
+    let mut child = auth_server(dir.path())
+        .env("DATABASE_URL", db.url())
+        .spawn_with(&[
+            "script",
+            "-qec",
+            &format!("{binary} createsuperuser"),
+            "/dev/null",
+        ]);
+    let screen = Screen::follow(child.stdout.take().unwrap());
+    let mut stdin = child.stdin.take().unwrap();
+    // Answer each prompt once it shows, as a person at the terminal would.
+    let dialogue = [
+        ("Username: ", "admin"),
+        ("Email address: ", "admin@example.com"),
+        ("Password: ", "one-passphrase-here"),
+        ("Password (again): ", "another-passphrase"),
+        ("Error: Your passwords didn't match.", ""),
+        ("Username: ", "admin"),
+        ("Email address: ", "admin@example.com"),
+        ("Password: ", STRONG_PASSWORD),
+        ("Password (again): ", STRONG_PASSWORD),
+    ];
+    for (prompt, answer) in dialogue {
+        screen.wait_for(prompt);
+        if !answer.is_empty() {
+            use std::io::Write;
+            writeln!(stdin, "{answer}").unwrap();
+        }
+    }
+    screen.wait_for("Superuser created successfully.");
+    drop(stdin);
+    assert!(child.wait().unwrap().success(), "{}", screen.text());
+    assert_eq!(
+        db.execute("UPDATE users SET last_name = 'x' WHERE username = 'admin' AND is_superuser"),
+        Ok(1)
+    );
+}
+
+/// What a program has written so far, read on a thread, and consumed prompt by prompt.
+struct Screen {
+    seen: std::sync::Arc<std::sync::Mutex<String>>,
+    consumed: std::cell::Cell<usize>,
+}
+
+impl Screen {
+    fn follow(mut output: impl std::io::Read + Send + 'static) -> Self {
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let writer = seen.clone();
+        std::thread::spawn(move || {
+            let mut buffer = [0_u8; 256];
+            while let Ok(read @ 1..) = output.read(&mut buffer) {
+                writer
+                    .lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buffer[..read]));
+            }
+        });
+        Self {
+            seen,
+            consumed: std::cell::Cell::new(0),
+        }
+    }
+
+    /// Waits until `text` appears after what earlier waits consumed.
+    fn wait_for(&self, text: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let seen = self.seen.lock().unwrap().clone();
+            if let Some(at) = seen[self.consumed.get()..].find(text) {
+                self.consumed.set(self.consumed.get() + at + text.len());
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "waited for {text:?}; the screen shows {seen:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn text(&self) -> String {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+/// Runs `program` instead of the binary, keeping the command's environment and directory.
+trait SpawnWith {
+    fn spawn_with(&mut self, program: &[&str]) -> std::process::Child;
+}
+
+impl SpawnWith for Command {
+    fn spawn_with(&mut self, program: &[&str]) -> std::process::Child {
+        let mut command = Command::new(program[0]);
+        command.args(&program[1..]).env_clear();
+        for (key, value) in self.get_envs() {
+            if let Some(value) = value {
+                command.env(key, value);
+            }
+        }
+        if let Some(dir) = self.get_current_dir() {
+            command.current_dir(dir);
+        }
+        command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+}
