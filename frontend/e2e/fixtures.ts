@@ -1,0 +1,66 @@
+import { test as base, expect, type APIRequestContext, type Page } from "@playwright/test";
+
+export { expect };
+
+export const PASSWORD = "correct-horse-battery-9";
+
+let counter = 0;
+/** A username no other test (or earlier run against the same database) has used. */
+export function uniqueUsername(prefix = "user"): string {
+  counter += 1;
+  return `${prefix}_${Date.now().toString(36)}${counter}${Math.random().toString(36).slice(2, 6)}`;
+}
+
+export interface Account {
+  username: string;
+  email: string;
+  password: string;
+  first_name: string;
+  last_name: string;
+  phone: string;
+}
+
+export function newAccount(prefix = "user"): Account {
+  const username = uniqueUsername(prefix);
+  return {
+    username,
+    email: `${username}@example.com`,
+    password: PASSWORD,
+    first_name: "Alice",
+    last_name: "Liddell",
+    phone: "555-0100",
+  };
+}
+
+export function apiUrl(): string {
+  const url = process.env.E2E_API_URL;
+  if (!url) throw new Error("E2E_API_URL is not set: run the suite through playwright.config.ts");
+  return url;
+}
+
+/** Creates an account directly through the API, outside the browser. */
+export async function registerThroughApi(request: APIRequestContext, account: Account): Promise<void> {
+  const { phone, ...rest } = account;
+  const res = await request.post(`${apiUrl()}/api/auth/register`, {
+    data: { ...rest, password2: account.password, profile: { phone } },
+  });
+  expect(res.status(), await res.text()).toBe(201);
+}
+
+export async function fillRegisterForm(page: Page, account: Account, password2 = account.password) {
+  await page.getByLabel("Username").fill(account.username);
+  await page.getByLabel("Email").fill(account.email);
+  await page.getByLabel(/^First name/).fill(account.first_name);
+  await page.getByLabel(/^Last name/).fill(account.last_name);
+  await page.getByLabel(/^Phone/).fill(account.phone);
+  await page.getByLabel("Password", { exact: true }).fill(account.password);
+  await page.getByLabel("Confirm password").fill(password2);
+}
+
+export async function signIn(page: Page, username: string, password: string) {
+  await page.getByLabel("Username").fill(username);
+  await page.getByLabel("Password", { exact: true }).fill(password);
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
+}
+
+export const test = base;

@@ -1,0 +1,73 @@
+"use client";
+
+import Link from "next/link";
+import { useRouter } from "next/navigation";
+import { useEffect, useState } from "react";
+import { Card, Field, FormAlert, SubmitButton } from "./form";
+import { useSession } from "./session";
+import { useFormSubmit } from "./use-form-submit";
+import { safeNextPath } from "@/lib/next-path";
+
+type LoginField = "username" | "password";
+const FIELD_MAP: Record<string, LoginField> = { username: "username", password: "password" };
+const FIELD_ORDER: readonly LoginField[] = ["username", "password"];
+
+export function LoginForm() {
+  const router = useRouter();
+  const { status, signIn } = useSession();
+  const [values, setValues] = useState({ username: "", password: "" });
+  const { pending, errors, submit, alertRef, formRef } = useFormSubmit(FIELD_MAP, FIELD_ORDER);
+
+  useEffect(() => {
+    // Signed in (just now, or already when the page opened): go where the user was heading.
+    if (status === "signed-in") router.replace(safeNextPath(window.location.search));
+  }, [status, router]);
+
+  const onChange = (e: React.ChangeEvent<HTMLInputElement>) =>
+    setValues((v) => ({ ...v, [e.target.name]: e.target.value }));
+
+  const onSubmit = (e: React.FormEvent<HTMLFormElement>) => {
+    e.preventDefault();
+    void submit(() => signIn(values.username, values.password));
+  };
+
+  return (
+    <Card
+      title="Sign in"
+      subtitle={
+        <>
+          New here?{" "}
+          <Link href="/register" className="font-medium text-indigo-700 underline-offset-2 hover:underline">
+            Create an account
+          </Link>
+        </>
+      }
+    >
+      <form ref={formRef} onSubmit={onSubmit} noValidate className="space-y-5" aria-label="Sign in">
+        <FormAlert ref={alertRef} messages={errors.general} />
+        <Field
+          name="username"
+          label="Username"
+          autoComplete="username"
+          autoCapitalize="none"
+          spellCheck={false}
+          required
+          value={values.username}
+          onChange={onChange}
+          errors={errors.fields.username}
+        />
+        <Field
+          name="password"
+          label="Password"
+          type="password"
+          autoComplete="current-password"
+          required
+          value={values.password}
+          onChange={onChange}
+          errors={errors.fields.password}
+        />
+        <SubmitButton pending={pending} label="Sign in" pendingLabel="Signing in…" />
+      </form>
+    </Card>
+  );
+}

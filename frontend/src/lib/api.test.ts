@@ -1,0 +1,257 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import * as api from "./api";
+import { ApiError, NetworkError } from "./errors";
+import { accessToken, deferred, json, mockFetch } from "@/test/helpers";
+
+const PROFILE = {
+  id: 1,
+  user: { id: 1, username: "alice", email: "alice@example.com", first_name: "Alice", last_name: "Liddell" },
+  phone: "123",
+  created_at: "2026-01-21T10:00:00.123456Z",
+  updated_at: "2026-01-21T10:00:00.123456Z",
+};
+
+const unauthorized = () =>
+  json(401, {
+    detail: "Given token not valid for any token type",
+    code: "token_not_valid",
+    messages: [{ token_class: "AccessToken", token_type: "access", message: "Token is expired" }],
+  });
+
+let setItem: ReturnType<typeof vi.spyOn>;
+
+beforeEach(() => {
+  api.resetSessionForTests();
+  localStorage.clear();
+  sessionStorage.clear();
+  setItem = vi.spyOn(Storage.prototype, "setItem");
+});
+
+afterEach(() => {
+  // No test may ever put anything in web storage.
+  expect(setItem).not.toHaveBeenCalled();
+  expect(localStorage.length).toBe(0);
+  expect(sessionStorage.length).toBe(0);
+  vi.useRealTimers();
+  api.resetSessionForTests();
+});
+
+describe("refresh on 401", () => {
+  it("shares one refresh between parallel calls that both get 401", async () => {
+    const oldToken = accessToken("1");
+    const newToken = accessToken("1");
+    api.setAccessToken(oldToken);
+    const refreshAnswer = deferred<Response>();
+    const fetch = mockFetch({
+      "GET /api/auth/profile": ({ headers }) =>
+        new Headers(headers).get("Authorization") === `Bearer ${newToken}` ? json(200, PROFILE) : unauthorized(),
+      "POST /api/auth/refresh": () => refreshAnswer.promise,
+    });
+
+    const both = Promise.all([api.getProfile(), api.getProfile()]);
+    // Let both requests fail with 401 and start waiting on the (single) refresh.
+    await vi.waitFor(() => expect(fetch.callsTo("POST /api/auth/refresh")).toHaveLength(1));
+    await vi.waitFor(() => expect(fetch.callsTo("GET /api/auth/profile")).toHaveLength(2));
+    refreshAnswer.resolve(json(200, { access: newToken }));
+
+    await expect(both).resolves.toEqual([PROFILE, PROFILE]);
+    expect(fetch.callsTo("POST /api/auth/refresh")).toHaveLength(1);
+    const profileCalls = fetch.callsTo("GET /api/auth/profile");
+    expect(profileCalls).toHaveLength(4);
+    expect(profileCalls.slice(2).map((c) => c.headers.authorization)).toEqual([
+      `Bearer ${newToken}`,
+      `Bearer ${newToken}`,
+    ]);
+    expect(api.getAccessToken()).toBe(newToken);
+  });
+
+  it("retries a call exactly once after refreshing, then gives up", async () => {
+    api.setAccessToken(accessToken("1"));
+    const fetch = mockFetch({
+      "GET /api/auth/profile": unauthorized,
+      "POST /api/auth/refresh": () => json(200, { access: accessToken("1") }),
+    });
+
+    const error = await api.getProfile().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ApiError);
+    expect((error as ApiError).status).toBe(401);
+    expect(fetch.callsTo("GET /api/auth/profile")).toHaveLength(2);
+    expect(fetch.callsTo("POST /api/auth/refresh")).toHaveLength(1);
+    // A token the API refuses right after a refresh ends the session.
+    expect(api.getAccessToken()).toBeNull();
+  });
+
+  it("does not retry when the refresh cookie is refused, and signs out", async () => {
+    api.setAccessToken(accessToken("1"));
+    const fetch = mockFetch({
+      "GET /api/auth/profile": unauthorized,
+      "POST /api/auth/refresh": () => json(401, { detail: "Token is blacklisted", code: "token_not_valid" }),
+    });
+
+    await expect(api.getProfile()).rejects.toMatchObject({ status: 401 });
+    expect(fetch.callsTo("GET /api/auth/profile")).toHaveLength(1);
+    expect(api.getSnapshot().accessToken).toBeNull();
+  });
+
+  it("refreshes with an empty JSON body and the same-origin cookie, never a token", async () => {
+    const fetch = mockFetch({ "POST /api/auth/refresh": () => json(200, { access: accessToken("7") }) });
+
+    await expect(api.refreshSession()).resolves.toBe(true);
+    const [call] = fetch.calls;
+    expect(call.body).toEqual({});
+    expect(call.headers["content-type"]).toBe("application/json");
+    expect(call.headers.authorization).toBeUndefined();
+    expect(fetch.fn.mock.calls[0][1]).toMatchObject({ credentials: "same-origin" });
+    expect(api.getSnapshot().userId).toBe("7");
+  });
+
+  it("does not retry calls that are not authenticated", async () => {
+    const fetch = mockFetch({
+      "POST /api/auth/login": () => json(401, { detail: "No active account found with the given credentials" }),
+    });
+    await expect(api.login("alice", "wrong")).rejects.toThrow("No active account found with the given credentials");
+    expect(fetch.calls).toHaveLength(1);
+  });
+});
+
+describe("proactive refresh", () => {
+  it("refreshes shortly before the access token expires", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
+    const fetch = mockFetch({ "POST /api/auth/refresh": () => json(200, { access: accessToken("1", 100) }) });
+    api.setAccessToken(accessToken("1", 100));
+
+    await vi.advanceTimersByTimeAsync(70_000);
+    expect(fetch.calls).toHaveLength(0);
+    // Refreshed at most 30 s (a fifth of the lifetime here: 20 s) before expiry.
+    await vi.advanceTimersByTimeAsync(10_500);
+    expect(fetch.callsTo("POST /api/auth/refresh")).toHaveLength(1);
+  });
+
+  it("refreshes before a call when the token has already expired", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    const stale = accessToken("1", 60);
+    const fresh = accessToken("1", 3600);
+    api.setAccessToken(stale);
+    vi.setSystemTime(Date.now() + 120_000);
+    const fetch = mockFetch({
+      "POST /api/auth/refresh": () => json(200, { access: fresh }),
+      "GET /api/auth/profile": () => json(200, PROFILE),
+    });
+
+    await expect(api.getProfile()).resolves.toEqual(PROFILE);
+    expect(fetch.calls.map((c) => `${c.method} ${c.url}`)).toEqual(["POST /api/auth/refresh", "GET /api/auth/profile"]);
+    expect(fetch.calls[1].headers.authorization).toBe(`Bearer ${fresh}`);
+  });
+});
+
+describe("tokens stay out of web storage", () => {
+  it("keeps only the access token, in memory, after login", async () => {
+    const access = accessToken("1");
+    const refresh = "refresh.token.from-the-body";
+    const fetch = mockFetch({ "POST /api/auth/login": () => json(200, { access, refresh }) });
+
+    await api.login("alice", "correct-horse-9");
+
+    expect(fetch.calls[0].body).toEqual({ username: "alice", password: "correct-horse-9" });
+    expect(fetch.calls[0].headers.authorization).toBeUndefined();
+    expect(api.getAccessToken()).toBe(access);
+    expect(JSON.stringify(api.getSnapshot())).not.toContain(refresh);
+    expect(setItem).not.toHaveBeenCalled();
+    expect(document.cookie).toBe("");
+  });
+
+  it("sends the phone under profile when registering, and stores nothing", async () => {
+    const fetch = mockFetch({
+      "POST /api/auth/register": () => json(201, { access: accessToken("2"), refresh: "r" }),
+    });
+    await api.register({
+      username: "bob",
+      email: "bob@example.com",
+      password: "pw",
+      password2: "pw",
+      first_name: "Bob",
+      last_name: "",
+      phone: "555",
+    });
+    expect(fetch.calls[0].body).toEqual({
+      username: "bob",
+      email: "bob@example.com",
+      password: "pw",
+      password2: "pw",
+      first_name: "Bob",
+      last_name: "",
+      profile: { phone: "555" },
+    });
+    expect(api.getSnapshot()).toMatchObject({ userId: "2", ready: true });
+    expect(setItem).not.toHaveBeenCalled();
+  });
+});
+
+describe("session lifecycle", () => {
+  it("restores the session once from the cookie and marks it ready", async () => {
+    const fetch = mockFetch({ "POST /api/auth/refresh": () => json(200, { access: accessToken("3") }) });
+    await Promise.all([api.restoreSession(), api.restoreSession()]);
+    expect(fetch.calls).toHaveLength(1);
+    expect(api.getSnapshot()).toMatchObject({ userId: "3", ready: true });
+  });
+
+  it("is signed out and ready when there is no refresh cookie", async () => {
+    mockFetch({ "POST /api/auth/refresh": () => json(400, { refresh: ["This field is required."] }) });
+    await expect(api.restoreSession()).resolves.toBe(false);
+    expect(api.getSnapshot()).toEqual({ accessToken: null, userId: null, ready: true });
+  });
+
+  it("logs out with the bearer token and an empty body, and forgets the token", async () => {
+    const token = accessToken("1");
+    api.setAccessToken(token);
+    const fetch = mockFetch({ "POST /api/auth/logout": () => new Response(null, { status: 205 }) });
+    await expect(api.logout()).resolves.toBe(true);
+    expect(fetch.calls[0].headers.authorization).toBe(`Bearer ${token}`);
+    expect(fetch.calls[0].body).toEqual({});
+    expect(api.getAccessToken()).toBeNull();
+  });
+
+  it("forgets the token even when logout fails", async () => {
+    api.setAccessToken(accessToken("1"));
+    mockFetch({
+      "POST /api/auth/logout": () => {
+        throw new TypeError("Failed to fetch");
+      },
+    });
+    await expect(api.logout()).resolves.toBe(false);
+    expect(api.getAccessToken()).toBeNull();
+  });
+
+  it("does not let a refresh that was in flight undo a sign-out", async () => {
+    api.setAccessToken(accessToken("1"));
+    const refreshAnswer = deferred<Response>();
+    mockFetch({
+      "POST /api/auth/refresh": () => refreshAnswer.promise,
+      "POST /api/auth/logout": () => new Response(null, { status: 205 }),
+    });
+    const refreshing = api.refreshSession();
+    await api.logout();
+    refreshAnswer.resolve(json(200, { access: accessToken("1") }));
+    await refreshing;
+    expect(api.getAccessToken()).toBeNull();
+  });
+
+  it("reports a network failure as a NetworkError", async () => {
+    mockFetch({
+      "POST /api/auth/login": () => {
+        throw new TypeError("Failed to fetch");
+      },
+    });
+    await expect(api.login("a", "b")).rejects.toBeInstanceOf(NetworkError);
+  });
+
+  it("notifies subscribers when the session changes", () => {
+    const listener = vi.fn();
+    const unsubscribe = api.subscribe(listener);
+    api.setAccessToken(accessToken("1"));
+    api.setAccessToken(null);
+    unsubscribe();
+    api.setAccessToken(accessToken("1"));
+    expect(listener).toHaveBeenCalledTimes(2);
+  });
+});

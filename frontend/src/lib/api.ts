@@ -1,0 +1,303 @@
+/**
+ * The client for auth-server's API (see shared/API.md), and the one place the session lives.
+ *
+ * - The access token is kept in this module's memory only: never in localStorage, sessionStorage
+ *   or a cookie readable by scripts. A reload loses it, and the app gets a new one from the refresh
+ *   token.
+ * - The refresh token is an HttpOnly cookie (`Path=/api/auth; SameSite=Strict`) that auth-server
+ *   sets on login and register when its refresh cookie is enabled. This code never sees it: it
+ *   posts an empty body to /api/auth/refresh and the browser adds the cookie. The refresh token
+ *   in the login and register bodies is ignored on purpose.
+ * - All calls go to relative /api/* URLs: Next.js proxies them to the API (next.config.ts), so the
+ *   cookie is first-party and the app stays exportable as static files behind any reverse proxy.
+ */
+import { decodeJwt } from "./jwt";
+import { ApiError, NetworkError } from "./errors";
+
+export { ApiError, NetworkError } from "./errors";
+
+export interface User {
+  id: number;
+  username: string;
+  email: string;
+  first_name: string;
+  last_name: string;
+}
+
+export interface Profile {
+  id: number;
+  user: User;
+  phone: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ProfileUpdate {
+  user?: Partial<Pick<User, "email" | "first_name" | "last_name">>;
+  phone?: string;
+}
+
+export interface RegisterInput {
+  username: string;
+  email: string;
+  password: string;
+  password2: string;
+  first_name: string;
+  last_name: string;
+  phone: string;
+}
+
+export interface SessionSnapshot {
+  /** The current access token, or null when signed out. */
+  accessToken: string | null;
+  /** The user id from the access token (a string, as in the token). */
+  userId: string | null;
+  /** False until the first attempt to restore the session from the refresh cookie has finished. */
+  ready: boolean;
+}
+
+const JSON_HEADERS = { Accept: "application/json", "Content-Type": "application/json" } as const;
+/** Refresh this long before the access token expires (at most; a fifth of its lifetime if shorter). */
+const REFRESH_MARGIN_MS = 30_000;
+/** setTimeout's longest delay. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+let snapshot: SessionSnapshot = { accessToken: null, userId: null, ready: false };
+const SERVER_SNAPSHOT: SessionSnapshot = Object.freeze({ accessToken: null, userId: null, ready: false });
+/** When the access token expires, on this browser's clock (corrected for clock skew), in ms. */
+let expiresAtMs: number | null = null;
+let refreshTimer: ReturnType<typeof setTimeout> | null = null;
+let refreshInFlight: Promise<boolean> | null = null;
+let restoreInFlight: Promise<boolean> | null = null;
+/** Bumped on every sign-in and sign-out, so a refresh that started before it cannot undo it. */
+let epoch = 0;
+const listeners = new Set<() => void>();
+
+function emit(next: SessionSnapshot) {
+  snapshot = next;
+  for (const listener of listeners) listener();
+}
+
+/** For React's useSyncExternalStore. */
+export function subscribe(listener: () => void): () => void {
+  listeners.add(listener);
+  return () => {
+    listeners.delete(listener);
+  };
+}
+
+export function getSnapshot(): SessionSnapshot {
+  return snapshot;
+}
+
+export function getServerSnapshot(): SessionSnapshot {
+  return SERVER_SNAPSHOT;
+}
+
+export function getAccessToken(): string | null {
+  return snapshot.accessToken;
+}
+
+function clearRefreshTimer() {
+  if (refreshTimer !== null) {
+    clearTimeout(refreshTimer);
+    refreshTimer = null;
+  }
+}
+
+/** Keeps a new access token (or forgets it, with null) and plans its proactive refresh. */
+export function setAccessToken(token: string | null, opts: { ready?: boolean } = {}): void {
+  clearRefreshTimer();
+  expiresAtMs = null;
+  let userId: string | null = null;
+  if (token) {
+    const claims = decodeJwt(token);
+    userId = claims?.user_id != null ? String(claims.user_id) : null;
+    if (typeof claims?.exp === "number") {
+      // exp is on the server's clock; iat tells how far this browser's clock is from it.
+      const now = Date.now();
+      const skewMs = typeof claims.iat === "number" ? now - claims.iat * 1000 : 0;
+      expiresAtMs = claims.exp * 1000 + skewMs;
+      const lifetimeMs = typeof claims.iat === "number" ? (claims.exp - claims.iat) * 1000 : REFRESH_MARGIN_MS * 5;
+      const margin = Math.min(REFRESH_MARGIN_MS, Math.max(lifetimeMs / 5, 0));
+      const delay = Math.min(Math.max(expiresAtMs - margin - now, 0), MAX_TIMER_MS);
+      if (typeof window !== "undefined") {
+        refreshTimer = setTimeout(() => {
+          refreshTimer = null;
+          // A failure here is not fatal: the next API call refreshes again or reports it.
+          refreshSession().catch(() => undefined);
+        }, delay);
+      }
+    }
+  }
+  emit({ accessToken: token, userId, ready: opts.ready ?? snapshot.ready });
+}
+
+function isExpiringSoon(): boolean {
+  return expiresAtMs !== null && Date.now() >= expiresAtMs - 1000;
+}
+
+async function readBody(res: Response): Promise<unknown> {
+  if (res.status === 204 || res.status === 205) return null;
+  const text = await res.text().catch(() => "");
+  if (!text) return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+async function rawFetch(path: string, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(path, { credentials: "same-origin", cache: "no-store", ...init });
+  } catch {
+    throw new NetworkError();
+  }
+}
+
+async function doRefresh(): Promise<boolean> {
+  const startedAt = epoch;
+  // An empty object: the refresh token travels in the HttpOnly cookie, never through this code.
+  const res = await rawFetch("/api/auth/refresh", { method: "POST", headers: JSON_HEADERS, body: "{}" });
+  const body = await readBody(res);
+  if (startedAt !== epoch) {
+    // Signed in or out meanwhile: this answer is about a session that no longer applies.
+    return snapshot.accessToken !== null;
+  }
+  if (res.ok && body && typeof body === "object" && typeof (body as { access?: unknown }).access === "string") {
+    setAccessToken((body as { access: string }).access);
+    return true;
+  }
+  if (res.status === 400 || res.status === 401) {
+    // No cookie, or an expired, blacklisted or otherwise refused refresh token: signed out.
+    setAccessToken(null);
+    return false;
+  }
+  throw new ApiError(res.status, body);
+}
+
+/**
+ * Gets a new access token from the refresh cookie. Every caller while one is in flight shares it,
+ * so parallel 401s cause one refresh. Resolves true when a new access token was obtained, false
+ * when the session is over; rejects on network or server errors (the session is kept).
+ */
+export function refreshSession(): Promise<boolean> {
+  if (!refreshInFlight) {
+    refreshInFlight = doRefresh().finally(() => {
+      refreshInFlight = null;
+    });
+  }
+  return refreshInFlight;
+}
+
+/**
+ * Restores the session after a page load, once: the first call refreshes from the cookie and marks
+ * the session ready whatever the outcome; later calls get the same promise.
+ */
+export function restoreSession(): Promise<boolean> {
+  if (!restoreInFlight) {
+    restoreInFlight = refreshSession()
+      .catch(() => false)
+      .then((ok) => {
+        if (!snapshot.ready) emit({ ...snapshot, ready: true });
+        return ok;
+      });
+  }
+  return restoreInFlight;
+}
+
+interface RequestOptions {
+  method?: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+  body?: unknown;
+  /** Send the access token, and refresh it and retry once if the API answers 401. */
+  auth?: boolean;
+}
+
+function send(path: string, method: string, body: unknown, auth: boolean): Promise<Response> {
+  const headers: Record<string, string> = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const token = snapshot.accessToken;
+  // Never on the open endpoints: the API answers 401 to a stale token even there.
+  if (auth && token) headers.Authorization = `Bearer ${token}`;
+  return rawFetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+}
+
+/** Calls the API; resolves with the parsed body or rejects with ApiError / NetworkError. */
+export async function request<T>(path: string, { method = "GET", body, auth = false }: RequestOptions = {}): Promise<T> {
+  if (auth && snapshot.accessToken && isExpiringSoon()) {
+    // The timer may not have fired (a sleeping laptop, a throttled tab): refresh first.
+    await refreshSession().catch(() => undefined);
+  }
+  let res = await send(path, method, body, auth);
+  if (auth && res.status === 401) {
+    const refreshed = await refreshSession();
+    if (refreshed) {
+      res = await send(path, method, body, auth);
+      if (res.status === 401) setAccessToken(null);
+    }
+  }
+  const data = await readBody(res);
+  if (!res.ok) throw new ApiError(res.status, data);
+  return data as T;
+}
+
+interface TokenPair {
+  access: string;
+  refresh?: string;
+}
+
+function acceptTokens(tokens: TokenPair) {
+  epoch += 1;
+  // tokens.refresh is deliberately dropped: the API also set it as an HttpOnly cookie.
+  setAccessToken(tokens.access, { ready: true });
+}
+
+export async function login(username: string, password: string): Promise<void> {
+  const tokens = await request<TokenPair>("/api/auth/login", { method: "POST", body: { username, password } });
+  acceptTokens(tokens);
+}
+
+export async function register(input: RegisterInput): Promise<void> {
+  const { phone, ...rest } = input;
+  const tokens = await request<TokenPair>("/api/auth/register", {
+    method: "POST",
+    body: { ...rest, profile: { phone } },
+  });
+  acceptTokens(tokens);
+}
+
+/**
+ * Ends the session: the API blacklists the refresh token and clears its cookie. The access token is
+ * forgotten here whatever the API answered; resolves false when the API could not confirm.
+ */
+export async function logout(): Promise<boolean> {
+  try {
+    await request<null>("/api/auth/logout", { method: "POST", body: {}, auth: true });
+    return true;
+  } catch {
+    return false;
+  } finally {
+    epoch += 1;
+    setAccessToken(null, { ready: true });
+  }
+}
+
+export function getProfile(): Promise<Profile> {
+  return request<Profile>("/api/auth/profile", { auth: true });
+}
+
+export function updateProfile(update: ProfileUpdate): Promise<Profile> {
+  return request<Profile>("/api/auth/profile", { method: "PATCH", body: update, auth: true });
+}
+
+/** Forgets everything; for tests. */
+export function resetSessionForTests(): void {
+  clearRefreshTimer();
+  expiresAtMs = null;
+  refreshInFlight = null;
+  restoreInFlight = null;
+  epoch = 0;
+  snapshot = { accessToken: null, userId: null, ready: false };
+  listeners.clear();
+}
