@@ -134,6 +134,15 @@ pub(crate) async fn not_found() -> Result<HttpResponse, ApiError> {
     Err(ApiError::NotFound)
 }
 
+/// Waits, without holding a thread, for a turn at a use case that hashes a password.
+async fn hashing_slot(state: &State) -> Result<tokio::sync::SemaphorePermit<'_>, ApiError> {
+    state
+        .hashing_requests
+        .acquire()
+        .await
+        .map_err(ApiError::internal)
+}
+
 /// Runs blocking work (database, hashing) on the blocking thread pool.
 async fn run<T: Send + 'static>(
     state: &State,
@@ -227,6 +236,7 @@ async fn register(
 ) -> Result<HttpResponse, ApiError> {
     let token = bearer_token(&req)?;
     let fields = read_body(&req, payload, &state).await;
+    let _slot = hashing_slot(&state).await?;
     let pair = run(&state, move |state| {
         authenticate(state, token, Access::ReadsToken)?;
         let fields = fields?;
@@ -254,6 +264,7 @@ async fn log_in(
 ) -> Result<HttpResponse, ApiError> {
     let token = bearer_token(&req)?;
     let fields = read_body(&req, payload, &state).await;
+    let _slot = hashing_slot(&state).await?;
     let pair = run(&state, move |state| {
         authenticate(state, token, Access::ReadsToken)?;
         let fields = fields?;

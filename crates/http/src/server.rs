@@ -11,6 +11,7 @@ use application::ports::HealthProbe;
 use application::use_cases::{
     Authenticate, GetProfile, LogIn, LogOut, RefreshToken, RegisterUser, UpdateProfile,
 };
+use tokio::sync::Semaphore;
 
 use crate::cookie::RefreshCookie;
 use crate::cors::{AllowedOrigins, cors};
@@ -44,6 +45,12 @@ pub struct HttpSettings {
     pub workers: Option<usize>,
     /// Also hand out the refresh token as an `HttpOnly` cookie, and accept it back.
     pub refresh_cookie: Option<RefreshCookie>,
+    /// How many login and registration requests may be inside their use case at once. Each costs
+    /// a password hash; the rest wait without holding a thread, so a login flood cannot take the
+    /// blocking threads every other request needs.
+    pub hashing_requests: usize,
+    /// Blocking threads per worker for use cases; `None` for actix's default (512).
+    pub max_blocking_threads: Option<usize>,
 }
 
 /// Shared state of every request.
@@ -53,6 +60,7 @@ pub(crate) struct AppState {
     pub allowed_origins: AllowedOrigins,
     pub refresh_cookie: Option<RefreshCookie>,
     pub max_body_bytes: usize,
+    pub hashing_requests: Semaphore,
 }
 
 /// A bound, not yet running, HTTP server.
@@ -74,6 +82,7 @@ impl Server {
             allowed_hosts: AllowedHosts::new(&settings.allowed_hosts, settings.debug),
             allowed_origins: AllowedOrigins::new(&settings.cors_allowed_origins),
             refresh_cookie: settings.refresh_cookie,
+            hashing_requests: Semaphore::new(settings.hashing_requests.max(1)),
             max_body_bytes: settings.max_body_bytes,
         });
         let mut server = HttpServer::new(move || {
@@ -89,6 +98,9 @@ impl Server {
         .shutdown_timeout(10);
         if let Some(workers) = settings.workers {
             server = server.workers(workers);
+        }
+        if let Some(threads) = settings.max_blocking_threads {
+            server = server.worker_max_blocking_threads(threads.max(1));
         }
         let server = server.listen(listener)?.run();
         Ok(Self { server, port })

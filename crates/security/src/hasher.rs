@@ -1,6 +1,9 @@
 //! The argon2id adapter for the [`PasswordHasher`] port.
 
 use std::fmt;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::{Arc, Mutex, PoisonError, mpsc};
+use std::thread;
 
 use application::ports::{HashError, PasswordHasher, Verification};
 use argon2::password_hash::phc;
@@ -10,7 +13,6 @@ use thiserror::Error;
 use uuid::Uuid;
 
 use crate::django;
-use crate::semaphore::Semaphore;
 
 /// The argon2id cost parameters new hashes are made with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,25 +48,97 @@ pub enum HasherConfigError {
     /// The dummy hash for unknown-user logins could not be computed (no randomness for a salt).
     #[error("hashing the dummy password failed: {0}")]
     DummyHash(argon2::password_hash::Error),
+    /// No worker thread could be started.
+    #[error("no password hashing worker thread could be started")]
+    NoWorker,
 }
 
 /// Hashes passwords with argon2id (version 0x13) into PHC strings, and verifies those as well as
 /// the `pbkdf2_sha256` and `argon2` hashes Django stores.
 ///
-/// At most `max_concurrent` hashes or verifications run at once; other callers block until one
-/// finishes, so a flood of logins queues instead of claiming `memory_kib` each.
+/// Every hash and verification runs on one of `max_concurrent` worker threads of its own; callers
+/// block until theirs is done. So a flood of logins queues instead of claiming `memory_kib` each,
+/// and only those few threads ever hold argon2's memory: were it allocated on whichever thread
+/// called, the allocator would keep a copy per thread (gigabytes under load) and fault every
+/// page in anew on each hash.
 pub struct Argon2Hasher {
+    inner: Arc<Inner>,
+    dummy: PasswordHash,
+    workers: Workers,
+}
+
+/// What a worker needs to hash and verify.
+struct Inner {
     params: Argon2Params,
     argon2: Argon2<'static>,
-    dummy: PasswordHash,
-    slots: Semaphore,
     #[cfg(test)]
     gauge: tests::Gauge,
 }
 
+type Job = Box<dyn FnOnce(&Inner) + Send>;
+
+/// A fixed set of threads taking jobs from one queue.
+struct Workers {
+    queue: Mutex<mpsc::Sender<Job>>,
+    count: usize,
+}
+
+impl Workers {
+    fn start(inner: &Arc<Inner>, count: usize) -> Self {
+        let (sender, receiver) = mpsc::channel::<Job>();
+        let receiver = Arc::new(Mutex::new(receiver));
+        for index in 0..count {
+            let inner = Arc::clone(inner);
+            let receiver = Arc::clone(&receiver);
+            let spawned = thread::Builder::new()
+                .name(format!("argon2-{index}"))
+                .spawn(move || {
+                    loop {
+                        // The lock is held only to take one job, never while running it.
+                        let job = receiver
+                            .lock()
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .recv();
+                        let Ok(job) = job else { return };
+                        // A job that panics must not take the worker with it; its caller sees
+                        // the dropped reply.
+                        let _ = panic::catch_unwind(AssertUnwindSafe(|| job(&inner)));
+                    }
+                });
+            if let Err(error) = spawned {
+                // Fewer workers only means less concurrency; none at all is caught below.
+                eprintln!("could not start an argon2 worker thread: {error}");
+            }
+        }
+        Self {
+            queue: Mutex::new(sender),
+            count,
+        }
+    }
+
+    /// Runs `work` on a worker and waits for its result; `None` if it could not run.
+    fn run<T: Send + 'static>(&self, work: impl FnOnce(&Inner) -> T + Send + 'static) -> Option<T> {
+        let (reply, result) = mpsc::sync_channel(1);
+        let job: Job = Box::new(move |inner| {
+            #[cfg(test)]
+            let inside = inner.gauge.enter();
+            let result = work(inner);
+            #[cfg(test)]
+            drop(inside);
+            let _ = reply.send(result);
+        });
+        self.queue
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .send(job)
+            .ok()?;
+        result.recv().ok()
+    }
+}
+
 impl Argon2Hasher {
-    /// `max_concurrent`: how many hashes/verifies may run at once (others block until a slot
-    /// frees); must be >= 1.
+    /// `max_concurrent`: how many hashes/verifies may run at once, each on a worker thread of its
+    /// own (others wait for a free one); must be >= 1.
     ///
     /// Computes one hash with `params` for [`PasswordHasher::verify_dummy`], so this takes as
     /// long as a login.
@@ -84,29 +158,34 @@ impl Argon2Hasher {
         )
         .map_err(HasherConfigError::InvalidParams)?;
         let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, argon2_params);
-        // A random password nobody knows, so the dummy hash matches nothing.
-        let unguessable = Uuid::new_v4().simple().to_string();
-        let dummy = argon2
-            .hash_password(unguessable.as_bytes())
-            .map_err(HasherConfigError::DummyHash)?;
-        Ok(Self {
+        let inner = Arc::new(Inner {
             params,
             argon2,
-            dummy: PasswordHash::new(dummy.to_string()),
-            slots: Semaphore::new(max_concurrent),
             #[cfg(test)]
             gauge: tests::Gauge::default(),
+        });
+        let workers = Workers::start(&inner, max_concurrent);
+        // A random password nobody knows, so the dummy hash matches nothing. Computed on a worker
+        // like every other hash, so its memory is reused rather than kept by the caller's thread.
+        let unguessable = Uuid::new_v4().simple().to_string();
+        let dummy = workers
+            .run(move |inner| {
+                inner
+                    .argon2
+                    .hash_password(unguessable.as_bytes())
+                    .map(|h| h.to_string())
+            })
+            .ok_or(HasherConfigError::NoWorker)?
+            .map_err(HasherConfigError::DummyHash)?;
+        Ok(Self {
+            inner,
+            dummy: PasswordHash::new(dummy),
+            workers,
         })
     }
+}
 
-    /// Runs `work` once a slot is free.
-    fn in_slot<T>(&self, work: impl FnOnce() -> T) -> T {
-        let _permit = self.slots.acquire();
-        #[cfg(test)]
-        let _inside = self.gauge.enter();
-        work()
-    }
-
+impl Inner {
     /// Checks `password` against an argon2 PHC string; `Some(needs_rehash)` on a match.
     fn verify_phc(&self, password: &[u8], encoded: &str) -> Option<bool> {
         let mut parsed = phc::PasswordHash::new(encoded).ok()?;
@@ -132,28 +211,42 @@ impl Argon2Hasher {
             && params.data().is_empty()
             && params.output_len() == Some(Params::DEFAULT_OUTPUT_LEN)
     }
+
+    /// Some(needs_rehash) when `password` matches `stored`, in any format this hasher reads.
+    fn verify(&self, password: &[u8], stored: &str) -> Option<bool> {
+        if let Some(phc) = django::argon2_phc(stored) {
+            self.verify_phc(password, phc).map(|_| true)
+        } else if django::is_pbkdf2_sha256(stored) {
+            django::verify_pbkdf2_sha256(password, stored).then_some(true)
+        } else {
+            self.verify_phc(password, stored)
+        }
+    }
 }
 
 impl PasswordHasher for Argon2Hasher {
     fn hash(&self, password: &Password) -> Result<PasswordHash, HashError> {
+        let secret = password.clone();
         let hashed = self
-            .in_slot(|| self.argon2.hash_password(password.expose().as_bytes()))
+            .workers
+            .run(move |inner| {
+                inner
+                    .argon2
+                    .hash_password(secret.expose().as_bytes())
+                    .map(|hash| hash.to_string())
+            })
+            .ok_or_else(|| HashError("no password hashing worker is available".to_owned()))?
             .map_err(|error| HashError(error.to_string()))?;
-        Ok(PasswordHash::new(hashed.to_string()))
+        Ok(PasswordHash::new(hashed))
     }
 
     fn verify(&self, password: &Password, hash: &PasswordHash) -> Verification {
-        let password = password.expose().as_bytes();
-        let stored = hash.as_str();
-        let matched = self.in_slot(|| {
-            if let Some(phc) = django::argon2_phc(stored) {
-                self.verify_phc(password, phc).map(|_| true)
-            } else if django::is_pbkdf2_sha256(stored) {
-                django::verify_pbkdf2_sha256(password, stored).then_some(true)
-            } else {
-                self.verify_phc(password, stored)
-            }
-        });
+        let secret = password.clone();
+        let stored = hash.clone();
+        let matched = self
+            .workers
+            .run(move |inner| inner.verify(secret.expose().as_bytes(), stored.as_str()))
+            .flatten();
         match matched {
             Some(needs_rehash) => Verification::Match { needs_rehash },
             None => Verification::Mismatch,
@@ -168,8 +261,8 @@ impl PasswordHasher for Argon2Hasher {
 impl fmt::Debug for Argon2Hasher {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Argon2Hasher")
-            .field("params", &self.params)
-            .field("max_concurrent", &self.slots.capacity())
+            .field("params", &self.inner.params)
+            .field("max_concurrent", &self.workers.count)
             .finish_non_exhaustive()
     }
 }
@@ -435,7 +528,7 @@ mod tests {
                 .starts_with("$argon2id$v=19$m=1024,t=1,p=1$")
         );
         hasher.verify_dummy(&password("anything"));
-        assert_eq!(hasher.gauge.peak.load(Ordering::SeqCst), 1);
+        assert_eq!(hasher.inner.gauge.peak.load(Ordering::SeqCst), 1);
     }
 
     #[test]
@@ -486,7 +579,7 @@ mod tests {
         for worker in workers {
             worker.join().expect("worker thread panicked");
         }
-        assert_eq!(hasher.gauge.peak.load(Ordering::SeqCst), 1);
+        assert_eq!(hasher.inner.gauge.peak.load(Ordering::SeqCst), 1);
     }
 
     #[test]

@@ -10,7 +10,6 @@
 mod django;
 mod hasher;
 mod jwt;
-mod semaphore;
 
 pub use hasher::{Argon2Hasher, Argon2Params, HasherConfigError};
 pub use jwt::JwtCodec;

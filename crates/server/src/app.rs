@@ -49,10 +49,7 @@ impl Adapters {
                 iterations: password.argon2_iterations,
                 parallelism: password.argon2_parallelism,
             },
-            match password.max_concurrent_hashes {
-                0 => std::thread::available_parallelism().map_or(1, usize::from),
-                n => n,
-            },
+            settings.hash_slots(),
         )
         .context("invalid password hashing settings")?;
         let tokens = JwtCodec::new(
@@ -129,6 +126,20 @@ impl Adapters {
     }
 }
 
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+impl Settings {
+    /// Password hashes computed at once.
+    fn hash_slots(&self) -> usize {
+        match self.password.max_concurrent_hashes {
+            0 => cores(),
+            n => n,
+        }
+    }
+}
+
 /// A configured server bound to its address, ready to run.
 pub struct Application {
     server: http::Server,
@@ -145,12 +156,24 @@ impl Application {
         let listener = TcpListener::bind(&settings.server.bind_address)
             .with_context(|| format!("could not listen on {}", settings.server.bind_address))?;
         let address = listener.local_addr()?;
+        let workers = match settings.server.workers {
+            0 => cores(),
+            n => n,
+        };
+        // Twice the hash slots, so a hash worker never idles while a login does its database work.
+        let hashing_requests = 2 * settings.hash_slots();
+        let max_blocking_threads = match settings.server.max_blocking_threads {
+            0 => settings.database.pool_size.div_ceil(workers as u32) as usize + hashing_requests,
+            n => n,
+        };
         let http_settings = HttpSettings {
             allowed_hosts: settings.security.allowed_hosts.clone(),
             cors_allowed_origins: settings.security.cors_allowed_origins.clone(),
             debug: settings.security.debug,
             max_body_bytes: settings.server.max_body_bytes,
-            workers: (settings.server.workers > 0).then_some(settings.server.workers),
+            workers: Some(workers),
+            hashing_requests,
+            max_blocking_threads: Some(max_blocking_threads),
             refresh_cookie: settings.security.refresh_cookie.then(|| RefreshCookie {
                 max_age: Duration::from_secs(settings.jwt.refresh_token_lifetime_secs),
                 secure: !settings.security.debug,

@@ -34,6 +34,8 @@ pub struct ServerSettings {
     /// Worker threads; 0 for one per core.
     pub workers: usize,
     pub max_body_bytes: usize,
+    /// Blocking threads per worker for use cases; 0 sizes them from the pool and hash slots.
+    pub max_blocking_threads: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
