@@ -75,6 +75,9 @@ pub trait UserRepository: Send + Sync {
     /// The user with its profile; `None` when either is missing.
     fn find_with_profile(&self, id: UserId) -> Result<Option<(User, Profile)>, RepositoryError>;
 
+    /// The profile of a user; `None` when it is missing.
+    fn find_profile(&self, user_id: UserId) -> Result<Option<Profile>, RepositoryError>;
+
     /// Applies the changes and sets the profile's `updated_at`, in one transaction.
     ///
     /// # Errors

@@ -329,7 +329,7 @@ async fn get_profile(req: HttpRequest, state: State) -> Result<HttpResponse, Api
     let token = bearer_token(&req)?;
     let (user, profile) = run(&state, move |state| {
         let user = require_user(state, token)?;
-        Ok(state.use_cases.get_profile.execute(user.id)?)
+        Ok(state.use_cases.get_profile.execute(user)?)
     })
     .await?;
     Ok(HttpResponse::Ok().json(ProfileBody::new(&user, &profile)))

@@ -2,7 +2,7 @@
 
 use std::error::Error as StdError;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use std::{fs, io};
 
 use diesel::result::Error as DieselError;
@@ -34,6 +34,9 @@ pub struct PoolOptions {
     /// How long a request waits for a connection before failing with `Unavailable`; also how
     /// long libpq waits for an unreachable host.
     pub connection_timeout: Duration,
+    /// A connection idle longer than this is tested with a query before use, so that one broken
+    /// by a database restart is replaced instead of failing a request. Zero tests every time.
+    pub check_idle_after: Duration,
 }
 
 impl Default for PoolOptions {
@@ -41,6 +44,7 @@ impl Default for PoolOptions {
         Self {
             max_size: 8,
             connection_timeout: Duration::from_secs(5),
+            check_idle_after: Duration::from_secs(1),
         }
     }
 }
@@ -93,7 +97,8 @@ impl Database {
         if let DatabaseUrl::SqliteFile(path) = &url {
             create_parent_directory(path)?;
         }
-        let manager = ConnectionManager::new(&url, options.connection_timeout);
+        let manager =
+            ConnectionManager::new(&url, options.connection_timeout, options.check_idle_after);
         manager
             .establish()
             .map_err(|error| ConnectError::Connection(error.to_string().trim_end().to_owned()))?;
@@ -101,6 +106,7 @@ impl Database {
         let builder = Pool::builder()
             .max_size(options.max_size.max(1))
             .connection_timeout(options.connection_timeout)
+            // `is_valid` tests only connections idle longer than `check_idle_after`.
             .test_on_check_out(true)
             .error_handler(Box::new(TracingErrorHandler));
         // Every connection to `:memory:` has its own database, so the pool keeps exactly one and
@@ -162,10 +168,9 @@ impl Database {
     ) -> Result<T, DbError> {
         let mut conn = self.pool.get().map_err(DbError::Checkout)?;
         let result = work(&mut conn.inner);
-        if let Err(error) = &result
-            && is_connection_failure(error)
-        {
-            conn.lost = true;
+        match &result {
+            Err(error) if is_connection_failure(error) => conn.lost = true,
+            _ => conn.last_used = Instant::now(),
         }
         result.map_err(DbError::Query)
     }

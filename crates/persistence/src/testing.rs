@@ -153,6 +153,7 @@ fn connect_and_migrate(url: &str) -> Database {
     let options = PoolOptions {
         max_size: 8,
         connection_timeout: Duration::from_secs(10),
+        ..PoolOptions::default()
     };
     let database = Database::connect(url, options)
         .unwrap_or_else(|error| panic!("cannot connect to the test database: {error}"));

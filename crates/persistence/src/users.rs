@@ -134,6 +134,17 @@ impl UserRepository for DieselUserRepository {
             .transpose()
     }
 
+    fn find_profile(&self, user_id: UserId) -> Result<Option<Profile>, RepositoryError> {
+        let row = self.db.run(|conn| {
+            profiles::table
+                .filter(profiles::user_id.eq(user_id.get()))
+                .first::<ProfileRow>(conn)
+                .optional()
+        })?;
+        row.map(|row| Profile::try_from(row).map_err(unexpected))
+            .transpose()
+    }
+
     fn update_profile(
         &self,
         id: UserId,

@@ -33,6 +33,7 @@ impl Adapters {
             PoolOptions {
                 max_size: settings.database.pool_size,
                 connection_timeout: Duration::from_secs(settings.database.connect_timeout_secs),
+                ..PoolOptions::default()
             },
         )
         .context("could not connect to the database")?;

@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use domain::{Profile, User, UserId};
+use domain::{Profile, User};
 use thiserror::Error;
 
 use crate::ports::{RepositoryError, UserRepository};
@@ -13,17 +13,20 @@ pub enum GetProfileError {
     Repository(#[from] RepositoryError),
 }
 
-/// Reads a user with its profile.
+/// Reads the profile of an authenticated user.
 #[derive(Clone)]
 pub struct GetProfile {
     pub users: Arc<dyn UserRepository>,
 }
 
 impl GetProfile {
-    pub fn execute(&self, user_id: UserId) -> Result<(User, Profile), GetProfileError> {
-        self.users
-            .find_with_profile(user_id)?
-            .ok_or(GetProfileError::NotFound)
+    /// Takes the user that authentication already loaded, so only the profile is read.
+    pub fn execute(&self, user: User) -> Result<(User, Profile), GetProfileError> {
+        let profile = self
+            .users
+            .find_profile(user.id)?
+            .ok_or(GetProfileError::NotFound)?;
+        Ok((user, profile))
     }
 }
 
@@ -33,17 +36,19 @@ mod tests {
     use crate::use_cases::test_support::*;
 
     #[test]
-    fn the_profile_comes_with_its_user() {
+    fn the_profile_comes_with_its_user_without_reloading_the_user() {
         let mut ports = Ports::new();
         ports
             .users
-            .expect_find_with_profile()
+            .expect_find_profile()
             .withf(|id| *id == USER_ID)
-            .returning(|_| Ok(Some((stored_user(), stored_profile()))));
+            .returning(|_| Ok(Some(stored_profile())));
+        ports.users.expect_find_by_id().never();
+        ports.users.expect_find_with_profile().never();
         let (user, profile) = GetProfile {
             users: Arc::new(ports.users),
         }
-        .execute(USER_ID)
+        .execute(stored_user())
         .expect("found");
         assert_eq!((user.id, profile.phone.as_str()), (USER_ID, "1234567890"));
     }
@@ -51,14 +56,11 @@ mod tests {
     #[test]
     fn a_missing_profile_is_not_found() {
         let mut ports = Ports::new();
-        ports
-            .users
-            .expect_find_with_profile()
-            .returning(|_| Ok(None));
+        ports.users.expect_find_profile().returning(|_| Ok(None));
         let result = GetProfile {
             users: Arc::new(ports.users),
         }
-        .execute(USER_ID);
+        .execute(stored_user());
         assert!(matches!(result, Err(GetProfileError::NotFound)));
     }
 }

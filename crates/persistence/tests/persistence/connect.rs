@@ -15,6 +15,8 @@ fn options(connection_timeout: Duration) -> PoolOptions {
     PoolOptions {
         max_size: 2,
         connection_timeout,
+        // Test every connection before use, so a terminated one never reaches a query.
+        check_idle_after: Duration::ZERO,
     }
 }
 
@@ -128,6 +130,31 @@ fn an_in_memory_sqlite_database_is_shared_by_all_requests() {
             assert!(thread.join().expect("no panic").expect("tables exist"));
         }
     }
+}
+
+#[test]
+fn a_connection_in_steady_use_that_the_server_terminated_fails_once_and_is_replaced() {
+    let Some(test_database) = crate::postgres_or_skip() else {
+        return;
+    };
+    let options = PoolOptions {
+        max_size: 1,
+        check_idle_after: Duration::from_secs(3600),
+        ..options(Duration::from_secs(5))
+    };
+    let database = Database::connect(test_database.url(), options).expect("connected");
+    database.health().check().expect("healthy");
+
+    terminate_connections(test_database.url());
+
+    assert!(matches!(
+        database.health().check(),
+        Err(RepositoryError::Unavailable(_))
+    ));
+    database
+        .health()
+        .check()
+        .expect("healthy again with a new connection");
 }
 
 #[test]

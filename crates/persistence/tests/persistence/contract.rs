@@ -209,8 +209,13 @@ pub(crate) fn a_user_is_found_with_its_profile(db: &TestDatabase) {
 
     assert_eq!(
         users.find_with_profile(created.0.id).expect("ran"),
-        Some(created)
+        Some(created.clone())
     );
+    assert_eq!(
+        users.find_profile(created.0.id).expect("ran"),
+        Some(created.1)
+    );
+    assert_eq!(users.find_profile(UserId::new(987_654)).expect("ran"), None);
 }
 
 pub(crate) fn an_update_changes_only_the_given_fields_and_sets_updated_at(db: &TestDatabase) {
