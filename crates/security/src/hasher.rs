@@ -7,7 +7,7 @@ use std::thread;
 
 use application::ports::{HashError, PasswordHasher, Verification};
 use argon2::password_hash::phc;
-use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, PasswordVerifier as _, Version};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use domain::{Password, PasswordHash};
 use thiserror::Error;
 use uuid::Uuid;
@@ -56,11 +56,11 @@ pub enum HasherConfigError {
 /// Hashes passwords with argon2id (version 0x13) into PHC strings, and verifies those as well as
 /// the `pbkdf2_sha256` and `argon2` hashes Django stores.
 ///
-/// Every hash and verification runs on one of `max_concurrent` worker threads of its own; callers
-/// block until theirs is done. So a flood of logins queues instead of claiming `memory_kib` each,
-/// and only those few threads ever hold argon2's memory: were it allocated on whichever thread
-/// called, the allocator would keep a copy per thread (gigabytes under load) and fault every
-/// page in anew on each hash.
+/// Every hash and verification runs on one of `max_concurrent` worker threads; callers block until
+/// theirs is done. So a flood of logins queues instead of claiming `memory_kib` each, and each
+/// worker computes in memory it allocated once: were argon2's memory allocated per call on
+/// whichever thread called, the allocator would keep a copy per thread (gigabytes under load)
+/// and every hash would fault its pages in anew.
 pub struct Argon2Hasher {
     inner: Arc<Inner>,
     dummy: PasswordHash,
@@ -75,7 +75,10 @@ struct Inner {
     gauge: tests::Gauge,
 }
 
-type Job = Box<dyn FnOnce(&Inner) + Send>;
+/// A worker's argon2 memory: sized at its first job and reused by every later one.
+type Memory = Vec<Block>;
+
+type Job = Box<dyn FnOnce(&Inner, &mut Memory) + Send>;
 
 /// A fixed set of threads taking jobs from one queue.
 struct Workers {
@@ -84,15 +87,18 @@ struct Workers {
 }
 
 impl Workers {
-    fn start(inner: &Arc<Inner>, count: usize) -> Self {
+    /// Starts up to `count` workers; returns `None` when not one could be started.
+    fn start(inner: &Arc<Inner>, count: usize) -> Option<Self> {
         let (sender, receiver) = mpsc::channel::<Job>();
         let receiver = Arc::new(Mutex::new(receiver));
+        let mut started = 0;
         for index in 0..count {
             let inner = Arc::clone(inner);
             let receiver = Arc::clone(&receiver);
             let spawned = thread::Builder::new()
                 .name(format!("argon2-{index}"))
                 .spawn(move || {
+                    let mut memory = Memory::new();
                     loop {
                         // The lock is held only to take one job, never while running it.
                         let job = receiver
@@ -102,27 +108,31 @@ impl Workers {
                         let Ok(job) = job else { return };
                         // A job that panics must not take the worker with it; its caller sees
                         // the dropped reply.
-                        let _ = panic::catch_unwind(AssertUnwindSafe(|| job(&inner)));
+                        let _ = panic::catch_unwind(AssertUnwindSafe(|| job(&inner, &mut memory)));
                     }
                 });
-            if let Err(error) = spawned {
-                // Fewer workers only means less concurrency; none at all is caught below.
-                eprintln!("could not start an argon2 worker thread: {error}");
+            match spawned {
+                Ok(_) => started += 1,
+                // Fewer workers only means less concurrency.
+                Err(error) => eprintln!("could not start an argon2 worker thread: {error}"),
             }
         }
-        Self {
+        (started > 0).then(|| Self {
             queue: Mutex::new(sender),
-            count,
-        }
+            count: started,
+        })
     }
 
     /// Runs `work` on a worker and waits for its result; `None` if it could not run.
-    fn run<T: Send + 'static>(&self, work: impl FnOnce(&Inner) -> T + Send + 'static) -> Option<T> {
+    fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Inner, &mut Memory) -> T + Send + 'static,
+    ) -> Option<T> {
         let (reply, result) = mpsc::sync_channel(1);
-        let job: Job = Box::new(move |inner| {
+        let job: Job = Box::new(move |inner, memory| {
             #[cfg(test)]
             let inside = inner.gauge.enter();
-            let result = work(inner);
+            let result = work(inner, memory);
             #[cfg(test)]
             drop(inside);
             let _ = reply.send(result);
@@ -157,26 +167,20 @@ impl Argon2Hasher {
             None,
         )
         .map_err(HasherConfigError::InvalidParams)?;
-        let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, argon2_params);
         let inner = Arc::new(Inner {
             params,
-            argon2,
+            argon2: Argon2::new(Algorithm::Argon2id, Version::V0x13, argon2_params),
             #[cfg(test)]
             gauge: tests::Gauge::default(),
         });
-        let workers = Workers::start(&inner, max_concurrent);
-        // A random password nobody knows, so the dummy hash matches nothing. Computed on a worker
-        // like every other hash, so its memory is reused rather than kept by the caller's thread.
+        // A random password nobody knows, so the dummy hash matches nothing. Computed here in
+        // memory freed at once: workers take theirs only when they first work, which keeps an
+        // idle server small.
         let unguessable = Uuid::new_v4().simple().to_string();
-        let dummy = workers
-            .run(move |inner| {
-                inner
-                    .argon2
-                    .hash_password(unguessable.as_bytes())
-                    .map(|h| h.to_string())
-            })
-            .ok_or(HasherConfigError::NoWorker)?
+        let dummy = inner
+            .hash(unguessable.as_bytes(), &mut Memory::new())
             .map_err(HasherConfigError::DummyHash)?;
+        let workers = Workers::start(&inner, max_concurrent).ok_or(HasherConfigError::NoWorker)?;
         Ok(Self {
             inner,
             dummy: PasswordHash::new(dummy),
@@ -186,15 +190,44 @@ impl Argon2Hasher {
 }
 
 impl Inner {
+    /// A new PHC string for `password`, with a fresh random salt and the configured parameters.
+    fn hash(
+        &self,
+        password: &[u8],
+        memory: &mut Memory,
+    ) -> Result<String, argon2::password_hash::Error> {
+        // uuid's v4 is 16 bytes from the operating system's CSPRNG (getrandom), argon2's
+        // recommended salt length.
+        let salt = Uuid::new_v4().into_bytes();
+        let params = self.argon2.params().clone();
+        let mut out = [0_u8; Params::DEFAULT_OUTPUT_LEN];
+        compute(&self.argon2, &params, password, &salt, &mut out, memory)?;
+        let encoded = phc::PasswordHash {
+            algorithm: Algorithm::Argon2id.ident(),
+            version: Some(Version::V0x13.into()),
+            params: phc::ParamsString::try_from(&params)?,
+            salt: Some(phc::Salt::new(&salt)?),
+            hash: Some(phc::Output::new(&out)?),
+        };
+        Ok(encoded.to_string())
+    }
+
     /// Checks `password` against an argon2 PHC string; `Some(needs_rehash)` on a match.
-    fn verify_phc(&self, password: &[u8], encoded: &str) -> Option<bool> {
+    fn verify_phc(&self, password: &[u8], encoded: &str, memory: &mut Memory) -> Option<bool> {
         let mut parsed = phc::PasswordHash::new(encoded).ok()?;
         // An argon2 PHC string without `v=` predates version 0x13 (reference implementation's rule).
         if parsed.version.is_none() {
             parsed.version = Some(Version::V0x10.into());
         }
-        self.argon2.verify_password(password, &parsed).ok()?;
-        Some(!self.is_current(&parsed))
+        let algorithm = Algorithm::try_from(parsed.algorithm.as_str()).ok()?;
+        let version = Version::try_from(parsed.version?).ok()?;
+        let params = Params::try_from(&parsed).ok()?;
+        let (salt, expected) = (parsed.salt.as_ref()?, parsed.hash.as_ref()?);
+        let argon2 = Argon2::new(algorithm, version, params.clone());
+        let mut out = vec![0_u8; expected.len()];
+        compute(&argon2, &params, password, salt, &mut out, memory).ok()?;
+        // `Output`'s equality is constant-time.
+        (phc::Output::new(&out).ok()? == *expected).then(|| !self.is_current(&parsed))
     }
 
     /// Whether a hash was made exactly the way [`PasswordHasher::hash`] makes one today.
@@ -212,15 +245,36 @@ impl Inner {
             && params.output_len() == Some(Params::DEFAULT_OUTPUT_LEN)
     }
 
-    /// Some(needs_rehash) when `password` matches `stored`, in any format this hasher reads.
-    fn verify(&self, password: &[u8], stored: &str) -> Option<bool> {
+    /// `Some(needs_rehash)` when `password` matches `stored`, in any format this hasher reads.
+    fn verify(&self, password: &[u8], stored: &str, memory: &mut Memory) -> Option<bool> {
         if let Some(phc) = django::argon2_phc(stored) {
-            self.verify_phc(password, phc).map(|_| true)
+            self.verify_phc(password, phc, memory).map(|_| true)
         } else if django::is_pbkdf2_sha256(stored) {
             django::verify_pbkdf2_sha256(password, stored).then_some(true)
         } else {
-            self.verify_phc(password, stored)
+            self.verify_phc(password, stored, memory)
         }
+    }
+}
+
+/// argon2 into `out`, in `memory` when it has the size these parameters need (an empty one is
+/// sized now); a hash with other parameters than the first one gets memory of its own.
+fn compute(
+    argon2: &Argon2<'_>,
+    params: &Params,
+    password: &[u8],
+    salt: &[u8],
+    out: &mut [u8],
+    memory: &mut Memory,
+) -> Result<(), argon2::Error> {
+    let needed = params.block_count();
+    if memory.is_empty() {
+        memory.resize(needed, Block::default());
+    }
+    if memory.len() == needed {
+        argon2.hash_password_into_with_memory(password, salt, out, &mut memory[..])
+    } else {
+        argon2.hash_password_into_with_memory(password, salt, out, vec![Block::default(); needed])
     }
 }
 
@@ -229,12 +283,7 @@ impl PasswordHasher for Argon2Hasher {
         let secret = password.clone();
         let hashed = self
             .workers
-            .run(move |inner| {
-                inner
-                    .argon2
-                    .hash_password(secret.expose().as_bytes())
-                    .map(|hash| hash.to_string())
-            })
+            .run(move |inner, memory| inner.hash(secret.expose().as_bytes(), memory))
             .ok_or_else(|| HashError("no password hashing worker is available".to_owned()))?
             .map_err(|error| HashError(error.to_string()))?;
         Ok(PasswordHash::new(hashed))
@@ -245,7 +294,9 @@ impl PasswordHasher for Argon2Hasher {
         let stored = hash.clone();
         let matched = self
             .workers
-            .run(move |inner| inner.verify(secret.expose().as_bytes(), stored.as_str()))
+            .run(move |inner, memory| {
+                inner.verify(secret.expose().as_bytes(), stored.as_str(), memory)
+            })
             .flatten();
         match matched {
             Some(needs_rehash) => Verification::Match { needs_rehash },
@@ -274,6 +325,7 @@ mod tests {
     use std::thread;
 
     use super::*;
+    use argon2::PasswordHasher as _;
 
     /// Counts the computations in progress and remembers the most seen at once.
     #[derive(Debug, Default)]
@@ -516,6 +568,26 @@ mod tests {
             hasher.verify(&password("pw"), &django_style),
             Verification::Match { needs_rehash: true }
         );
+    }
+
+    #[test]
+    fn hashes_made_in_reused_memory_verify_with_the_argon2_crates_own_verifier() {
+        use argon2::PasswordVerifier as _;
+        let hasher = hasher(SMALL);
+        for attempt in ["first", "second", "third"] {
+            let ours = hasher.hash(&password(attempt)).expect("hashes");
+            let parsed = phc::PasswordHash::new(ours.as_str()).expect("a PHC string");
+            assert!(
+                Argon2::default()
+                    .verify_password(attempt.as_bytes(), &parsed)
+                    .is_ok()
+            );
+            assert!(
+                Argon2::default()
+                    .verify_password(b"other", &parsed)
+                    .is_err()
+            );
+        }
     }
 
     #[test]
