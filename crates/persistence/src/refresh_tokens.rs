@@ -63,7 +63,7 @@ impl RefreshTokenStore for DieselRefreshTokenStore {
             refresh_tokens::table
                 .filter(refresh_tokens::jti.eq(id.as_str()))
                 .select(refresh_tokens::revoked_at)
-                .first::<Option<chrono::NaiveDateTime>>(conn)
+                .get_result::<Option<chrono::NaiveDateTime>>(conn)
                 .optional()
         })?;
         Ok(matches!(revoked_at, Some(Some(_))))
