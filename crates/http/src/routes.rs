@@ -229,32 +229,52 @@ fn clearing_cookie(error: ApiError, state: &AppState) -> HttpResponse {
     response
 }
 
-async fn register(
+/// Login and registration: both read the optional bearer token, hash a password, and answer with
+/// a token pair (and the refresh cookie when it is enabled).
+async fn issue_tokens(
     req: HttpRequest,
     payload: web::Payload,
     state: State,
+    success: fn() -> HttpResponseBuilder,
+    use_case: impl FnOnce(&AppState, &Fields) -> Result<TokenPair, ApiError> + Send + 'static,
 ) -> Result<HttpResponse, ApiError> {
     let token = bearer_token(&req)?;
     let fields = read_body(&req, payload, &state).await;
     let _slot = hashing_slot(&state).await?;
     let pair = run(&state, move |state| {
         authenticate(state, token, Access::ReadsToken)?;
-        let fields = fields?;
-        let input = RegisterUserInput {
-            username: body::string(&fields, "username"),
-            email: body::string(&fields, "email"),
-            password: body::string(&fields, "password"),
-            password2: body::string(&fields, "password2"),
-            first_name: body::string(&fields, "first_name"),
-            last_name: body::string(&fields, "last_name"),
-            profile: body::object(&fields, "profile", |profile| ProfileInput {
-                phone: body::string(profile, "phone"),
-            }),
-        };
-        Ok(state.use_cases.register.execute(input)?)
+        use_case(state, &fields?)
     })
     .await?;
-    Ok(token_pair_response(HttpResponse::Created(), &state, pair))
+    Ok(token_pair_response(success(), &state, pair))
+}
+
+async fn register(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: State,
+) -> Result<HttpResponse, ApiError> {
+    issue_tokens(
+        req,
+        payload,
+        state,
+        HttpResponse::Created,
+        |state, fields| {
+            let input = RegisterUserInput {
+                username: body::string(fields, "username"),
+                email: body::string(fields, "email"),
+                password: body::string(fields, "password"),
+                password2: body::string(fields, "password2"),
+                first_name: body::string(fields, "first_name"),
+                last_name: body::string(fields, "last_name"),
+                profile: body::object(fields, "profile", |profile| ProfileInput {
+                    phone: body::string(profile, "phone"),
+                }),
+            };
+            Ok(state.use_cases.register.execute(input)?)
+        },
+    )
+    .await
 }
 
 async fn log_in(
@@ -262,20 +282,14 @@ async fn log_in(
     payload: web::Payload,
     state: State,
 ) -> Result<HttpResponse, ApiError> {
-    let token = bearer_token(&req)?;
-    let fields = read_body(&req, payload, &state).await;
-    let _slot = hashing_slot(&state).await?;
-    let pair = run(&state, move |state| {
-        authenticate(state, token, Access::ReadsToken)?;
-        let fields = fields?;
+    issue_tokens(req, payload, state, HttpResponse::Ok, |state, fields| {
         let input = LogInInput {
-            username: body::string(&fields, "username"),
-            password: body::string(&fields, "password"),
+            username: body::string(fields, "username"),
+            password: body::string(fields, "password"),
         };
         Ok(state.use_cases.log_in.execute(input)?)
     })
-    .await?;
-    Ok(token_pair_response(HttpResponse::Ok(), &state, pair))
+    .await
 }
 
 async fn refresh(
