@@ -95,7 +95,24 @@ impl<T> Submitted<T> {
     }
 }
 
+impl Submitted<String> {
+    /// The value of a required text field that may not be empty (DRF's `allow_blank=False`).
+    pub fn required_non_blank(
+        self,
+        field: &'static str,
+        errors: &mut FieldErrors,
+    ) -> Option<String> {
+        let raw = self.required(field, errors)?;
+        if raw.is_empty() {
+            errors.add(&[field], BLANK);
+            return None;
+        }
+        Some(raw)
+    }
+}
+
 pub(crate) const REQUIRED: &str = "This field is required.";
+pub(crate) const BLANK: &str = "This field may not be blank.";
 
 #[cfg(test)]
 mod tests {

@@ -46,15 +46,7 @@ impl LogIn {
     /// username from a wrong password or an inactive account.
     pub fn execute(&self, input: LogInInput) -> Result<TokenPair, LogInError> {
         let mut errors = FieldErrors::new();
-        let username = input.username.required("username", &mut errors);
-        let username = username.and_then(|raw| {
-            if raw.is_empty() {
-                errors.add(&["username"], "This field may not be blank.");
-                None
-            } else {
-                Some(raw)
-            }
-        });
+        let username = input.username.required_non_blank("username", &mut errors);
         let password = input.password.required("password", &mut errors);
         let password = password.and_then(|raw| {
             Password::new(raw)

@@ -35,19 +35,12 @@ impl LogOut {
     /// else out by presenting a token they obtained.
     pub fn execute(&self, input: LogOutInput) -> Result<(), LogOutError> {
         let mut errors = FieldErrors::new();
-        let raw = input.refresh.required("refresh", &mut errors);
         let refused = |problem: TokenProblem| {
             LogOutError::Invalid(FieldErrors::single_at(&["refresh"], problem.to_string()))
         };
-        let Some(raw) = raw else {
+        let Some(raw) = input.refresh.required_non_blank("refresh", &mut errors) else {
             return Err(LogOutError::Invalid(errors));
         };
-        if raw.is_empty() {
-            return Err(LogOutError::Invalid(FieldErrors::single_at(
-                &["refresh"],
-                "This field may not be blank.",
-            )));
-        }
 
         let now = self.clock.now();
         let claims = self

@@ -39,14 +39,7 @@ impl RefreshToken {
     /// outlive the account.
     pub fn execute(&self, input: RefreshTokenInput) -> Result<String, RefreshTokenError> {
         let mut errors = FieldErrors::new();
-        let raw = input.refresh.required("refresh", &mut errors);
-        let Some(raw) = raw.filter(|raw| {
-            let blank = raw.is_empty();
-            if blank {
-                errors.add(&["refresh"], "This field may not be blank.");
-            }
-            !blank
-        }) else {
+        let Some(raw) = input.refresh.required_non_blank("refresh", &mut errors) else {
             return Err(RefreshTokenError::Invalid(errors));
         };
 
