@@ -4,7 +4,7 @@ use std::error::Error as StdError;
 use std::fmt;
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::header;
 use actix_web::{HttpResponse, ResponseError};
 use application::ports::{RepositoryError, TokenProblem};
 use application::use_cases::{
@@ -38,9 +38,9 @@ pub enum ApiError {
     /// 403 with a `detail` message.
     Forbidden(String),
     NotFound,
+    /// 405; the endpoint's `Allow` header is added by its resource, on every response.
     MethodNotAllowed {
         method: String,
-        allow: &'static str,
     },
     UnsupportedMediaType(String),
     PayloadTooLarge,
@@ -195,9 +195,6 @@ impl ResponseError for ApiError {
         let mut response = HttpResponse::build(self.status_code());
         if self.status_code() == StatusCode::UNAUTHORIZED {
             response.insert_header((header::WWW_AUTHENTICATE, WWW_AUTHENTICATE));
-        }
-        if let Self::MethodNotAllowed { allow, .. } = self {
-            response.insert_header((header::ALLOW, HeaderValue::from_static(allow)));
         }
         if let Self::Unavailable(_) = self {
             response.insert_header((header::RETRY_AFTER, "5"));

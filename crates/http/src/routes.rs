@@ -99,14 +99,14 @@ fn endpoint(
     access: Access,
     routes: impl FnOnce(Resource) -> Resource,
 ) -> impl HttpServiceFactory {
-    let resource = web::resource([path.to_owned(), format!("{path}/")])
-        .default_service(other_method(allow, access));
+    let resource =
+        web::resource([path.to_owned(), format!("{path}/")]).default_service(other_method(access));
     routes(resource).wrap(DefaultHeaders::new().add((header::ALLOW, allow)))
 }
 
 /// `OPTIONS` gets a description of the endpoint, other methods 405; both only after the
 /// credentials are checked, as DRF authenticates before dispatching.
-fn other_method(allow: &'static str, access: Access) -> Route {
+fn other_method(access: Access) -> Route {
     web::to(move |req: HttpRequest, state: State| async move {
         if access != Access::Open {
             let token = bearer_token(&req)?;
@@ -125,7 +125,6 @@ fn other_method(allow: &'static str, access: Access) -> Route {
         }
         Err(ApiError::MethodNotAllowed {
             method: req.method().to_string(),
-            allow,
         })
     })
 }
