@@ -1,7 +1,12 @@
 //! Request bodies as DRF's parsers and `CharField` see them.
 
-use actix_web::HttpRequest;
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use actix_web::dev::Payload;
 use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, web};
 use application::{FieldErrors, Submitted};
 use serde_json::{Map, Value};
 
@@ -10,26 +15,72 @@ use crate::error::ApiError;
 /// A request body: the JSON object, or the form fields as strings.
 pub(crate) type Fields = Map<String, Value>;
 
+/// A client that announces a body and stops sending must not hold a connection forever.
+const BODY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The largest request body accepted, in bytes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BodyLimit(pub usize);
+
+/// The parsed body. Handlers take it as `Result<Body, ApiError>` so that a bad body is reported
+/// only after the credentials, as DRF does.
+pub(crate) struct Body(pub Fields);
+
+impl FromRequest for Body {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let limit = req.app_data::<web::Data<BodyLimit>>().map(|limit| limit.0);
+        let payload = web::Payload::from_request(&req, payload).into_inner();
+        Box::pin(async move {
+            let limit = limit.ok_or_else(|| ApiError::internal("BodyLimit is not registered"))?;
+            let bytes = actix_web::rt::time::timeout(
+                BODY_TIMEOUT,
+                payload
+                    .map_err(|e| ApiError::internal(e.to_string()))?
+                    .to_bytes_limited(limit),
+            )
+            .await
+            .map_err(|_| ApiError::RequestTimeout)?
+            .map_err(|_| ApiError::PayloadTooLarge)?
+            .map_err(|error| {
+                ApiError::BadRequest(format!("Could not read the request body - {error}"))
+            })?;
+            parse(&req, &bytes).map(Self)
+        })
+    }
+}
+
+/// The media type of the request's `Content-Type`, lower-cased, without parameters.
+pub(crate) fn media_type(req: &HttpRequest) -> Option<String> {
+    let value = req.headers().get(header::CONTENT_TYPE)?;
+    let value = String::from_utf8_lossy(value.as_bytes());
+    Some(
+        value
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase(),
+    )
+}
+
 /// Parses the body by its content type. An empty body is `{}`, whatever its type.
 pub(crate) fn parse(req: &HttpRequest, body: &[u8]) -> Result<Fields, ApiError> {
     if body.is_empty() {
         return Ok(Fields::new());
     }
-    let content_type = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
-        .unwrap_or_default();
-    let media_type = content_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
-    match media_type.as_str() {
-        "application/json" => parse_json(body),
-        "application/x-www-form-urlencoded" => parse_form(body),
-        _ => Err(ApiError::UnsupportedMediaType(content_type)),
+    match media_type(req).as_deref() {
+        Some("application/json") => parse_json(body),
+        Some("application/x-www-form-urlencoded") => parse_form(body),
+        _ => Err(ApiError::UnsupportedMediaType(
+            req.headers()
+                .get(header::CONTENT_TYPE)
+                .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
+                .unwrap_or_default(),
+        )),
     }
 }
 
@@ -131,129 +182,4 @@ pub(crate) fn object<T>(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use actix_web::test::TestRequest;
-    use serde_json::json;
-
-    fn fields(value: Value) -> Fields {
-        match value {
-            Value::Object(map) => map,
-            _ => Fields::new(),
-        }
-    }
-
-    #[test]
-    fn strings_are_trimmed_and_numbers_become_text() {
-        let body = fields(json!({"a": "  padded \t", "b": 42, "c": 1.5}));
-        assert_eq!(string(&body, "a"), Submitted::Value("padded".into()));
-        assert_eq!(string(&body, "b"), Submitted::Value("42".into()));
-        assert_eq!(string(&body, "c"), Submitted::Value("1.5".into()));
-        assert_eq!(string(&body, "missing"), Submitted::Absent);
-    }
-
-    #[test]
-    fn booleans_lists_and_null_are_not_strings() {
-        let body = fields(json!({"t": true, "l": [], "n": null}));
-        assert_eq!(
-            string(&body, "t"),
-            Submitted::Rejected(FieldErrors::single("Not a valid string."))
-        );
-        assert_eq!(
-            string(&body, "l"),
-            Submitted::Rejected(FieldErrors::single("Not a valid string."))
-        );
-        assert_eq!(
-            string(&body, "n"),
-            Submitted::Rejected(FieldErrors::single("This field may not be null."))
-        );
-    }
-
-    #[test]
-    fn a_nested_field_that_is_not_an_object_names_its_python_type() {
-        let body = fields(json!({"profile": "x"}));
-        let Submitted::Rejected(errors) = object(&body, "profile", |_| ()) else {
-            panic!("expected a rejection")
-        };
-        assert_eq!(
-            errors.iter().collect::<Vec<_>>(),
-            vec![(
-                &["non_field_errors"][..],
-                "Invalid data. Expected a dictionary, but got str."
-            )]
-        );
-    }
-
-    #[test]
-    fn form_bodies_keep_the_last_value_of_a_repeated_key() {
-        let req = TestRequest::default()
-            .insert_header((header::CONTENT_TYPE, "application/x-www-form-urlencoded"))
-            .to_http_request();
-        let parsed = parse(&req, b"username=a&username=b&password=p%20w").expect("parses");
-        assert_eq!(parsed.get("username"), Some(&json!("b")));
-        assert_eq!(parsed.get("password"), Some(&json!("p w")));
-    }
-
-    #[test]
-    fn dotted_form_keys_fill_nested_objects_and_shadow_a_plain_key() {
-        let req = TestRequest::default()
-            .insert_header((header::CONTENT_TYPE, "application/x-www-form-urlencoded"))
-            .to_http_request();
-        let parsed = parse(&req, b"profile=abc&profile.phone=555&username=a").expect("parses");
-        assert_eq!(parsed.get("profile"), Some(&json!({"phone": "555"})));
-        assert_eq!(parsed.get("username"), Some(&json!("a")));
-    }
-
-    #[test]
-    fn nul_characters_are_refused_and_information_separators_trimmed() {
-        let body = fields(json!({"a": "x\u{0}y", "b": "\u{1c} name \u{1f}"}));
-        assert_eq!(
-            string(&body, "a"),
-            Submitted::Rejected(FieldErrors::single("Null characters are not allowed."))
-        );
-        assert_eq!(string(&body, "b"), Submitted::Value("name".into()));
-    }
-
-    #[test]
-    fn a_body_without_a_content_type_is_unsupported() {
-        let req = TestRequest::default().to_http_request();
-        assert!(
-            matches!(parse(&req, b"{}"), Err(ApiError::UnsupportedMediaType(t)) if t.is_empty())
-        );
-    }
-
-    #[test]
-    fn an_unknown_content_type_is_unsupported() {
-        let req = TestRequest::default()
-            .insert_header((header::CONTENT_TYPE, "text/plain"))
-            .to_http_request();
-        assert!(
-            matches!(parse(&req, b"hi"), Err(ApiError::UnsupportedMediaType(t)) if t == "text/plain")
-        );
-    }
-
-    #[test]
-    fn an_empty_body_is_an_empty_object_whatever_its_type() {
-        let req = TestRequest::default()
-            .insert_header((header::CONTENT_TYPE, "text/plain"))
-            .to_http_request();
-        assert!(parse(&req, b"").expect("empty is fine").is_empty());
-    }
-
-    #[test]
-    fn a_json_list_is_not_a_dictionary() {
-        let req = TestRequest::default()
-            .insert_header((header::CONTENT_TYPE, "application/json"))
-            .to_http_request();
-        let Err(ApiError::Validation(errors)) = parse(&req, b"[1]") else {
-            panic!("expected field errors")
-        };
-        assert_eq!(
-            errors.iter().collect::<Vec<_>>(),
-            vec![(
-                &["non_field_errors"][..],
-                "Invalid data. Expected a dictionary, but got list."
-            )]
-        );
-    }
-}
+mod tests;

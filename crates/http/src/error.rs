@@ -6,13 +6,11 @@ use std::fmt;
 use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{HttpResponse, ResponseError};
-use application::ports::{RepositoryError, TokenProblem};
-use application::use_cases::{
-    AuthenticateError, GetProfileError, LogInError, LogOutError, RefreshTokenError,
-    RegisterUserError, UpdateProfileError,
-};
+use application::ports::TokenProblem;
 use application::{FieldErrors, NON_FIELD_ERRORS};
 use serde_json::{Map, Value, json};
+
+mod conversions;
 
 /// The realm DRF's bearer authentication announces on every 401.
 const WWW_AUTHENTICATE: &str = "Bearer realm=\"api\"";
@@ -200,93 +198,6 @@ impl ResponseError for ApiError {
             response.insert_header((header::RETRY_AFTER, "5"));
         }
         response.json(self.body())
-    }
-}
-
-impl From<RepositoryError> for ApiError {
-    fn from(error: RepositoryError) -> Self {
-        match error {
-            RepositoryError::Unavailable(_) => Self::Unavailable(Box::new(error)),
-            RepositoryError::Unexpected(_) => Self::Internal(Box::new(error)),
-        }
-    }
-}
-
-impl From<AuthenticateError> for ApiError {
-    fn from(error: AuthenticateError) -> Self {
-        match error {
-            AuthenticateError::Token(problem) => Self::TokenNotValid {
-                problem,
-                for_access: true,
-            },
-            AuthenticateError::UserNotFound => Self::UserNotFound,
-            AuthenticateError::UserInactive => Self::UserInactive,
-            AuthenticateError::Repository(error) => error.into(),
-        }
-    }
-}
-
-impl From<RegisterUserError> for ApiError {
-    fn from(error: RegisterUserError) -> Self {
-        match error {
-            RegisterUserError::Invalid(errors) => Self::Validation(errors),
-            RegisterUserError::Repository(error) => error.into(),
-            RegisterUserError::Hash(error) => Self::internal(error),
-            RegisterUserError::Issue(error) => Self::internal(error),
-        }
-    }
-}
-
-impl From<LogInError> for ApiError {
-    fn from(error: LogInError) -> Self {
-        match error {
-            LogInError::Invalid(errors) => Self::Validation(errors),
-            LogInError::InvalidCredentials => Self::InvalidCredentials,
-            LogInError::Repository(error) => error.into(),
-            LogInError::Issue(error) => Self::internal(error),
-        }
-    }
-}
-
-impl From<RefreshTokenError> for ApiError {
-    fn from(error: RefreshTokenError) -> Self {
-        match error {
-            RefreshTokenError::Invalid(errors) => Self::Validation(errors),
-            RefreshTokenError::Token(problem) => Self::TokenNotValid {
-                problem,
-                for_access: false,
-            },
-            RefreshTokenError::Repository(error) => error.into(),
-            RefreshTokenError::Issue(error) => Self::internal(error),
-        }
-    }
-}
-
-impl From<LogOutError> for ApiError {
-    fn from(error: LogOutError) -> Self {
-        match error {
-            LogOutError::Invalid(errors) => Self::Validation(errors),
-            LogOutError::Repository(error) => error.into(),
-        }
-    }
-}
-
-impl From<GetProfileError> for ApiError {
-    fn from(error: GetProfileError) -> Self {
-        match error {
-            GetProfileError::NotFound => Self::NotFound,
-            GetProfileError::Repository(error) => error.into(),
-        }
-    }
-}
-
-impl From<UpdateProfileError> for ApiError {
-    fn from(error: UpdateProfileError) -> Self {
-        match error {
-            UpdateProfileError::Invalid(errors) => Self::Validation(errors),
-            UpdateProfileError::NotFound => Self::NotFound,
-            UpdateProfileError::Repository(error) => error.into(),
-        }
     }
 }
 

@@ -4,12 +4,16 @@
 //! implemented (no diesel, no argon2, no jsonwebtoken). It speaks the HTTP contract of the Django
 //! REST Framework + simplejwt system that auth-server replaces: same paths, bodies, status codes
 //! and error shapes. Blocking use cases run on the blocking thread pool, never on a worker.
+//!
+//! Modules depend in one direction: `server` assembles `routes` and the middleware; `routes` use
+//! the extractors (`auth`, `body`), `cookie` and `blocking`; everything renders through `error`.
 
 mod auth;
+mod blocking;
 mod body;
 mod cookie;
-mod cors;
 mod error;
+mod hosts;
 mod middleware;
 mod routes;
 mod server;

@@ -1,179 +1,140 @@
-//! Request logging and the `Host` check.
+//! The middleware around every route: the request span and id, the security headers, and CORS
+//! (actix-cors, configured as django-cors-headers behaves).
 
 use std::time::Instant;
 
+use actix_cors::{Cors, CorsError};
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{self, HeaderValue};
-use actix_web::middleware::Next;
-use actix_web::{Error, web};
-use tracing::Instrument;
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::{Method, StatusCode};
+use actix_web::middleware::{DefaultHeaders, ErrorHandlerResponse, ErrorHandlers, Next};
+use actix_web::{Error, HttpMessage, HttpResponse};
+use tracing::Span;
+use tracing_actix_web::{RequestId, RootSpanBuilder};
 
-use crate::error::ApiError;
-use crate::server::AppState;
+const CORS_METHODS: [Method; 6] = [
+    Method::DELETE,
+    Method::GET,
+    Method::OPTIONS,
+    Method::PATCH,
+    Method::POST,
+    Method::PUT,
+];
+const CORS_HEADERS: [&str; 6] = [
+    "accept",
+    "authorization",
+    "content-type",
+    "user-agent",
+    "x-csrftoken",
+    "x-requested-with",
+];
+const CORS_MAX_AGE_SECS: usize = 86_400;
 
-/// Django's `ALLOWED_HOSTS` matching.
-#[derive(Debug, Clone)]
-pub(crate) struct AllowedHosts(Vec<String>);
-
-impl AllowedHosts {
-    pub fn new(patterns: &[String], debug: bool) -> Self {
-        let mut patterns: Vec<String> = patterns
-            .iter()
-            .map(|p| p.trim().to_ascii_lowercase())
-            .filter(|p| !p.is_empty())
-            .collect();
-        if patterns.is_empty() && debug {
-            patterns = [".localhost", "127.0.0.1", "[::1]"]
-                .map(String::from)
-                .to_vec();
-        }
-        Self(patterns)
-    }
-
-    /// Whether a `Host` header value (with or without port) is allowed.
-    pub fn allows(&self, host: &str) -> bool {
-        let host = host.to_ascii_lowercase();
-        let Some(domain) = strip_port(&host) else {
-            return false;
-        };
-        let domain = domain.strip_suffix('.').unwrap_or(domain);
-        if domain.is_empty() {
-            return false;
-        }
-        self.0.iter().any(|pattern| {
-            pattern == "*"
-                || pattern == domain
-                || pattern
-                    .strip_prefix('.')
-                    .is_some_and(|parent| domain == parent || domain.ends_with(pattern.as_str()))
+/// CORS for `origins`. Another origin's actual requests are served without CORS headers
+/// (`block_on_origin_mismatch(false)`); its preflights fail inside actix-cors, and
+/// [`refused_preflights`] turns that failure into the contract's answer.
+pub(crate) fn cors(origins: &[String]) -> Cors {
+    origins
+        .iter()
+        .fold(Cors::default(), |cors, origin| {
+            cors.allowed_origin(origin.trim_end_matches('/'))
         })
-    }
+        .allowed_methods(CORS_METHODS)
+        .allowed_headers(CORS_HEADERS)
+        .max_age(CORS_MAX_AGE_SECS)
+        .block_on_origin_mismatch(false)
 }
 
-/// The host without its port; `None` when the port is not a number, which Django refuses.
-fn strip_port(host: &str) -> Option<&str> {
-    let (name, port) = if host.starts_with('[') {
-        // An IPv6 literal keeps its brackets; the port, if any, follows them.
-        let end = host.find(']')?;
-        let (name, rest) = host.split_at(end + 1);
-        (name, rest.strip_prefix(':'))
-    } else {
-        match host.rsplit_once(':') {
-            Some((name, port)) => (name, Some(port)),
-            None => (host, None),
+/// A preflight actix-cors refused (another origin, or a method or header not allowed) is a 200
+/// with no `Access-Control-*` header and an empty body, as django-cors-headers answers it: the
+/// browser then refuses the request itself.
+pub(crate) fn refused_preflights<B: 'static>() -> ErrorHandlers<B> {
+    ErrorHandlers::new().handler(StatusCode::BAD_REQUEST, |response: ServiceResponse<B>| {
+        let refused = response
+            .response()
+            .error()
+            .and_then(|error| error.as_error::<CorsError>())
+            .is_some();
+        if !refused {
+            return Ok(ErrorHandlerResponse::Response(
+                response.map_into_left_body(),
+            ));
         }
-    };
-    match port {
-        Some(port) if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) => None,
-        _ => Some(name),
-    }
+        let answer = HttpResponse::Ok()
+            .insert_header((header::VARY, "Origin"))
+            .finish();
+        let (request, _) = response.into_parts();
+        Ok(ErrorHandlerResponse::Response(
+            ServiceResponse::new(request, answer).map_into_right_body(),
+        ))
+    })
 }
 
-/// Refuses requests whose `Host` is not allowed, with 400 `{"detail":"Bad request."}`.
-pub(crate) async fn check_host(
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<impl MessageBody>, Error> {
-    let allowed = req.app_data::<web::Data<AppState>>().is_some_and(|state| {
-        let host = req
-            .headers()
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok());
-        host.is_some_and(|host| state.allowed_hosts.allows(host))
-    });
-    if !allowed {
-        tracing::warn!(host = ?req.headers().get(header::HOST), "refused a request for a host that is not allowed");
-        let response = req.error_response(ApiError::DisallowedHost);
-        return Ok(response.map_into_right_body());
-    }
-    Ok(next.call(req).await?.map_into_left_body())
+/// Django's `SecurityMiddleware` and `XFrameOptionsMiddleware` defaults.
+pub(crate) fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add((header::X_FRAME_OPTIONS, "DENY"))
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .add((header::REFERRER_POLICY, "same-origin"))
+        .add(("Cross-Origin-Opener-Policy", "same-origin"))
 }
 
-/// One log line per request with method, path, status, latency and a request id, which is also
-/// returned in `X-Request-Id`. The query string is left out: it is the client's, not ours to log.
-pub(crate) async fn log_request(
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<impl MessageBody>, Error> {
-    let started = Instant::now();
-    let request_id = uuid::Uuid::new_v4().simple().to_string();
-    let method = req.method().to_string();
-    let path = req.path().to_owned();
-    let span = tracing::info_span!("request", %request_id, %method, %path);
-    let result = next.call(req).instrument(span.clone()).await;
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let _entered = span.enter();
-    match result {
-        Ok(mut response) => {
-            let status = response.status().as_u16();
-            tracing::info!(status, latency_ms, "request");
-            if let Ok(value) = HeaderValue::from_str(&request_id) {
-                response
-                    .headers_mut()
-                    .insert(header::HeaderName::from_static("x-request-id"), value);
-            }
-            Ok(response)
-        }
-        Err(error) => {
-            let status = error.as_response_error().status_code().as_u16();
-            tracing::info!(status, latency_ms, "request");
-            Err(error)
-        }
-    }
-}
+/// The span of each request: its id (32 hex digits, also returned in `X-Request-Id`), method and
+/// path, and one log line when it ends with the status and latency. The query string is left out:
+/// it is the client's, not ours to log.
+pub(crate) struct RequestSpan;
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+#[derive(Clone, Copy)]
+struct Started(Instant);
 
-    fn hosts(patterns: &[&str], debug: bool) -> AllowedHosts {
-        AllowedHosts::new(
-            &patterns.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
-            debug,
+impl RootSpanBuilder for RequestSpan {
+    fn on_request_start(request: &ServiceRequest) -> Span {
+        request.extensions_mut().insert(Started(Instant::now()));
+        let request_id = request_id(request).unwrap_or_default();
+        tracing::info_span!(
+            "request",
+            %request_id,
+            method = %request.method(),
+            path = %request.path(),
         )
     }
 
-    #[test]
-    fn exact_hosts_match_with_or_without_port() {
-        let allowed = hosts(&["api.example.com"], false);
-        assert!(allowed.allows("api.example.com"));
-        assert!(allowed.allows("API.example.com:8000"));
-        assert!(!allowed.allows("example.com"));
-        assert!(!allowed.allows("evil.com"));
+    fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, Error>) {
+        let _entered = span.enter();
+        match outcome {
+            Ok(response) => {
+                let latency_ms = response
+                    .request()
+                    .extensions()
+                    .get::<Started>()
+                    .map(|started| started.0.elapsed().as_secs_f64() * 1000.0);
+                tracing::info!(status = response.status().as_u16(), latency_ms, "request");
+            }
+            Err(error) => {
+                let status = error.as_response_error().status_code().as_u16();
+                tracing::info!(status, "request");
+            }
+        }
     }
+}
 
-    #[test]
-    fn a_port_that_is_not_a_number_is_refused() {
-        let allowed = hosts(&["localhost", "[::1]"], false);
-        assert!(!allowed.allows("localhost:abc"));
-        assert!(!allowed.allows("localhost:"));
-        assert!(allowed.allows("[::1]:8000"));
-        assert!(!allowed.allows("[::1]:x"));
-    }
+fn request_id(request: &ServiceRequest) -> Option<String> {
+    let id = *request.extensions().get::<RequestId>()?;
+    Some(uuid::Uuid::from(id).simple().to_string())
+}
 
-    #[test]
-    fn a_leading_dot_matches_the_domain_and_its_subdomains() {
-        let allowed = hosts(&[".example.com"], false);
-        assert!(allowed.allows("example.com"));
-        assert!(allowed.allows("a.b.example.com:443"));
-        assert!(!allowed.allows("badexample.com"));
+/// Returns the request id in `X-Request-Id`, so a client's report can be found in the log.
+pub(crate) async fn request_id_header(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let id = request_id(&req).and_then(|id| HeaderValue::from_str(&id).ok());
+    let mut response = next.call(req).await?;
+    if let Some(id) = id {
+        response
+            .headers_mut()
+            .insert(HeaderName::from_static("x-request-id"), id);
     }
-
-    #[test]
-    fn a_star_matches_anything_but_nothing_matches_an_empty_host() {
-        let allowed = hosts(&["*"], false);
-        assert!(allowed.allows("whatever.test"));
-        assert!(!allowed.allows(""));
-    }
-
-    #[test]
-    fn debug_with_no_hosts_allows_the_local_names_only() {
-        let allowed = hosts(&[], true);
-        assert!(allowed.allows("localhost:8000"));
-        assert!(allowed.allows("127.0.0.1:8000"));
-        assert!(allowed.allows("[::1]:8000"));
-        assert!(!allowed.allows("example.com"));
-        assert!(!hosts(&[], false).allows("localhost"));
-    }
+    Ok(response)
 }

@@ -4,18 +4,21 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_web::dev::ServerHandle;
-use actix_web::http::header;
-use actix_web::middleware::{DefaultHeaders, from_fn};
+use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use application::ports::HealthProbe;
 use application::use_cases::{
     Authenticate, GetProfile, LogIn, LogOut, RefreshToken, RegisterUser, UpdateProfile,
 };
-use tokio::sync::Semaphore;
+use tracing_actix_web::TracingLogger;
 
-use crate::cookie::RefreshCookie;
-use crate::cors::{AllowedOrigins, cors};
-use crate::middleware::{AllowedHosts, check_host, log_request};
+use crate::blocking::HashSlots;
+use crate::body::BodyLimit;
+use crate::cookie::{CookiePolicy, RefreshCookie};
+use crate::hosts::{AllowedHosts, check_host};
+use crate::middleware::{
+    RequestSpan, cors, refused_preflights, request_id_header, security_headers,
+};
 use crate::routes;
 
 /// Every use case the HTTP adapter drives, wired by the composition root.
@@ -45,22 +48,10 @@ pub struct HttpSettings {
     pub workers: Option<usize>,
     /// Also hand out the refresh token as an `HttpOnly` cookie, and accept it back.
     pub refresh_cookie: Option<RefreshCookie>,
-    /// How many login and registration requests may be inside their use case at once. Each costs
-    /// a password hash; the rest wait without holding a thread, so a login flood cannot take the
-    /// blocking threads every other request needs.
+    /// How many login and registration requests may be inside their use case at once.
     pub hashing_requests: usize,
     /// Blocking threads per worker for use cases; `None` for actix's default (512).
     pub max_blocking_threads: Option<usize>,
-}
-
-/// Shared state of every request.
-pub(crate) struct AppState {
-    pub use_cases: UseCases,
-    pub allowed_hosts: AllowedHosts,
-    pub allowed_origins: AllowedOrigins,
-    pub refresh_cookie: Option<RefreshCookie>,
-    pub max_body_bytes: usize,
-    pub hashing_requests: Semaphore,
 }
 
 /// A bound, not yet running, HTTP server.
@@ -77,23 +68,47 @@ impl Server {
         settings: HttpSettings,
     ) -> std::io::Result<Self> {
         let port = listener.local_addr()?.port();
-        let state = web::Data::new(AppState {
-            use_cases,
-            allowed_hosts: AllowedHosts::new(&settings.allowed_hosts, settings.debug),
-            allowed_origins: AllowedOrigins::new(&settings.cors_allowed_origins),
-            refresh_cookie: settings.refresh_cookie,
-            hashing_requests: Semaphore::new(settings.hashing_requests.max(1)),
-            max_body_bytes: settings.max_body_bytes,
-        });
+        // One `web::Data` per concern: each handler and middleware asks for exactly what it uses.
+        let register = web::Data::new(use_cases.register);
+        let log_in = web::Data::new(use_cases.log_in);
+        let refresh = web::Data::new(use_cases.refresh);
+        let log_out = web::Data::new(use_cases.log_out);
+        let get_profile = web::Data::new(use_cases.get_profile);
+        let update_profile = web::Data::new(use_cases.update_profile);
+        let authenticate = web::Data::new(use_cases.authenticate);
+        let health = web::Data::<dyn HealthProbe>::from(use_cases.health);
+        let hosts = web::Data::new(AllowedHosts::new(&settings.allowed_hosts, settings.debug));
+        let cookies = web::Data::new(CookiePolicy::new(
+            settings.refresh_cookie,
+            &settings.cors_allowed_origins,
+        ));
+        let body_limit = web::Data::new(BodyLimit(settings.max_body_bytes));
+        let hash_slots = web::Data::new(HashSlots::new(settings.hashing_requests));
+        let origins = settings.cors_allowed_origins;
         let mut server = HttpServer::new(move || {
             App::new()
-                .app_data(state.clone())
+                .app_data(register.clone())
+                .app_data(log_in.clone())
+                .app_data(refresh.clone())
+                .app_data(log_out.clone())
+                .app_data(get_profile.clone())
+                .app_data(update_profile.clone())
+                .app_data(authenticate.clone())
+                .app_data(health.clone())
+                .app_data(hosts.clone())
+                .app_data(cookies.clone())
+                .app_data(body_limit.clone())
+                .app_data(hash_slots.clone())
                 .configure(routes::configure)
                 .default_service(web::to(routes::not_found))
+                // Outermost last: the span, then the headers every answer carries, then the Host
+                // check, before CORS or a route can answer.
+                .wrap(cors(&origins))
+                .wrap(refused_preflights())
                 .wrap(from_fn(check_host))
-                .wrap(from_fn(cors))
                 .wrap(security_headers())
-                .wrap(from_fn(log_request))
+                .wrap(from_fn(request_id_header))
+                .wrap(TracingLogger::<RequestSpan>::new())
         })
         .shutdown_timeout(10);
         if let Some(workers) = settings.workers {
@@ -119,13 +134,4 @@ impl Server {
     pub async fn run(self) -> std::io::Result<()> {
         self.server.await
     }
-}
-
-/// Django's `SecurityMiddleware` and `XFrameOptionsMiddleware` defaults.
-fn security_headers() -> DefaultHeaders {
-    DefaultHeaders::new()
-        .add((header::X_FRAME_OPTIONS, "DENY"))
-        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .add((header::REFERRER_POLICY, "same-origin"))
-        .add(("Cross-Origin-Opener-Policy", "same-origin"))
 }

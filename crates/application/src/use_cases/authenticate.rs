@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use domain::{TokenType, User};
+use domain::{TokenClaims, TokenType, User};
 use thiserror::Error;
 
 use crate::ports::{Clock, RepositoryError, TokenCodec, TokenProblem, UserRepository};
@@ -17,7 +17,8 @@ pub enum AuthenticateError {
     Repository(#[from] RepositoryError),
 }
 
-/// Resolves a bearer access token to its active user.
+/// Resolves a bearer access token to its active user, in two steps: the token alone (no I/O, so
+/// a caller can check it before it queues for the database), then its user.
 #[derive(Clone)]
 pub struct Authenticate {
     pub users: Arc<dyn UserRepository>,
@@ -26,11 +27,15 @@ pub struct Authenticate {
 }
 
 impl Authenticate {
-    pub fn execute(&self, access_token: &str) -> Result<User, AuthenticateError> {
-        let claims = self
-            .tokens
+    /// Checks the token itself: signature, algorithm, type and times. Does no I/O.
+    pub fn decode(&self, access_token: &str) -> Result<TokenClaims, AuthenticateError> {
+        self.tokens
             .decode(access_token, TokenType::Access, self.clock.now())
-            .map_err(AuthenticateError::Token)?;
+            .map_err(AuthenticateError::Token)
+    }
+
+    /// The active user that checked claims name.
+    pub fn user(&self, claims: &TokenClaims) -> Result<User, AuthenticateError> {
         let user = self
             .users
             .find_by_id(claims.user_id)?
@@ -39,6 +44,11 @@ impl Authenticate {
             return Err(AuthenticateError::UserInactive);
         }
         Ok(user)
+    }
+
+    /// Both steps.
+    pub fn execute(&self, access_token: &str) -> Result<User, AuthenticateError> {
+        self.user(&self.decode(access_token)?)
     }
 }
 

@@ -3,7 +3,7 @@
 use persistence::testing::TestDatabase;
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, SET_COOKIE};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::support::{PASSWORD, TestApp, answer};
 
@@ -35,14 +35,26 @@ fn cookie_pair(set_cookie: &str) -> String {
     set_cookie.split(';').next().unwrap().to_owned()
 }
 
-async fn log_in(app: &TestApp) -> (serde_json::Value, String) {
-    app.register("alice").await;
-    let response = app
-        .post_json(
-            "/api/auth/login/",
-            json!({"username": "alice", "password": PASSWORD}),
-        )
-        .await;
+/// A JSON POST from the web app's page, as a browser sends it: with its `Origin`.
+async fn post_from_page(app: &TestApp, path: &str, body: Value) -> reqwest::Response {
+    app.post(path)
+        .header("Origin", ORIGIN)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn log_in(app: &TestApp) -> (Value, String) {
+    let registered =
+        post_from_page(app, "/api/auth/register/", TestApp::registration("alice")).await;
+    assert_eq!(registered.status(), StatusCode::CREATED);
+    let response = post_from_page(
+        app,
+        "/api/auth/login/",
+        json!({"username": "alice", "password": PASSWORD}),
+    )
+    .await;
     let cookie = set_cookie(&response);
     let (status, body) = answer(response).await;
     assert_eq!(status, StatusCode::OK);
@@ -52,9 +64,8 @@ async fn log_in(app: &TestApp) -> (serde_json::Value, String) {
 #[tokio::test]
 async fn login_and_register_set_an_http_only_strict_cookie_and_keep_the_body() {
     let app = app().await;
-    let registered = app
-        .post_json("/api/auth/register/", TestApp::registration("bob"))
-        .await;
+    let registered =
+        post_from_page(&app, "/api/auth/register/", TestApp::registration("bob")).await;
     assert!(set_cookie(&registered).starts_with("refresh_token="));
     let (body, cookie) = log_in(&app).await;
     assert_eq!(
@@ -77,6 +88,113 @@ async fn login_and_register_set_an_http_only_strict_cookie_and_keep_the_body() {
         );
     }
     assert!(!cookie.contains("Secure"), "plain HTTP in debug: {cookie}");
+}
+
+#[tokio::test]
+async fn a_cross_site_sign_in_is_refused_and_sets_no_cookie() {
+    let app = app().await;
+    let registered =
+        post_from_page(&app, "/api/auth/register/", TestApp::registration("alice")).await;
+    assert_eq!(registered.status(), StatusCode::CREATED);
+    let json_login = json!({"username": "alice", "password": PASSWORD}).to_string();
+    let form_login = format!("username=alice&password={PASSWORD}");
+    let mallory = TestApp::registration("mallory").to_string();
+    let own_authority = app.address.trim_start_matches("http://").to_owned();
+    // The server's own host, reached by another scheme, is another origin.
+    let other_schemes =
+        ["https", "ftp", "null"].map(|scheme| format!("{scheme}://{own_authority}"));
+    let mut attempts = vec![
+        (
+            "/api/auth/login/",
+            Some("http://evil.example"),
+            "application/x-www-form-urlencoded",
+            form_login.clone(),
+        ),
+        (
+            "/api/auth/login/",
+            Some("http://evil.example"),
+            "application/json",
+            json_login.clone(),
+        ),
+        (
+            "/api/auth/login/",
+            None,
+            "application/json",
+            json_login.clone(),
+        ),
+        (
+            "/api/auth/login/",
+            Some(ORIGIN),
+            "application/x-www-form-urlencoded",
+            form_login,
+        ),
+        (
+            "/api/auth/register/",
+            Some("http://evil.example"),
+            "application/json",
+            mallory,
+        ),
+    ];
+    for origin in &other_schemes {
+        attempts.push((
+            "/api/auth/login/",
+            Some(origin.as_str()),
+            "application/json",
+            json_login.clone(),
+        ));
+    }
+    for (path, origin, content_type, body) in attempts {
+        let mut request = app.post(path).header(CONTENT_TYPE, content_type).body(body);
+        if let Some(origin) = origin {
+            request = request.header("Origin", origin);
+        }
+        let response = request.send().await.unwrap();
+        assert!(
+            set_cookie(&response).is_empty(),
+            "{path} {origin:?} {content_type}"
+        );
+        let (status, body) = answer(response).await;
+        assert_eq!(
+            status,
+            StatusCode::FORBIDDEN,
+            "{path} {origin:?} {content_type}"
+        );
+        assert!(
+            body["detail"].as_str().unwrap().starts_with("CSRF Failed"),
+            "{body}"
+        );
+    }
+    // The server's own origin, scheme and port included, is trusted like an allowed one.
+    let response = app
+        .post("/api/auth/login/")
+        .header("Origin", app.address.as_str())
+        .header(CONTENT_TYPE, "application/json")
+        .body(json_login)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(set_cookie(&response).starts_with("refresh_token="));
+}
+
+#[tokio::test]
+async fn without_the_cookie_a_cross_site_form_login_is_answered_as_before() {
+    let app = TestApp::sqlite().await;
+    app.register("alice").await;
+    let response = app
+        .post("/api/auth/login/")
+        .header("Origin", "http://evil.example")
+        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(format!("username=alice&password={PASSWORD}"))
+        .send()
+        .await
+        .unwrap();
+    assert!(set_cookie(&response).is_empty());
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "no cookie, nothing to forge"
+    );
 }
 
 #[tokio::test]

@@ -24,7 +24,22 @@ on_both_databases!(
     a_body_without_a_content_type_is_415,
     every_endpoint_response_names_its_methods_in_allow,
     error_bodies_keep_drfs_key_order,
+    the_host_check_comes_before_cors,
+    token_and_authenticated_responses_are_never_stored,
 );
+
+/// The names in a comma-separated header, lower-cased and sorted: their order is not part of
+/// the contract.
+fn names(response: &reqwest::Response, header: &str) -> Vec<String> {
+    let mut names: Vec<String> = response.headers()[header]
+        .to_str()
+        .unwrap()
+        .split(',')
+        .map(|name| name.trim().to_ascii_lowercase())
+        .collect();
+    names.sort();
+    names
+}
 
 async fn a_nul_character_is_a_field_error_not_a_server_error(app: TestApp) {
     let (status, body) = answer(
@@ -260,22 +275,25 @@ async fn an_allowed_origin_gets_cors_headers_on_preflight_and_on_errors(app: Tes
         .send()
         .await
         .unwrap();
-    assert!(preflight.status().is_success(), "{}", preflight.status());
+    assert_eq!(preflight.status(), StatusCode::OK);
     let headers = preflight.headers();
     assert_eq!(headers["access-control-allow-origin"], origin);
     assert_eq!(headers["access-control-max-age"], "86400");
-    let methods = headers["access-control-allow-methods"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    for method in ["DELETE", "GET", "OPTIONS", "PATCH", "POST", "PUT"] {
-        assert!(methods.contains(method), "{methods}");
-    }
-    let allowed_headers = headers["access-control-allow-headers"]
-        .to_str()
-        .unwrap()
-        .to_ascii_lowercase();
-    assert!(allowed_headers.contains("authorization") && allowed_headers.contains("content-type"));
+    assert_eq!(
+        names(&preflight, "access-control-allow-methods"),
+        ["delete", "get", "options", "patch", "post", "put"]
+    );
+    assert_eq!(
+        names(&preflight, "access-control-allow-headers"),
+        [
+            "accept",
+            "authorization",
+            "content-type",
+            "user-agent",
+            "x-csrftoken",
+            "x-requested-with"
+        ]
+    );
     assert!(headers.get("access-control-allow-credentials").is_none());
 
     let error = app
@@ -305,6 +323,7 @@ async fn another_origin_gets_no_cors_headers(app: TestApp) {
         .send()
         .await
         .unwrap();
+    assert_eq!(preflight.status(), StatusCode::OK, "refused, yet a 2xx");
     assert!(
         preflight
             .headers()
@@ -348,4 +367,79 @@ async fn an_oversized_body_is_refused(app: TestApp) {
     .await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(body, json!({"detail": "Request body is too large."}));
+}
+
+async fn the_host_check_comes_before_cors(app: TestApp) {
+    let preflight = app
+        .client
+        .request(reqwest::Method::OPTIONS, app.url("/api/auth/login/"))
+        .header("Host", "evil.com")
+        .header("Origin", "http://localhost:3000")
+        .header("Access-Control-Request-Method", "POST")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        preflight
+            .headers()
+            .keys()
+            .all(|name| !name.as_str().starts_with("access-control-")),
+        "{:?}",
+        preflight.headers()
+    );
+    let (status, body) = answer(preflight).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body, json!({"detail": "Bad request."}));
+}
+
+async fn token_and_authenticated_responses_are_never_stored(app: TestApp) {
+    let tokens = app.register("alice").await;
+    let no_store = |response: &reqwest::Response| {
+        response
+            .headers()
+            .get("cache-control")
+            .and_then(|value| value.to_str().ok())
+            == Some("no-store")
+    };
+    let responses = [
+        app.post_json("/api/auth/register/", TestApp::registration("bob"))
+            .await,
+        app.post_json(
+            "/api/auth/login/",
+            json!({"username": "alice", "password": crate::support::PASSWORD}),
+        )
+        .await,
+        app.post_json("/api/auth/refresh/", json!({"refresh": tokens.refresh}))
+            .await,
+        app.profile(&tokens.access).await,
+        app.client
+            .patch(app.url("/api/auth/profile/"))
+            .bearer_auth(&tokens.access)
+            .json(&json!({"phone": "555"}))
+            .send()
+            .await
+            .unwrap(),
+        app.post("/api/auth/logout/")
+            .bearer_auth(&tokens.access)
+            .json(&json!({"refresh": tokens.refresh}))
+            .send()
+            .await
+            .unwrap(),
+        // Refusals of those endpoints too: they answer a request that carried a secret.
+        app.post_json(
+            "/api/auth/login/",
+            json!({"username": "alice", "password": "wrong"}),
+        )
+        .await,
+    ];
+    for response in &responses {
+        assert!(response.status().as_u16() < 500, "{}", response.url());
+        assert!(
+            no_store(response),
+            "{} {:?}",
+            response.url(),
+            response.headers()
+        );
+    }
+    assert!(!no_store(&app.get("/health").send().await.unwrap()));
 }

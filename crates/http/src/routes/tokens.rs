@@ -1,0 +1,165 @@
+//! Registration, login, refresh and logout: the endpoints that hand out and take back tokens.
+
+use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, ResponseError, web};
+use application::use_cases::{
+    LogIn, LogInInput, LogOut, LogOutInput, ProfileInput, RefreshToken, RefreshTokenInput,
+    RegisterUser, RegisterUserInput, TokenPair,
+};
+use serde::Serialize;
+
+use super::{Access, Caching, POST_METHODS, endpoint};
+use crate::auth::{Authenticated, Credentials};
+use crate::blocking::{HashSlots, run};
+use crate::body::{self, Body};
+use crate::cookie::CookiePolicy;
+use crate::error::ApiError;
+
+pub(super) fn configure(cfg: &mut web::ServiceConfig) {
+    let post = |path, access, handler: Route| {
+        endpoint(path, POST_METHODS, access, Caching::NoStore, move |r| {
+            r.route(handler)
+        })
+    };
+    cfg.service(post(
+        "/api/auth/register",
+        Access::ReadsToken,
+        web::post().to(register),
+    ))
+    .service(post(
+        "/api/auth/login",
+        Access::ReadsToken,
+        web::post().to(log_in),
+    ))
+    .service(post(
+        "/api/auth/refresh",
+        Access::Open,
+        web::post().to(refresh),
+    ))
+    .service(post(
+        "/api/auth/logout",
+        Access::Protected,
+        web::post().to(log_out),
+    ));
+}
+
+type Route = actix_web::Route;
+
+#[derive(Serialize)]
+struct TokenPairBody {
+    refresh: String,
+    access: String,
+}
+
+#[derive(Serialize)]
+struct AccessBody {
+    access: String,
+}
+
+/// The token pair as the body says it, and as a cookie too when that is enabled.
+fn token_pair(
+    mut response: HttpResponseBuilder,
+    cookies: &CookiePolicy,
+    pair: TokenPair,
+) -> HttpResponse {
+    cookies.issue(&mut response, &pair.refresh);
+    response.json(TokenPairBody {
+        refresh: pair.refresh,
+        access: pair.access,
+    })
+}
+
+async fn register(
+    req: HttpRequest,
+    credentials: Credentials,
+    body: Result<Body, ApiError>,
+    register: web::Data<RegisterUser>,
+    cookies: web::Data<CookiePolicy>,
+    slots: web::Data<HashSlots>,
+) -> Result<HttpResponse, ApiError> {
+    cookies.check_sign_in(&req)?;
+    let _slot = slots.acquire().await?;
+    let pair = run(move || {
+        credentials.check()?;
+        let Body(fields) = body?;
+        let input = RegisterUserInput {
+            username: body::string(&fields, "username"),
+            email: body::string(&fields, "email"),
+            password: body::string(&fields, "password"),
+            password2: body::string(&fields, "password2"),
+            first_name: body::string(&fields, "first_name"),
+            last_name: body::string(&fields, "last_name"),
+            profile: body::object(&fields, "profile", |profile| ProfileInput {
+                phone: body::string(profile, "phone"),
+            }),
+        };
+        Ok(register.execute(input)?)
+    })
+    .await?;
+    Ok(token_pair(HttpResponse::Created(), &cookies, pair))
+}
+
+async fn log_in(
+    req: HttpRequest,
+    credentials: Credentials,
+    body: Result<Body, ApiError>,
+    log_in: web::Data<LogIn>,
+    cookies: web::Data<CookiePolicy>,
+    slots: web::Data<HashSlots>,
+) -> Result<HttpResponse, ApiError> {
+    cookies.check_sign_in(&req)?;
+    let _slot = slots.acquire().await?;
+    let pair = run(move || {
+        credentials.check()?;
+        let Body(fields) = body?;
+        let input = LogInInput {
+            username: body::string(&fields, "username"),
+            password: body::string(&fields, "password"),
+        };
+        Ok(log_in.execute(input)?)
+    })
+    .await?;
+    Ok(token_pair(HttpResponse::Ok(), &cookies, pair))
+}
+
+async fn refresh(
+    req: HttpRequest,
+    body: Result<Body, ApiError>,
+    refresh: web::Data<RefreshToken>,
+    cookies: web::Data<CookiePolicy>,
+) -> Result<HttpResponse, ApiError> {
+    let Body(fields) = body?;
+    let (token, used_cookie) = cookies.refresh_token(&req, &fields)?;
+    let input = RefreshTokenInput { refresh: token };
+    match run(move || Ok(refresh.execute(input)?)).await {
+        Ok(access) => Ok(HttpResponse::Ok().json(AccessBody { access })),
+        // A cookie that no longer works is dropped, so the browser stops sending it.
+        Err(error @ ApiError::TokenNotValid { .. }) if used_cookie => {
+            let mut response = error.error_response();
+            cookies.clear(&mut response);
+            Ok(response)
+        }
+        Err(error) => Err(error),
+    }
+}
+
+async fn log_out(
+    req: HttpRequest,
+    Authenticated(caller): Authenticated,
+    body: Result<Body, ApiError>,
+    log_out: web::Data<LogOut>,
+    cookies: web::Data<CookiePolicy>,
+) -> Result<HttpResponse, ApiError> {
+    let refresh = body.and_then(|Body(fields)| cookies.refresh_token(&req, &fields));
+    run(move || {
+        let user = caller.user()?;
+        let input = LogOutInput {
+            user_id: user.id,
+            refresh: refresh?.0,
+        };
+        Ok(log_out.execute(input)?)
+    })
+    .await?;
+    let mut response = HttpResponse::ResetContent().finish();
+    cookies.clear(&mut response);
+    Ok(response)
+}
