@@ -12,6 +12,7 @@ use application::use_cases::{
 };
 use http::{HttpSettings, RefreshCookie, UseCases};
 use persistence::{Database, PoolOptions};
+use secrecy::ExposeSecret;
 use security::{Argon2Hasher, Argon2Params, JwtCodec};
 
 use crate::settings::Settings;
@@ -29,7 +30,7 @@ impl Adapters {
     /// migrations.
     pub fn build(settings: &Settings) -> anyhow::Result<Self> {
         let database = Database::connect(
-            settings.database.url.expose(),
+            settings.database.url.expose_secret(),
             PoolOptions {
                 max_size: settings.database.pool_size,
                 connection_timeout: Duration::from_secs(settings.database.connect_timeout_secs),
@@ -54,7 +55,7 @@ impl Adapters {
         )
         .context("invalid password hashing settings")?;
         let tokens = JwtCodec::new(
-            settings.security.secret_key.expose().as_bytes(),
+            settings.security.secret_key.expose_secret().as_bytes(),
             Duration::from_secs(settings.jwt.access_token_lifetime_secs),
             Duration::from_secs(settings.jwt.refresh_token_lifetime_secs),
         );
@@ -127,20 +128,6 @@ impl Adapters {
     }
 }
 
-fn cores() -> usize {
-    std::thread::available_parallelism().map_or(1, usize::from)
-}
-
-impl Settings {
-    /// Password hashes computed at once.
-    fn hash_slots(&self) -> usize {
-        match self.password.max_concurrent_hashes {
-            0 => cores(),
-            n => n,
-        }
-    }
-}
-
 /// A configured server bound to its address, ready to run.
 pub struct Application {
     server: http::Server,
@@ -150,6 +137,15 @@ pub struct Application {
 impl Application {
     /// Checks the settings, connects, migrates and binds. `bind_address` may use port 0.
     pub fn build(settings: &Settings) -> anyhow::Result<Self> {
+        let environment = &settings.environment;
+        tracing::info!(
+            environment = %environment.name,
+            chosen_by = environment.chosen_by,
+            debug = settings.security.debug,
+            "auth-server is starting in the {} environment ({})",
+            environment.name,
+            environment.chosen_by,
+        );
         for warning in settings.check()? {
             tracing::warn!("{warning}");
         }
@@ -157,10 +153,7 @@ impl Application {
         let listener = TcpListener::bind(&settings.server.bind_address)
             .with_context(|| format!("could not listen on {}", settings.server.bind_address))?;
         let address = listener.local_addr()?;
-        let workers = match settings.server.workers {
-            0 => cores(),
-            n => n,
-        };
+        let workers = settings.workers();
         // Twice the hash slots, so a hash worker never idles while a login does its database work.
         let hashing_requests = 2 * settings.hash_slots();
         let max_blocking_threads = match settings.server.max_blocking_threads {

@@ -3,23 +3,27 @@
 //! `DEBUG`, `ALLOWED_HOSTS`, `CORS_ALLOWED_ORIGINS`, `DATABASE_URL`, `BIND_ADDRESS`). A `.env`
 //! file in the working directory fills in environment variables that are not set.
 
-use std::fmt;
+use std::net::ToSocketAddrs;
 use std::path::Path;
 
 use anyhow::{Context, bail};
 use config::{Config, Environment, File, FileFormat};
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-/// The secret the development configuration ships with. Anyone can read it, so a start without
-/// `DEBUG` refuses it.
+/// The secret the development configuration ships with. Anyone can read it, so a start refuses
+/// it unless `DEBUG` is on and the server listens on a loopback address only.
 pub const DEVELOPMENT_SECRET_KEY: &str =
     "django-insecure-development-only-key-do-not-use-in-production";
 
-/// The shortest secret a production start accepts, in bytes (HS256 wants at least 256 bits).
+/// The shortest secret any start accepts, in bytes (HS256 wants at least 256 bits).
 pub const MIN_SECRET_KEY_BYTES: usize = 32;
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Settings {
+    /// Which `config/<environment>.toml` was read, and why; filled in by the loader.
+    #[serde(skip)]
+    pub environment: EnvironmentChoice,
     pub server: ServerSettings,
     pub database: DatabaseSettings,
     pub security: SecuritySettings,
@@ -41,14 +45,14 @@ pub struct ServerSettings {
 #[derive(Debug, Clone, Deserialize)]
 pub struct DatabaseSettings {
     /// `postgres://…`, `sqlite://relative.sqlite3`, `sqlite:///absolute.sqlite3` or a file path.
-    pub url: Secret,
+    pub url: SecretString,
     pub pool_size: u32,
     pub connect_timeout_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct SecuritySettings {
-    pub secret_key: Secret,
+    pub secret_key: SecretString,
     pub debug: bool,
     #[serde(deserialize_with = "comma_list")]
     pub allowed_hosts: Vec<String>,
@@ -88,29 +92,11 @@ pub enum LogFormat {
     Json,
 }
 
-/// A value that must not be printed: `Debug` shows only whether it is set.
-#[derive(Clone, Deserialize, PartialEq, Eq)]
-#[serde(transparent)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.0.is_empty() {
-            f.write_str("Secret(<empty>)")
-        } else {
-            f.write_str("Secret(<redacted>)")
-        }
-    }
+/// The environment the settings were loaded for, and what chose it, for the start-up log.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EnvironmentChoice {
+    pub name: String,
+    pub chosen_by: &'static str,
 }
 
 /// A list given either as TOML array or as one comma-separated string, as the Django system's
@@ -170,8 +156,17 @@ impl Settings {
             Err(error) if error.not_found() => {}
             Err(error) => return Err(error).context("could not read .env"),
         }
-        let environment = std::env::var("AUTH_ENV").unwrap_or_else(|_| "development".to_owned());
-        Self::load_from(config_dir, &environment, |name| std::env::var(name).ok())
+        let (environment, chosen_by) = match std::env::var("AUTH_ENV") {
+            Ok(name) => (name, "AUTH_ENV"),
+            Err(_) => (
+                "development".to_owned(),
+                "the default, as AUTH_ENV is not set",
+            ),
+        };
+        let mut settings =
+            Self::load_from(config_dir, &environment, |name| std::env::var(name).ok())?;
+        settings.environment.chosen_by = chosen_by;
+        Ok(settings)
     }
 
     /// Loads from the given config folder and environment name, reading variables through `var`.
@@ -215,40 +210,45 @@ impl Settings {
                 };
             }
         }
-        let settings: Settings = builder
+        let mut settings: Settings = builder
             .build()
             .with_context(|| format!("could not read the settings in {}", config_dir.display()))?
             .try_deserialize()
             .context("the settings are invalid")?;
+        settings.environment = EnvironmentChoice {
+            name: environment.to_owned(),
+            chosen_by: "the caller",
+        };
         Ok(settings)
     }
 
     /// Refuses settings that are unsafe or unusable; returns warnings worth logging.
     pub fn check(&self) -> anyhow::Result<Vec<String>> {
         let mut warnings = Vec::new();
-        let secret = self.security.secret_key.expose();
-        if self.security.debug {
-            if secret == DEVELOPMENT_SECRET_KEY {
-                warnings.push(
-                    "using the development SECRET_KEY: tokens can be forged by anyone; set SECRET_KEY and DEBUG=false in production".to_owned(),
-                );
-            }
-        } else if secret.is_empty() {
+        let secret = self.security.secret_key.expose_secret();
+        let published = secret == DEVELOPMENT_SECRET_KEY || secret.starts_with("django-insecure");
+        if secret.is_empty() {
             bail!(
-                "SECRET_KEY is not set; with DEBUG off a secret of at least {MIN_SECRET_KEY_BYTES} bytes is required"
+                "SECRET_KEY is not set; a secret of at least {MIN_SECRET_KEY_BYTES} bytes is required"
             );
-        } else if secret == DEVELOPMENT_SECRET_KEY || secret.starts_with("django-insecure") {
+        } else if published && !self.security.debug {
             bail!(
                 "SECRET_KEY is the published development key; with DEBUG off set a secret of your own"
             );
+        } else if published && !self.listens_on_loopback_only() {
+            bail!(
+                "SECRET_KEY is the published development key and the server would listen on {}, beyond this machine; set a secret of your own, or listen on a loopback address such as 127.0.0.1",
+                self.server.bind_address
+            );
         } else if secret.len() < MIN_SECRET_KEY_BYTES {
             bail!(
-                "SECRET_KEY is {} bytes long; with DEBUG off it must have at least {MIN_SECRET_KEY_BYTES}",
+                "SECRET_KEY is {} bytes long; it must have at least {MIN_SECRET_KEY_BYTES}",
                 secret.len()
             );
-        }
-        if secret.is_empty() {
-            bail!("SECRET_KEY is empty");
+        } else if published {
+            warnings.push(
+                "using the published development SECRET_KEY: anyone can forge tokens for this server; it is accepted only with DEBUG on and a loopback address".to_owned(),
+            );
         }
         if !self.security.debug && self.security.allowed_hosts.is_empty() {
             warnings.push(
@@ -263,6 +263,39 @@ impl Settings {
         }
         Ok(warnings)
     }
+
+    /// Whether every address the bind address names is a loopback address (`127.0.0.1`, `[::1]`,
+    /// `localhost`); an address that does not resolve counts as not.
+    pub fn listens_on_loopback_only(&self) -> bool {
+        self.server
+            .bind_address
+            .to_socket_addrs()
+            .map(|addresses| {
+                let addresses: Vec<_> = addresses.collect();
+                !addresses.is_empty() && addresses.iter().all(|address| address.ip().is_loopback())
+            })
+            .unwrap_or(false)
+    }
+
+    /// Password hashes computed at once.
+    pub fn hash_slots(&self) -> usize {
+        match self.password.max_concurrent_hashes {
+            0 => cores(),
+            n => n,
+        }
+    }
+
+    /// HTTP worker threads.
+    pub fn workers(&self) -> usize {
+        match self.server.workers {
+            0 => cores(),
+            n => n,
+        }
+    }
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
 }
 
 /// An origin is `scheme://host[:port]` and nothing more, as browsers send it in `Origin`
@@ -308,7 +341,7 @@ mod tests {
     fn development_defaults_serve_sqlite_on_localhost_port_8000() {
         let settings = load("development", &[]).unwrap();
         assert_eq!(settings.server.bind_address, "127.0.0.1:8000");
-        assert!(settings.database.url.expose().contains("sqlite3"));
+        assert!(settings.database.url.expose_secret().contains("sqlite3"));
         assert!(settings.security.debug);
         assert_eq!(settings.jwt.access_token_lifetime_secs, 3600);
         assert_eq!(settings.jwt.refresh_token_lifetime_secs, 86_400);
@@ -333,7 +366,7 @@ mod tests {
             ],
         )
         .unwrap();
-        assert_eq!(settings.database.url.expose(), "postgres://u@h/db");
+        assert_eq!(settings.database.url.expose_secret(), "postgres://u@h/db");
         assert_eq!(
             settings.security.allowed_hosts,
             vec!["api.example.com", ".example.org"]
@@ -344,7 +377,7 @@ mod tests {
         );
         assert!(!settings.security.debug);
         assert_eq!(settings.server.bind_address, "0.0.0.0:9000");
-        assert_eq!(settings.security.secret_key.expose(), "x");
+        assert_eq!(settings.security.secret_key.expose_secret(), "x");
     }
 
     #[test]
@@ -380,6 +413,57 @@ mod tests {
         )
         .unwrap();
         assert!(good.check().is_ok());
+    }
+
+    #[test]
+    fn the_published_key_is_accepted_only_on_a_loopback_address() {
+        for loopback in ["127.0.0.1:8000", "[::1]:8000", "localhost:8000"] {
+            let settings = load("development", &[("BIND_ADDRESS", loopback)]).unwrap();
+            let warnings = settings.check().unwrap();
+            assert!(
+                warnings
+                    .iter()
+                    .any(|w| w.contains("published development SECRET_KEY")),
+                "{loopback}: {warnings:?}"
+            );
+        }
+        for exposed in [
+            "0.0.0.0:8000",
+            "[::]:8000",
+            "192.0.2.10:8000",
+            "no-such-host.invalid:80",
+        ] {
+            let settings = load("development", &[("BIND_ADDRESS", exposed)]).unwrap();
+            let error = settings.check().unwrap_err().to_string();
+            assert!(error.contains("beyond this machine"), "{exposed}: {error}");
+        }
+        let own = load(
+            "development",
+            &[
+                ("BIND_ADDRESS", "0.0.0.0:8000"),
+                ("SECRET_KEY", &"k".repeat(32)),
+            ],
+        )
+        .unwrap();
+        assert!(own.check().is_ok());
+    }
+
+    #[test]
+    fn a_short_secret_is_refused_even_in_development() {
+        let settings = load("development", &[("SECRET_KEY", "short-dev-secret")]).unwrap();
+        assert!(
+            settings
+                .check()
+                .unwrap_err()
+                .to_string()
+                .contains("16 bytes")
+        );
+    }
+
+    #[test]
+    fn the_loader_records_the_environment_it_read() {
+        let settings = load("test", &[]).unwrap();
+        assert_eq!(settings.environment.name, "test");
     }
 
     #[test]

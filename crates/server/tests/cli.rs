@@ -268,6 +268,26 @@ fn production_refuses_a_missing_published_or_short_secret_key() {
 }
 
 #[test]
+fn the_published_development_key_is_refused_beyond_loopback_and_the_environment_is_logged() {
+    let dir = scratch_dir();
+    let output = auth_server(dir.path())
+        .env_remove("AUTH_ENV")
+        .env_remove("SECRET_KEY")
+        .args(["serve", "--bind", "0.0.0.0:0"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let log = text(&output);
+    assert!(log.contains("published development key"), "{log}");
+    assert!(log.contains("0.0.0.0:0, beyond this machine"), "{log}");
+    assert!(
+        log.contains("development environment (the default, as AUTH_ENV is not set)"),
+        "{log}"
+    );
+    assert!(!dir.path().join("data").exists());
+}
+
+#[test]
 fn a_bad_database_url_fails_fast_with_the_reason() {
     let dir = scratch_dir();
     for (url, expected) in [

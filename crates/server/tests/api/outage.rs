@@ -80,7 +80,7 @@ async fn requests_get_a_503_while_the_database_is_down_and_succeed_again_after()
         "TEST_POSTGRES_URL must point at 127.0.0.1:5432"
     );
     let app = TestApp::spawn(db, |settings| {
-        settings.database.url = auth_server::settings::Secret::new(proxied_url);
+        settings.database.url = proxied_url.into();
         settings.database.connect_timeout_secs = 2;
     })
     .await;

@@ -1,4 +1,5 @@
 use reqwest::StatusCode;
+use secrecy::ExposeSecret;
 use serde_json::json;
 
 use crate::on_both_databases;
@@ -99,7 +100,7 @@ async fn a_token_signed_with_another_key_or_algorithm_is_invalid(app: TestApp) {
         &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS512),
         &claims,
         &jsonwebtoken::EncodingKey::from_secret(
-            app.settings.security.secret_key.expose().as_bytes(),
+            app.settings.security.secret_key.expose_secret().as_bytes(),
         ),
     )
     .unwrap();

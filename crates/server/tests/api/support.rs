@@ -6,6 +6,7 @@ use auth_server::{Application, Settings};
 use base64::Engine;
 use persistence::testing::TestDatabase;
 use reqwest::{Client, RequestBuilder, Response, StatusCode};
+use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 
 /// Runs each named test function once per database: `sqlite::name` and `postgres::name`.
@@ -57,7 +58,7 @@ impl TestApp {
     pub async fn spawn(db: TestDatabase, customize: impl FnOnce(&mut Settings)) -> Self {
         let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config");
         let mut settings = Settings::load_from(&config, "test", |_| None).unwrap();
-        settings.database.url = auth_server::settings::Secret::new(db.url());
+        settings.database.url = db.url().into();
         settings.server.bind_address = "127.0.0.1:0".to_owned();
         settings.server.workers = 1;
         customize(&mut settings);
@@ -138,7 +139,7 @@ impl TestApp {
             &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
             claims,
             &jsonwebtoken::EncodingKey::from_secret(
-                self.settings.security.secret_key.expose().as_bytes(),
+                self.settings.security.secret_key.expose_secret().as_bytes(),
             ),
         )
         .unwrap()
