@@ -65,6 +65,7 @@ fn a_postgres_server_that_is_not_listening_fails_fast_with_the_drivers_message()
 }
 
 #[test]
+#[cfg_attr(not(postgres_tests), ignore = "needs TEST_POSTGRES_URL")]
 fn an_unknown_postgres_database_is_reported_by_name() {
     let Some(db) = TestDatabase::postgres() else {
         eprintln!("skipped: {TEST_POSTGRES_URL} is unset");
@@ -133,6 +134,7 @@ fn an_in_memory_sqlite_database_is_shared_by_all_requests() {
 }
 
 #[test]
+#[cfg_attr(not(postgres_tests), ignore = "needs TEST_POSTGRES_URL")]
 fn a_connection_in_steady_use_that_the_server_terminated_fails_once_and_is_replaced() {
     let Some(test_database) = crate::postgres_or_skip() else {
         return;
@@ -158,6 +160,7 @@ fn a_connection_in_steady_use_that_the_server_terminated_fails_once_and_is_repla
 }
 
 #[test]
+#[cfg_attr(not(postgres_tests), ignore = "needs TEST_POSTGRES_URL")]
 fn a_postgres_pool_replaces_connections_the_server_terminated() {
     let Some(test_database) = crate::postgres_or_skip() else {
         return;
@@ -180,6 +183,7 @@ fn a_postgres_pool_replaces_connections_the_server_terminated() {
 }
 
 #[test]
+#[cfg_attr(not(postgres_tests), ignore = "needs TEST_POSTGRES_URL")]
 fn requests_fail_as_unavailable_within_the_timeout_when_postgres_is_gone() {
     let Some(test_database) = crate::postgres_or_skip() else {
         return;

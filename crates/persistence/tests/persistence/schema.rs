@@ -116,6 +116,7 @@ fn sqlite_indexes(conn: &mut RawConnection) -> Vec<String> {
 }
 
 #[test]
+#[cfg_attr(not(postgres_tests), ignore = "needs TEST_POSTGRES_URL")]
 fn both_migration_folders_create_the_same_tables_columns_and_indexes() {
     let Some(postgres) = crate::postgres_or_skip() else {
         return;

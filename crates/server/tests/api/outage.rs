@@ -65,6 +65,7 @@ impl Proxy {
 
 // Several threads: building the app blocks while the proxy has to answer it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(postgres_tests), ignore = "needs TEST_POSTGRES_URL")]
 async fn requests_get_a_503_while_the_database_is_down_and_succeed_again_after() {
     let Some(db) = TestDatabase::postgres() else {
         eprintln!("skipped: TEST_POSTGRES_URL is not set");

@@ -24,6 +24,7 @@ macro_rules! on_both_databases {
         mod postgres {
             $(
                 #[tokio::test]
+                #[cfg_attr(not(postgres_tests), ignore = "needs TEST_POSTGRES_URL")]
                 async fn $name() {
                     match $crate::support::TestApp::postgres().await {
                         Some(app) => super::$name(app).await,
