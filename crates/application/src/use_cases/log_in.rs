@@ -1,10 +1,9 @@
 use std::sync::Arc;
 
-use domain::Password;
 use thiserror::Error;
 
-use super::TokenPair;
-use super::register_user::issue_pair;
+use super::account::parse_password;
+use super::token_pair::{TokenPair, issue_pair};
 use crate::ports::{
     Clock, IssueError, PasswordHasher, RefreshTokenStore, RepositoryError, TokenCodec,
     UserRepository, Verification,
@@ -48,11 +47,7 @@ impl LogIn {
         let mut errors = FieldErrors::new();
         let username = input.username.required_non_blank("username", &mut errors);
         let password = input.password.required("password", &mut errors);
-        let password = password.and_then(|raw| {
-            Password::new(raw)
-                .map_err(|problem| errors.add(&["password"], problem.to_string()))
-                .ok()
-        });
+        let password = parse_password(password, "password", &mut errors);
         let (Some(username), Some(password)) = (username, password) else {
             return Err(LogInError::Invalid(errors));
         };
