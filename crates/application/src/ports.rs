@@ -72,9 +72,6 @@ pub trait UserRepository: Send + Sync {
     /// Case-insensitive match.
     fn find_by_email(&self, email: &Email) -> Result<Option<User>, RepositoryError>;
 
-    /// The user with its profile; `None` when either is missing.
-    fn find_with_profile(&self, id: UserId) -> Result<Option<(User, Profile)>, RepositoryError>;
-
     /// The profile of a user; `None` when it is missing.
     fn find_profile(&self, user_id: UserId) -> Result<Option<Profile>, RepositoryError>;
 
