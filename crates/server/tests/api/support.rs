@@ -148,6 +148,21 @@ impl TestApp {
     pub fn sql(&self, statement: &str) {
         self.db.execute(statement).unwrap();
     }
+
+    /// A `TIMESTAMP` column of the one row `from` selects (`users WHERE …`), read directly from
+    /// the database.
+    pub fn stored_time(&self, column: &str, from: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+        let rows = self
+            .db
+            .query_text(&format!("SELECT CAST({column} AS TEXT) AS value FROM {from}"))
+            .unwrap();
+        assert_eq!(rows.len(), 1, "{from} matched {} rows", rows.len());
+        rows.into_iter().next().flatten().map(|text| {
+            chrono::NaiveDateTime::parse_from_str(&text, "%Y-%m-%d %H:%M:%S%.f")
+                .unwrap()
+                .and_utc()
+        })
+    }
 }
 
 impl Drop for TestApp {
