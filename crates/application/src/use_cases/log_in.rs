@@ -42,7 +42,7 @@ pub struct LogIn {
 
 impl LogIn {
     /// Every failure costs one password verification, so response times do not tell an unknown
-    /// username from a wrong password or an inactive account.
+    /// username from a wrong password, an unusable stored hash or an inactive account.
     pub fn execute(&self, input: LogInInput) -> Result<TokenPair, LogInError> {
         let mut errors = FieldErrors::new();
         let username = input.username.required_non_blank("username", &mut errors);
@@ -56,10 +56,15 @@ impl LogIn {
             self.hasher.verify_dummy(&password);
             return Err(LogInError::InvalidCredentials);
         };
-        let Verification::Match { needs_rehash } =
-            self.hasher.verify(&password, &user.password_hash)
-        else {
-            return Err(LogInError::InvalidCredentials);
+        let needs_rehash = match self.hasher.verify(&password, &user.password_hash) {
+            Verification::Match { needs_rehash } => needs_rehash,
+            Verification::Mismatch => return Err(LogInError::InvalidCredentials),
+            // An unusable hash is refused at once by the hasher; the dummy verification makes
+            // it cost what a wrong password costs, so timing does not tell the hash kind.
+            Verification::Unusable => {
+                self.hasher.verify_dummy(&password);
+                return Err(LogInError::InvalidCredentials);
+            }
         };
         if !user.is_active {
             return Err(LogInError::InvalidCredentials);
@@ -146,6 +151,7 @@ mod tests {
             .expect_verify()
             .times(1)
             .returning(|_, _| Verification::Mismatch);
+        ports.hasher.expect_verify_dummy().never();
         ports.tokens.expect_issue().never();
         let result = use_case(ports).execute(input("alice", "wrong"));
         assert!(matches!(result, Err(LogInError::InvalidCredentials)));
@@ -161,6 +167,25 @@ mod tests {
         ports.hasher.expect_verify_dummy().times(1).return_const(());
         ports.tokens.expect_issue().never();
         let result = use_case(ports).execute(input("nobody", "whatever"));
+        assert!(matches!(result, Err(LogInError::InvalidCredentials)));
+    }
+
+    #[test]
+    fn an_unusable_or_unparseable_stored_hash_still_costs_a_password_verification() {
+        let mut ports = Ports::new();
+        ports
+            .users
+            .expect_find_by_username()
+            .returning(|_| Ok(Some(stored_user())));
+        ports
+            .hasher
+            .expect_verify()
+            .times(1)
+            .returning(|_, _| Verification::Unusable);
+        ports.hasher.expect_verify_dummy().times(1).return_const(());
+        ports.tokens.expect_issue().never();
+        ports.users.expect_record_login().never();
+        let result = use_case(ports).execute(input("alice", "whatever"));
         assert!(matches!(result, Err(LogInError::InvalidCredentials)));
     }
 

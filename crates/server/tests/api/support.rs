@@ -154,7 +154,9 @@ impl TestApp {
     pub fn stored_time(&self, column: &str, from: &str) -> Option<chrono::DateTime<chrono::Utc>> {
         let rows = self
             .db
-            .query_text(&format!("SELECT CAST({column} AS TEXT) AS value FROM {from}"))
+            .query_text(&format!(
+                "SELECT CAST({column} AS TEXT) AS value FROM {from}"
+            ))
             .unwrap();
         assert_eq!(rows.len(), 1, "{from} matched {} rows", rows.len());
         rows.into_iter().next().flatten().map(|text| {
