@@ -327,6 +327,28 @@ pub(crate) fn an_update_of_an_unknown_user_is_not_found(db: &TestDatabase) {
     );
 }
 
+pub(crate) fn values_at_every_domain_limit_fit_their_columns(db: &TestDatabase) {
+    let users = db.database().users();
+    // Two-byte characters throughout: the limits are in characters on both backends.
+    let wide = |count: usize| "ü".repeat(count);
+    // A local part takes only ASCII and the four letters that fold to it, such as `ſ`.
+    let local = "ſ".repeat(63);
+    let address = format!("{local}@{}.de", [wide(63), wide(63), wide(59)].join("."));
+    let mut user = new_user(&wide(150), "unused@example.com");
+    user.email = email(&address);
+    user.first_name = PersonName::parse(&wide(150)).expect("a valid name");
+    user.last_name = PersonName::parse(&wide(150)).expect("a valid name");
+    user.phone = Phone::parse(&wide(20)).expect("a valid phone");
+    assert_eq!(user.email.as_str().chars().count(), domain::EMAIL_MAX_CHARS);
+
+    let created = users
+        .create(user)
+        .expect("every value at its limit is stored");
+    assert_eq!(created.0.email.as_str(), address);
+    assert_eq!(created.0.username.as_str(), wide(150));
+    assert_eq!(stored(&users, created.0.id), Some(created));
+}
+
 pub(crate) fn a_login_is_recorded(db: &TestDatabase) {
     let users = db.database().users();
     let (alice, _) = users

@@ -13,3 +13,4 @@ mod outage;
 mod profile;
 mod refresh;
 mod register;
+mod stored_values;
