@@ -1,5 +1,6 @@
 use std::sync::Arc;
 
+use domain::Username;
 use thiserror::Error;
 
 use super::account::parse_password;
@@ -52,6 +53,8 @@ impl LogIn {
             return Err(LogInError::Invalid(errors));
         };
 
+        // Registration stores usernames in NFKC, so `ｂｏｂｂｙ` signs in as `bobby`.
+        let username = Username::normalize(&username);
         let Some(user) = self.users.find_by_username(&username)? else {
             self.hasher.verify_dummy(&password);
             return Err(LogInError::InvalidCredentials);
@@ -236,6 +239,30 @@ mod tests {
         ports.users.expect_record_login().returning(|_, _| Ok(()));
         ports.expect_token_pair_issued(USER_ID);
         assert!(use_case(ports).execute(input("alice", "right")).is_ok());
+    }
+
+    #[test]
+    fn the_username_is_looked_up_in_nfkc_as_registration_stores_it() {
+        let mut ports = Ports::new();
+        ports
+            .users
+            .expect_find_by_username()
+            .withf(|name| name == "bobby")
+            .times(1)
+            .returning(|_| Ok(Some(stored_user())));
+        ports
+            .hasher
+            .expect_verify()
+            .returning(|_, _| Verification::Match {
+                needs_rehash: false,
+            });
+        ports.users.expect_record_login().returning(|_, _| Ok(()));
+        ports.expect_token_pair_issued(USER_ID);
+        assert!(
+            use_case(ports)
+                .execute(input("ｂｏｂｂｙ", "right"))
+                .is_ok()
+        );
     }
 
     #[test]

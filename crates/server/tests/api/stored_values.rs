@@ -11,6 +11,7 @@ use crate::support::{PASSWORD, TestApp, answer};
 on_both_databases!(
     an_address_that_grows_when_normalised_is_refused_not_stored,
     a_row_that_fails_to_load_is_a_500_for_that_request_only,
+    a_fullwidth_username_registers_normalised_and_logs_in_as_typed,
     names_with_bidi_or_control_characters_are_refused,
     addresses_with_bidi_or_control_characters_are_refused,
 );
@@ -90,6 +91,21 @@ async fn a_row_that_fails_to_load_is_a_500_for_that_request_only(app: TestApp) {
     );
     let (status, _) = log_in(&app, "bob").await;
     assert_eq!(status, StatusCode::OK);
+}
+
+async fn a_fullwidth_username_registers_normalised_and_logs_in_as_typed(app: TestApp) {
+    let (status, _) = register(
+        &app,
+        registration("ｂｏｂｂｙ", json!({"email": "bobby@example.com"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    for typed in ["ｂｏｂｂｙ", "bobby"] {
+        let (status, body) = log_in(&app, typed).await;
+        assert_eq!(status, StatusCode::OK, "{typed}: {body}");
+        let (_, profile) = answer(app.profile(body["access"].as_str().unwrap()).await).await;
+        assert_eq!(profile["user"]["username"], "bobby");
+    }
 }
 
 async fn names_with_bidi_or_control_characters_are_refused(app: TestApp) {
