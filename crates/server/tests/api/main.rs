@@ -7,6 +7,7 @@ mod support;
 mod auth_header;
 mod cookie;
 mod general;
+mod jwt_settings;
 mod login;
 mod logout;
 mod outage;

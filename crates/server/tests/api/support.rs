@@ -134,8 +134,16 @@ impl TestApp {
 
     /// Signs claims with the server's key, as an attacker who knew it (or a clock) could.
     pub fn sign(&self, claims: &Value) -> String {
-        jsonwebtoken::encode(
+        self.sign_with_header(
             &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+            claims,
+        )
+    }
+
+    /// Like `sign`, under a header of the caller's choosing.
+    pub fn sign_with_header(&self, header: &jsonwebtoken::Header, claims: &Value) -> String {
+        jsonwebtoken::encode(
+            header,
             claims,
             &jsonwebtoken::EncodingKey::from_secret(
                 self.settings.security.secret_key.expose().as_bytes(),
