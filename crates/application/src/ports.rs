@@ -72,9 +72,6 @@ pub trait UserRepository: Send + Sync {
     /// Case-insensitive match.
     fn find_by_email(&self, email: &Email) -> Result<Option<User>, RepositoryError>;
 
-    /// The user with its profile; `None` when either is missing.
-    fn find_with_profile(&self, id: UserId) -> Result<Option<(User, Profile)>, RepositoryError>;
-
     /// The profile of a user; `None` when it is missing.
     fn find_profile(&self, user_id: UserId) -> Result<Option<Profile>, RepositoryError>;
 
@@ -122,6 +119,10 @@ pub trait HealthProbe: Send + Sync {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verification {
     Mismatch,
+    /// The stored hash cannot be checked at all (Django's unusable-password marker `!…`, an
+    /// unknown or corrupt format), so no hashing work was done. A caller whose timing must not
+    /// tell this apart from a mismatch runs `verify_dummy`.
+    Unusable,
     /// `needs_rehash` is set when the hash uses weaker parameters or another algorithm than the
     /// hasher would use today.
     Match {
@@ -138,8 +139,8 @@ pub struct HashError(pub String);
 pub trait PasswordHasher: Send + Sync {
     fn hash(&self, password: &Password) -> Result<PasswordHash, HashError>;
 
-    /// A hash it cannot parse is a `Mismatch`, never an error: a corrupt row must not reveal
-    /// itself through a different answer.
+    /// A hash it cannot use is `Unusable`, never an error, and costs next to nothing; the caller
+    /// decides whether to spend the time of a real verification on it.
     fn verify(&self, password: &Password, hash: &PasswordHash) -> Verification;
 
     /// Does the same work as `verify` against a hash that matches nothing, so that a login for

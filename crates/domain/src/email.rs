@@ -3,12 +3,21 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use thiserror::Error;
 
+use crate::format_chars::has_control_or_bidi;
+
 /// The most characters an email address may have (Django's `EmailField`).
 pub const EMAIL_MAX_CHARS: usize = 254;
 
 /// An email address accepted by Django's `EmailValidator`, with its domain part lower-cased as
 /// Django's `normalize_email` does. Two addresses are the same account when they are equal
 /// ignoring case (`same_address`), which the database enforces as well.
+///
+/// The rules hold for the address as typed and for its normalised form, which is what is
+/// stored: lower-casing can lengthen a domain (`İ` becomes `i` and a combining dot), and an
+/// address that passed only before normalising would be stored beyond the column's limit or fail
+/// to parse when read back. So `parse(parse(x).as_str()) == parse(x)`. Control and bidirectional
+/// formatting characters are refused, although Django lets control characters through in a
+/// quoted local part.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email(String);
 
@@ -29,18 +38,22 @@ impl Email {
         if raw.is_empty() {
             return Err(vec![EmailError::Blank]);
         }
+        let normalized = normalize(raw);
         let mut problems = Vec::new();
-        if raw.chars().count() > EMAIL_MAX_CHARS {
+        if normalized.chars().count().max(raw.chars().count()) > EMAIL_MAX_CHARS {
             problems.push(EmailError::TooLong);
         }
-        if !is_valid_address(raw) {
+        if !is_valid_address(raw)
+            || !is_valid_address(&normalized)
+            || has_control_or_bidi(&normalized)
+        {
             problems.push(EmailError::Invalid);
         }
-        if !problems.is_empty() {
-            return Err(problems);
+        if problems.is_empty() {
+            Ok(Self(normalized))
+        } else {
+            Err(problems)
         }
-        let (local, domain) = raw.rsplit_once('@').unwrap_or((raw, ""));
-        Ok(Self(format!("{local}@{}", domain.to_lowercase())))
     }
 
     pub fn as_str(&self) -> &str {
@@ -56,6 +69,14 @@ impl Email {
 impl fmt::Display for Email {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+/// Django's `normalize_email`: the domain part lower-cased, the local part kept.
+fn normalize(raw: &str) -> String {
+    match raw.rsplit_once('@') {
+        Some((local, domain)) => format!("{local}@{}", domain.to_lowercase()),
+        None => raw.to_owned(),
     }
 }
 
@@ -353,6 +374,85 @@ mod tests {
         let address = format!("a@{label}.{label}.{label}.de");
         assert!(address.len() > EMAIL_MAX_CHARS);
         assert!(Email::parse(&address).is_ok());
+    }
+
+    /// Addresses whose normalised form differs from what was typed: a domain that grows when
+    /// lower-cased (`İ` becomes `i` and a combining dot), folds to ASCII (the Kelvin sign),
+    /// or takes a final sigma.
+    const TRICKY: &[&str] = &[
+        "alice@example.com",
+        "Alice@EXAMPLE.COM",
+        "user@İstanbul.com",
+        "user@x.İİ",
+        "user@\u{212A}elvin.com",
+        "user@ΣΟΦΙΑΣ.gr",
+        "\"Quoted İ\"@İ.com",
+        "user@bücher.de",
+        "user@例え.テスト",
+    ];
+
+    #[test]
+    fn parsing_is_idempotent() {
+        let at_the_limits = [
+            // 254 characters as typed, more once lower-cased.
+            format!("{}@İİİİ.com", "a".repeat(245)),
+            // A label of 32 characters as typed, 64 once lower-cased.
+            format!("a@{}.com", "İ".repeat(32)),
+            format!("{}@example.com", "a".repeat(242)),
+        ];
+        let inputs = TRICKY
+            .iter()
+            .copied()
+            .chain(at_the_limits.iter().map(String::as_str));
+        for raw in inputs {
+            let once = Email::parse(raw);
+            let twice = once.clone().and_then(|email| Email::parse(email.as_str()));
+            assert_eq!(twice, once, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn parsing_is_idempotent_for_every_character_of_a_domain() {
+        for c in ('\u{A1}'..='\u{FFFF}').filter(|c| !c.is_control()) {
+            for raw in [format!("a@{c}{c}.com"), format!("a@example.{c}{c}")] {
+                let once = Email::parse(&raw);
+                let twice = once.clone().and_then(|email| Email::parse(email.as_str()));
+                assert_eq!(twice, once, "{raw:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_length_limit_applies_to_the_normalised_address() {
+        // 254 characters as typed; lower-cased, each `İ` becomes two code points.
+        let address = format!("{}@İİİİ.com", "a".repeat(245));
+        assert_eq!(address.chars().count(), EMAIL_MAX_CHARS);
+        assert_eq!(Email::parse(&address), Err(vec![EmailError::TooLong]));
+    }
+
+    #[test]
+    fn a_domain_label_is_measured_after_normalisation() {
+        let label = "İ".repeat(32);
+        assert_eq!(
+            Email::parse(&format!("a@{label}.com")),
+            Err(vec![EmailError::Invalid])
+        );
+    }
+
+    #[test]
+    fn control_and_bidi_characters_make_an_address_invalid() {
+        for raw in [
+            "\"a\u{1}b\"@example.com",
+            "\"a\u{7f}b\"@example.com",
+            "user@exa\u{202e}mple.com",
+            "user@example.\u{2066}com\u{2069}",
+            "user@ex\u{200f}ample.com",
+            "user@ex\u{200e}ample.com",
+            "user@ex\u{202a}ample.com",
+            "user@ex\u{85}ample.com",
+        ] {
+            assert_eq!(Email::parse(raw), Err(vec![EmailError::Invalid]), "{raw:?}");
+        }
     }
 
     #[test]

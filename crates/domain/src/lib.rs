@@ -6,13 +6,14 @@
 //! because the API contract promises that wording to clients.
 
 mod email;
+mod format_chars;
 mod password;
 mod password_policy;
 mod python_text;
 mod token;
 mod user;
 
-pub use email::{Email, EmailError};
+pub use email::{EMAIL_MAX_CHARS, Email, EmailError};
 pub use password::{Password, PasswordError, PasswordHash};
 pub use password_policy::{PasswordProblem, UserAttributes, check_password_strength};
 pub use python_text::python_strip;

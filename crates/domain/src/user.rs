@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use thiserror::Error;
 use unicode_normalization::UnicodeNormalization;
 
+use crate::format_chars::has_control_or_bidi;
 use crate::python_text::is_word_character;
 
 /// The most characters a username may have (Django's `AbstractUser.username`).
@@ -58,7 +59,7 @@ impl Username {
         if raw.is_empty() {
             return Err(vec![UsernameError::Blank]);
         }
-        let normalized: String = raw.nfkc().collect();
+        let normalized = Self::normalize(raw);
         let mut problems = Vec::new();
         if !normalized.chars().all(is_username_char) {
             problems.push(UsernameError::InvalidCharacters);
@@ -71,6 +72,12 @@ impl Username {
         } else {
             Err(problems)
         }
+    }
+
+    /// NFKC, the form usernames are stored and looked up in, for input that need not be a
+    /// valid username (what someone typed at login).
+    pub fn normalize(raw: &str) -> String {
+        raw.nfkc().collect()
     }
 
     pub fn as_str(&self) -> &str {
@@ -90,7 +97,8 @@ impl fmt::Display for Username {
     }
 }
 
-/// A first or last name: at most 150 characters, may be empty.
+/// A first or last name: at most 150 characters, may be empty, and free of control and
+/// bidirectional formatting characters.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct PersonName(String);
 
@@ -98,12 +106,21 @@ pub struct PersonName(String);
 pub enum NameError {
     #[error("Ensure this field has no more than 150 characters.")]
     TooLong,
+    /// A control or bidirectional formatting character; the wording of Django's generic
+    /// `RegexValidator`.
+    #[error("Enter a valid value.")]
+    Invalid,
 }
 
 impl PersonName {
+    /// Reports `TooLong` before `Invalid`, one problem at most, as DRF stops at the first
+    /// failing validator of a field.
     pub fn parse(raw: &str) -> Result<Self, NameError> {
         if raw.chars().count() > NAME_MAX_CHARS {
             return Err(NameError::TooLong);
+        }
+        if has_control_or_bidi(raw) {
+            return Err(NameError::Invalid);
         }
         Ok(Self(raw.to_owned()))
     }
@@ -262,6 +279,46 @@ mod tests {
             Phone::parse("").map(|p| p.as_str().to_owned()),
             Ok(String::new())
         );
+    }
+
+    #[test]
+    fn control_and_bidi_characters_make_a_name_invalid() {
+        for raw in [
+            "Ali\u{202e}ce",
+            "\u{202a}Alice",
+            "Alice\u{202d}",
+            "\u{2066}Alice\u{2069}",
+            "\u{2067}Alice",
+            "\u{2068}Alice",
+            "Al\u{200e}ice",
+            "Al\u{200f}ice",
+            "Al\u{0}ice",
+            "Al\tice",
+            "Al\nice",
+            "Al\u{7f}ice",
+            "Al\u{9b}ice",
+        ] {
+            assert_eq!(PersonName::parse(raw), Err(NameError::Invalid), "{raw:?}");
+        }
+        assert!(PersonName::parse("Zoë O'Brien-Łukasz").is_ok());
+        assert!(PersonName::parse("עִבְרִית").is_ok());
+    }
+
+    #[test]
+    fn control_and_bidi_characters_make_a_username_invalid() {
+        for raw in [
+            "bob\u{202e}",
+            "\u{2066}bob",
+            "bo\u{200f}b",
+            "bo\u{7}b",
+            "bob\u{0}",
+        ] {
+            assert_eq!(
+                Username::parse(raw),
+                Err(vec![UsernameError::InvalidCharacters]),
+                "{raw:?}"
+            );
+        }
     }
 
     #[test]

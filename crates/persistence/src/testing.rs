@@ -106,6 +106,15 @@ impl TestDatabase {
             .map_err(|error| format!("{error:?}"))
     }
 
+    /// Runs a query whose one column is text named `value` (`SELECT CAST(x AS TEXT) AS value
+    /// …`), for tests that check what was stored; one entry per row.
+    pub fn query_text(&self, query: &str) -> Result<Vec<Option<String>>, String> {
+        self.database()
+            .run(|conn| diesel::sql_query(query).load::<TextValue>(conn))
+            .map(|rows| rows.into_iter().map(|row| row.value).collect())
+            .map_err(|error| format!("{error:?}"))
+    }
+
     pub fn database(&self) -> &Database {
         self.database
             .as_ref()
@@ -147,6 +156,12 @@ impl Drop for TestDatabase {
             }
         }
     }
+}
+
+#[derive(diesel::QueryableByName)]
+struct TextValue {
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    value: Option<String>,
 }
 
 fn connect_and_migrate(url: &str) -> Database {

@@ -125,18 +125,6 @@ impl UserRepository for DieselUserRepository {
         })
     }
 
-    fn find_with_profile(&self, id: UserId) -> Result<Option<(User, Profile)>, RepositoryError> {
-        let rows = self.db.run(|conn| {
-            users::table
-                .inner_join(profiles::table)
-                .filter(users::id.eq(id.get()))
-                .get_result::<(UserRow, ProfileRow)>(conn)
-                .optional()
-        })?;
-        rows.map(|(user, profile)| to_domain(user, profile))
-            .transpose()
-    }
-
     fn find_profile(&self, user_id: UserId) -> Result<Option<Profile>, RepositoryError> {
         let row = self.db.run(|conn| {
             profiles::table

@@ -1,5 +1,7 @@
 //! The argon2id password hasher with the default (OWASP) parameters: hash, verify of a matching
-//! password, verify of a wrong one, and the dummy verify of a login for an unknown user.
+//! password, verify of a wrong one, the dummy verify of a login for an unknown user, and what a
+//! login does with an unusable stored hash (verify, then the dummy verify). The last four should
+//! take the same time.
 //!
 //! `cargo bench -p security --bench hasher`. One iteration takes about 20 ms, so the sample size
 //! is criterion's minimum and the whole file runs in well under a minute.
@@ -7,9 +9,9 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use application::ports::PasswordHasher;
+use application::ports::{PasswordHasher, Verification};
 use criterion::{Criterion, criterion_group, criterion_main};
-use domain::Password;
+use domain::{Password, PasswordHash};
 use security::{Argon2Hasher, Argon2Params};
 
 fn password(raw: &str) -> Password {
@@ -39,6 +41,15 @@ fn hasher(c: &mut Criterion) {
     });
     group.bench_function("verify_dummy", |b| {
         b.iter(|| hasher.verify_dummy(black_box(&right)));
+    });
+    // Django's `set_unusable_password` marker.
+    let unusable = PasswordHash::new("!Xb3kq9ZpW2yLmN4vR8tD1sF6gH0jK5aQ7eC2uI9o".to_owned());
+    group.bench_function("verify_unusable_then_dummy", |b| {
+        b.iter(|| {
+            let outcome = hasher.verify(black_box(&wrong), black_box(&unusable));
+            assert_eq!(outcome, Verification::Unusable);
+            hasher.verify_dummy(black_box(&wrong));
+        });
     });
     group.finish();
 }

@@ -201,6 +201,8 @@ impl Inner {
         let salt = Uuid::new_v4().into_bytes();
         let params = self.argon2.params().clone();
         let mut out = [0_u8; Params::DEFAULT_OUTPUT_LEN];
+        #[cfg(test)]
+        self.gauge.computed();
         compute(&self.argon2, &params, password, &salt, &mut out, memory)?;
         let encoded = phc::PasswordHash {
             algorithm: Algorithm::Argon2id.ident(),
@@ -212,22 +214,30 @@ impl Inner {
         Ok(encoded.to_string())
     }
 
-    /// Checks `password` against an argon2 PHC string; `Some(needs_rehash)` on a match.
-    fn verify_phc(&self, password: &[u8], encoded: &str, memory: &mut Memory) -> Option<bool> {
-        let mut parsed = phc::PasswordHash::new(encoded).ok()?;
-        // An argon2 PHC string without `v=` predates version 0x13 (reference implementation's rule).
-        if parsed.version.is_none() {
-            parsed.version = Some(Version::V0x10.into());
-        }
-        let algorithm = Algorithm::try_from(parsed.algorithm.as_str()).ok()?;
-        let version = Version::try_from(parsed.version?).ok()?;
-        let params = Params::try_from(&parsed).ok()?;
-        let (salt, expected) = (parsed.salt.as_ref()?, parsed.hash.as_ref()?);
-        let argon2 = Argon2::new(algorithm, version, params.clone());
+    /// Checks `password` against an argon2 PHC string. A string that does not parse, or whose
+    /// parameters argon2 refuses, is `Unusable` before any hashing work.
+    fn verify_phc(&self, password: &[u8], encoded: &str, memory: &mut Memory) -> Verification {
+        let Some((parsed, argon2, params)) = parse_phc(encoded) else {
+            return Verification::Unusable;
+        };
+        let (Some(salt), Some(expected)) = (parsed.salt.as_ref(), parsed.hash.as_ref()) else {
+            return Verification::Unusable;
+        };
         let mut out = vec![0_u8; expected.len()];
-        compute(&argon2, &params, password, salt, &mut out, memory).ok()?;
+        // argon2 checks its inputs before it starts computing, so a refusal cost nothing.
+        if compute(&argon2, &params, password, salt, &mut out, memory).is_err() {
+            return Verification::Unusable;
+        }
+        #[cfg(test)]
+        self.gauge.computed();
         // `Output`'s equality is constant-time.
-        (phc::Output::new(&out).ok()? == *expected).then(|| !self.is_current(&parsed))
+        if phc::Output::new(&out).is_ok_and(|out| out == *expected) {
+            Verification::Match {
+                needs_rehash: !self.is_current(&parsed),
+            }
+        } else {
+            Verification::Mismatch
+        }
     }
 
     /// Whether a hash was made exactly the way [`PasswordHasher::hash`] makes one today.
@@ -245,16 +255,43 @@ impl Inner {
             && params.output_len() == Some(Params::DEFAULT_OUTPUT_LEN)
     }
 
-    /// `Some(needs_rehash)` when `password` matches `stored`, in any format this hasher reads.
-    fn verify(&self, password: &[u8], stored: &str, memory: &mut Memory) -> Option<bool> {
+    /// Checks `password` against `stored`, in any format this hasher reads.
+    fn verify(&self, password: &[u8], stored: &str, memory: &mut Memory) -> Verification {
         if let Some(phc) = django::argon2_phc(stored) {
-            self.verify_phc(password, phc, memory).map(|_| true)
+            match self.verify_phc(password, phc, memory) {
+                Verification::Match { .. } => Verification::Match { needs_rehash: true },
+                other => other,
+            }
         } else if django::is_pbkdf2_sha256(stored) {
-            django::verify_pbkdf2_sha256(password, stored).then_some(true)
+            let Some(hash) = django::Pbkdf2Sha256::parse(stored) else {
+                return Verification::Unusable;
+            };
+            #[cfg(test)]
+            self.gauge.computed();
+            if hash.verify(password) {
+                Verification::Match { needs_rehash: true }
+            } else {
+                Verification::Mismatch
+            }
         } else {
             self.verify_phc(password, stored, memory)
         }
     }
+}
+
+/// A PHC string with the argon2 instance and parameters it names; `None` when any of it is
+/// unreadable. An argon2 PHC string without `v=` predates version 0x13 (the reference
+/// implementation's rule).
+fn parse_phc(encoded: &str) -> Option<(phc::PasswordHash, Argon2<'static>, Params)> {
+    let mut parsed = phc::PasswordHash::new(encoded).ok()?;
+    if parsed.version.is_none() {
+        parsed.version = Some(Version::V0x10.into());
+    }
+    let algorithm = Algorithm::try_from(parsed.algorithm.as_str()).ok()?;
+    let version = Version::try_from(parsed.version?).ok()?;
+    let params = Params::try_from(&parsed).ok()?;
+    let argon2 = Argon2::new(algorithm, version, params.clone());
+    Some((parsed, argon2, params))
 }
 
 /// argon2 into `out`, in `memory` when it has the size these parameters need (an empty one is
@@ -292,16 +329,12 @@ impl PasswordHasher for Argon2Hasher {
     fn verify(&self, password: &Password, hash: &PasswordHash) -> Verification {
         let secret = password.clone();
         let stored = hash.clone();
-        let matched = self
-            .workers
+        // A job that could not run did no work either.
+        self.workers
             .run(move |inner, memory| {
                 inner.verify(secret.expose().as_bytes(), stored.as_str(), memory)
             })
-            .flatten();
-        match matched {
-            Some(needs_rehash) => Verification::Match { needs_rehash },
-            None => Verification::Mismatch,
-        }
+            .unwrap_or(Verification::Unusable)
     }
 
     fn verify_dummy(&self, password: &Password) {
@@ -327,14 +360,24 @@ mod tests {
     use super::*;
     use argon2::PasswordHasher as _;
 
-    /// Counts the computations in progress and remembers the most seen at once.
+    /// Counts the jobs in progress and remembers the most seen at once, and counts the hash
+    /// computations (argon2 or PBKDF2) ever started.
     #[derive(Debug, Default)]
     pub(super) struct Gauge {
         inside: AtomicUsize,
         peak: AtomicUsize,
+        computations: AtomicUsize,
     }
 
     impl Gauge {
+        pub(super) fn computed(&self) {
+            self.computations.fetch_add(1, Ordering::SeqCst);
+        }
+
+        fn computations(&self) -> usize {
+            self.computations.load(Ordering::SeqCst)
+        }
+
         pub(super) fn enter(&self) -> GaugeEntry<'_> {
             let inside = self.inside.fetch_add(1, Ordering::SeqCst) + 1;
             self.peak.fetch_max(inside, Ordering::SeqCst);
@@ -378,18 +421,6 @@ mod tests {
 
     fn stored(raw: &str) -> PasswordHash {
         PasswordHash::new(raw.to_owned())
-    }
-
-    #[test]
-    fn the_default_parameters_are_owasps() {
-        assert_eq!(
-            Argon2Params::default(),
-            Argon2Params {
-                memory_kib: 19_456,
-                iterations: 2,
-                parallelism: 1
-            }
-        );
     }
 
     #[test]
@@ -441,31 +472,71 @@ mod tests {
         );
     }
 
+    /// Stored hashes that cannot be checked: Django's unusable-password marker and corrupt or
+    /// unknown formats.
+    const UNUSABLE: &[&str] = &[
+        "",
+        "!",
+        // What Django's `set_unusable_password` stores: `!` and 40 random characters.
+        "!Xb3kq9ZpW2yLmN4vR8tD1sF6gH0jK5aQ7eC2uI9o",
+        "$",
+        "plain text",
+        "$argon2id$",
+        "$argon2id$v=19$m=1024,t=1,p=1$",
+        "$argon2id$v=19$m=1024,t=1,p=1$c2FsdHNhbHQ",
+        "$argon2id$v=19$m=1,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo",
+        "$argon2id$v=99$m=1024,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo",
+        "$scrypt$ln=4,r=8,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo",
+        "argon2$",
+        "argon2$bcrypt$x",
+        "argon2$argon2id$v=19$m=1024,t=1,p=1$c2FsdHNhbHQ",
+        "pbkdf2_sha256$",
+        "pbkdf2_sha256$0$Zq3xYhX1mPa2Lk9w$SQSM4RmPiR/gg99hRHcavqRehNwyBMZ1OP+vnRAT/cs=",
+        "pbkdf2_sha256$1000$Zq3xYhX1mPa2Lk9w$not base64",
+        "bcrypt_sha256$$2b$12$abcdefghijklmnopqrstuv",
+    ];
+
     #[test]
-    fn a_malformed_hash_is_a_mismatch() {
+    fn a_hash_that_cannot_be_used_is_unusable_and_costs_no_hashing() {
         let hasher = hasher(SMALL);
-        for raw in [
-            "",
-            "!",
-            "$",
-            "plain text",
-            "$argon2id$",
-            "$argon2id$v=19$m=1024,t=1,p=1$",
-            "$argon2id$v=19$m=1024,t=1,p=1$c2FsdHNhbHQ",
-            "$argon2id$v=19$m=1,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo",
-            "$argon2id$v=99$m=1024,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo",
-            "$scrypt$ln=4,r=8,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo",
-            "argon2$",
-            "argon2$bcrypt$x",
-            "pbkdf2_sha256$",
-            "bcrypt_sha256$$2b$12$abcdefghijklmnopqrstuv",
-        ] {
+        // The constructor computed the dummy hash.
+        let before = hasher.inner.gauge.computations();
+        for raw in UNUSABLE {
             assert_eq!(
                 hasher.verify(&password("pw"), &stored(raw)),
-                Verification::Mismatch,
+                Verification::Unusable,
                 "{raw:?}"
             );
         }
+        assert_eq!(hasher.inner.gauge.computations(), before);
+    }
+
+    #[test]
+    fn an_unusable_hash_and_the_dummy_verification_cost_one_hash_like_a_wrong_password() {
+        let hasher = hasher(SMALL);
+        let real = hasher.hash(&password("right")).expect("hashes");
+        let before = hasher.inner.gauge.computations();
+        assert_eq!(
+            hasher.verify(&password("wrong"), &real),
+            Verification::Mismatch
+        );
+        let for_a_wrong_password = hasher.inner.gauge.computations() - before;
+
+        for raw in UNUSABLE {
+            let before = hasher.inner.gauge.computations();
+            // What a login does with an unusable hash.
+            assert_eq!(
+                hasher.verify(&password("pw"), &stored(raw)),
+                Verification::Unusable
+            );
+            hasher.verify_dummy(&password("pw"));
+            assert_eq!(
+                hasher.inner.gauge.computations() - before,
+                for_a_wrong_password,
+                "{raw:?}"
+            );
+        }
+        assert_eq!(for_a_wrong_password, 1);
     }
 
     #[test]
@@ -652,12 +723,6 @@ mod tests {
             worker.join().expect("worker thread panicked");
         }
         assert_eq!(hasher.inner.gauge.peak.load(Ordering::SeqCst), 1);
-    }
-
-    #[test]
-    fn the_hasher_can_be_shared_across_threads() {
-        fn assert_send_sync<T: Send + Sync>() {}
-        assert_send_sync::<Argon2Hasher>();
     }
 
     #[test]

@@ -11,6 +11,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use domain::{TokenClaims, TokenId, TokenType, UserId};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Validation};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use uuid::Uuid;
 
 /// The header PyJWT writes (it sorts the keys). `jsonwebtoken::encode` would put `typ` first, so
@@ -25,6 +26,9 @@ pub struct JwtCodec {
     encoded_header: String,
     access_lifetime: TimeDelta,
     refresh_lifetime: TimeDelta,
+    issuer: Option<String>,
+    audience: Option<String>,
+    leeway: TimeDelta,
 }
 
 impl JwtCodec {
@@ -46,7 +50,32 @@ impl JwtCodec {
             encoded_header: URL_SAFE_NO_PAD.encode(HEADER),
             access_lifetime: to_time_delta(access_lifetime),
             refresh_lifetime: to_time_delta(refresh_lifetime),
+            issuer: None,
+            audience: None,
+            leeway: TimeDelta::zero(),
         }
+    }
+
+    /// simplejwt's `ISSUER`: issued tokens carry it as `iss`, and a token without that `iss`
+    /// is invalid. Without one, `iss` is neither written nor checked.
+    pub fn with_issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuer = Some(issuer.into());
+        self
+    }
+
+    /// simplejwt's `AUDIENCE`: issued tokens carry it as `aud`, and a token whose `aud` (a
+    /// string or a list of strings) does not name it is invalid. Without one, `aud` is neither
+    /// written nor checked.
+    pub fn with_audience(mut self, audience: impl Into<String>) -> Self {
+        self.audience = Some(audience.into());
+        self
+    }
+
+    /// simplejwt's `LEEWAY`: how far `exp`, `nbf` and `iat` may be off, for servers whose
+    /// clocks differ a little.
+    pub fn with_leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = to_time_delta(leeway);
+        self
     }
 
     fn lifetime(&self, token_type: TokenType) -> TimeDelta {
@@ -75,7 +104,8 @@ fn numeric_date(seconds: f64) -> Option<DateTime<Utc>> {
     whole_seconds(seconds.floor() as i64)
 }
 
-/// The payload as simplejwt writes it; field order is the order on the wire.
+/// The payload as simplejwt writes it; field order is the order on the wire (simplejwt's
+/// `TokenBackend.encode` appends `aud`, then `iss`, when they are configured).
 #[derive(Serialize)]
 struct OutgoingClaims<'a> {
     token_type: &'static str,
@@ -83,6 +113,10 @@ struct OutgoingClaims<'a> {
     iat: i64,
     jti: &'a str,
     user_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    aud: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    iss: Option<&'a str>,
 }
 
 /// The payload as accepted: every claim is checked by hand, so that a missing one is `Invalid`
@@ -96,6 +130,21 @@ struct IncomingClaims {
     nbf: Option<f64>,
     jti: Option<String>,
     user_id: Option<UserIdClaim>,
+    // Read as any JSON so that an odd value is a refusal only when it is checked.
+    iss: Option<Value>,
+    aud: Option<Value>,
+}
+
+/// PyJWT's `aud` rule: the claim is a string or a list of strings, one of which is `expected`.
+fn names_audience(claim: Option<&Value>, expected: &str) -> bool {
+    match claim {
+        Some(Value::String(audience)) => audience == expected,
+        Some(Value::Array(audiences)) => {
+            audiences.iter().all(Value::is_string)
+                && audiences.iter().any(|audience| audience == expected)
+        }
+        _ => false,
+    }
 }
 
 /// `user_id` is a string of digits in simplejwt 5.4 and later, an integer before.
@@ -145,6 +194,8 @@ impl TokenCodec for JwtCodec {
             iat,
             jti: &jti,
             user_id: user_id.get().to_string(),
+            aud: self.audience.as_deref(),
+            iss: self.issuer.as_deref(),
         })
         .map_err(|error| IssueError(error.to_string()))?;
         let message = format!(
@@ -175,25 +226,49 @@ impl TokenCodec for JwtCodec {
         now: DateTime<Utc>,
     ) -> Result<TokenClaims, TokenProblem> {
         // Signature and algorithm: only HS256 is in `validation.algorithms`.
-        let claims =
+        let decoded =
             jsonwebtoken::decode::<IncomingClaims>(token, &self.decoding, &self.validation)
-                .map_err(|_| TokenProblem::Invalid)?
-                .claims;
+                .map_err(|_| TokenProblem::Invalid)?;
+        // RFC 7515 §4.1.11: a recipient must refuse a token whose `crit` names an extension it
+        // does not understand, and this one understands none. jsonwebtoken reads the header
+        // but leaves `crit` to the caller.
+        if decoded.header.crit.is_some() {
+            return Err(TokenProblem::Invalid);
+        }
+        let claims = decoded.claims;
 
         let expires_at = claims
             .exp
             .and_then(numeric_date)
             .ok_or(TokenProblem::Invalid)?;
-        // simplejwt's rule: a token is expired from the second its `exp` names.
-        if expires_at <= now {
+        // simplejwt's rule: a token is expired from the second its `exp` names, or that many
+        // seconds of leeway later.
+        // (A leeway that overflows a date is wider than any token's life.)
+        if expires_at
+            .checked_add_signed(self.leeway)
+            .is_some_and(|end| end <= now)
+        {
             return Err(TokenProblem::Expired);
         }
         // PyJWT refuses a token that is not valid yet, by `nbf` or by an `iat` in the future.
         for not_before in [claims.nbf, claims.iat].into_iter().flatten() {
             match numeric_date(not_before) {
-                Some(at) if at <= now => {}
+                Some(at)
+                    if at
+                        .checked_sub_signed(self.leeway)
+                        .is_none_or(|start| start <= now) => {}
                 _ => return Err(TokenProblem::Invalid),
             }
+        }
+        if let Some(issuer) = &self.issuer
+            && claims.iss.as_ref().and_then(Value::as_str) != Some(issuer.as_str())
+        {
+            return Err(TokenProblem::Invalid);
+        }
+        if let Some(audience) = &self.audience
+            && !names_audience(claims.aud.as_ref(), audience)
+        {
+            return Err(TokenProblem::Invalid);
         }
 
         // simplejwt: no `token_type` is "Token has no type" (reported here as invalid); any other
@@ -229,6 +304,9 @@ impl fmt::Debug for JwtCodec {
             .field("algorithm", &Algorithm::HS256)
             .field("access_lifetime", &self.access_lifetime)
             .field("refresh_lifetime", &self.refresh_lifetime)
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .field("leeway", &self.leeway)
             .finish_non_exhaustive()
     }
 }
@@ -327,25 +405,21 @@ mod tests {
     }
 
     #[test]
-    fn an_access_token_round_trips() {
-        let issued = issue(TokenType::Access);
-        let decoded = codec()
-            .decode(&issued.token, TokenType::Access, now())
-            .expect("valid");
-        assert_eq!(decoded, issued.claims);
-        assert_eq!(decoded.user_id, UserId::new(7));
-        assert_eq!(decoded.issued_at, now());
-        assert_eq!(decoded.expires_at, now() + TimeDelta::hours(1));
-    }
-
-    #[test]
-    fn a_refresh_token_round_trips() {
-        let issued = issue(TokenType::Refresh);
-        let decoded = codec()
-            .decode(&issued.token, TokenType::Refresh, now())
-            .expect("valid");
-        assert_eq!(decoded, issued.claims);
-        assert_eq!(decoded.expires_at, now() + TimeDelta::days(1));
+    fn access_and_refresh_tokens_round_trip_with_their_lifetimes() {
+        for (token_type, lifetime) in [
+            (TokenType::Access, TimeDelta::hours(1)),
+            (TokenType::Refresh, TimeDelta::days(1)),
+        ] {
+            let issued = issue(token_type);
+            let decoded = codec()
+                .decode(&issued.token, token_type, now())
+                .expect("valid");
+            assert_eq!(decoded, issued.claims);
+            assert_eq!(decoded.token_type, token_type);
+            assert_eq!(decoded.user_id, UserId::new(7));
+            assert_eq!(decoded.issued_at, now());
+            assert_eq!(decoded.expires_at, now() + lifetime);
+        }
     }
 
     #[test]
@@ -418,15 +492,18 @@ mod tests {
     }
 
     #[test]
-    fn a_token_signed_with_another_secret_is_invalid() {
+    fn a_token_signed_with_another_secret_is_invalid_even_after_its_expiry() {
         let token = JwtCodec::new(b"another-secret", ACCESS, REFRESH)
             .issue(TokenType::Access, UserId::new(7), now())
             .expect("issues")
             .token;
-        assert_eq!(
-            codec().decode(&token, TokenType::Access, now()),
-            Err(TokenProblem::Invalid)
-        );
+        for at in [now(), now() + TimeDelta::days(365)] {
+            assert_eq!(
+                codec().decode(&token, TokenType::Access, at),
+                Err(TokenProblem::Invalid),
+                "at {at}"
+            );
+        }
     }
 
     #[test]
@@ -503,19 +580,6 @@ mod tests {
     }
 
     #[test]
-    fn a_bad_signature_is_reported_before_expiry() {
-        let token = JwtCodec::new(b"another-secret", ACCESS, REFRESH)
-            .issue(TokenType::Access, UserId::new(7), now())
-            .expect("issues")
-            .token;
-        let much_later = now() + TimeDelta::days(365);
-        assert_eq!(
-            codec().decode(&token, TokenType::Access, much_later),
-            Err(TokenProblem::Invalid)
-        );
-    }
-
-    #[test]
     fn expiry_is_reported_before_the_wrong_type() {
         let issued = issue(TokenType::Refresh);
         assert_eq!(
@@ -525,19 +589,17 @@ mod tests {
     }
 
     #[test]
-    fn a_refresh_token_is_not_an_access_token() {
-        assert_eq!(
-            codec().decode(&issue(TokenType::Refresh).token, TokenType::Access, now()),
-            Err(TokenProblem::WrongType)
-        );
-    }
-
-    #[test]
-    fn an_access_token_is_not_a_refresh_token() {
-        assert_eq!(
-            codec().decode(&issue(TokenType::Access).token, TokenType::Refresh, now()),
-            Err(TokenProblem::WrongType)
-        );
+    fn a_token_of_one_type_is_refused_as_the_other() {
+        for (issued, expected) in [
+            (TokenType::Refresh, TokenType::Access),
+            (TokenType::Access, TokenType::Refresh),
+        ] {
+            assert_eq!(
+                codec().decode(&issue(issued).token, expected, now()),
+                Err(TokenProblem::WrongType),
+                "{issued} as {expected}"
+            );
+        }
     }
 
     #[test]
@@ -658,6 +720,172 @@ mod tests {
             .expect("valid");
         assert_eq!(access.user_id, UserId::new(42));
         assert_eq!(access.expires_at, at + TimeDelta::minutes(5));
+    }
+
+    #[test]
+    fn a_token_with_a_crit_header_is_invalid() {
+        for header in [
+            r#"{"alg":"HS256","crit":["exp"],"typ":"JWT"}"#,
+            r#"{"alg":"HS256","crit":["b64"],"b64":false,"typ":"JWT"}"#,
+            r#"{"alg":"HS256","crit":[],"typ":"JWT"}"#,
+            r#"{"alg":"HS256","crit":"exp","typ":"JWT"}"#,
+        ] {
+            let token = signed(SECRET, header, &valid_payload());
+            assert_eq!(
+                codec().decode(&token, TokenType::Access, now()),
+                Err(TokenProblem::Invalid),
+                "{header}"
+            );
+        }
+    }
+
+    const ISSUER: &str = "https://auth.example.com";
+    const AUDIENCE: &str = "web-app";
+
+    fn payload_keys(token: &str) -> Vec<String> {
+        let payload: OrderedKeys = serde_json::from_str(&segment(token, 1)).expect("an object");
+        payload.0.into_iter().map(|(key, _)| key).collect()
+    }
+
+    #[test]
+    fn with_an_issuer_and_audience_tokens_carry_them_after_simplejwts_claims() {
+        let codec = codec().with_audience(AUDIENCE).with_issuer(ISSUER);
+        let issued = codec
+            .issue(TokenType::Refresh, UserId::new(7), now())
+            .expect("issues");
+        assert_eq!(
+            payload_keys(&issued.token),
+            ["token_type", "exp", "iat", "jti", "user_id", "aud", "iss"]
+        );
+        let payload: Value = serde_json::from_str(&segment(&issued.token, 1)).expect("JSON");
+        assert_eq!(
+            (&payload["aud"], &payload["iss"]),
+            (&json!(AUDIENCE), &json!(ISSUER))
+        );
+        assert_eq!(
+            codec.decode(&issued.token, TokenType::Refresh, now()),
+            Ok(issued.claims)
+        );
+    }
+
+    #[test]
+    fn with_an_issuer_a_token_without_it_or_with_another_is_invalid() {
+        let codec = codec().with_issuer(ISSUER);
+        for issuer in [
+            None,
+            Some(json!("https://evil.example")),
+            Some(json!(1)),
+            Some(json!([ISSUER])),
+        ] {
+            let mut payload = valid_payload();
+            if let Some(issuer) = &issuer {
+                payload["iss"] = issuer.clone();
+            }
+            let token = signed(SECRET, HEADER, &payload);
+            assert_eq!(
+                codec.decode(&token, TokenType::Access, now()),
+                Err(TokenProblem::Invalid),
+                "iss {issuer:?}"
+            );
+        }
+        let mut payload = valid_payload();
+        payload["iss"] = json!(ISSUER);
+        let token = signed(SECRET, HEADER, &payload);
+        assert!(codec.decode(&token, TokenType::Access, now()).is_ok());
+    }
+
+    #[test]
+    fn with_an_audience_a_token_must_name_it_as_a_string_or_in_a_list() {
+        let codec = codec().with_audience(AUDIENCE);
+        for audience in [json!(AUDIENCE), json!(["other", AUDIENCE])] {
+            let mut payload = valid_payload();
+            payload["aud"] = audience.clone();
+            let token = signed(SECRET, HEADER, &payload);
+            assert!(
+                codec.decode(&token, TokenType::Access, now()).is_ok(),
+                "aud {audience}"
+            );
+        }
+        for audience in [
+            None,
+            Some(json!("other")),
+            Some(json!([])),
+            Some(json!(["other"])),
+            Some(json!([AUDIENCE, 1])),
+            Some(json!(7)),
+            Some(json!(null)),
+        ] {
+            let mut payload = valid_payload();
+            if let Some(audience) = &audience {
+                payload["aud"] = audience.clone();
+            }
+            let token = signed(SECRET, HEADER, &payload);
+            assert_eq!(
+                codec.decode(&token, TokenType::Access, now()),
+                Err(TokenProblem::Invalid),
+                "aud {audience:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn without_an_issuer_or_audience_those_claims_are_ignored() {
+        let mut payload = valid_payload();
+        payload["iss"] = json!("https://anyone.example");
+        payload["aud"] = json!(["whoever", 5]);
+        let token = signed(SECRET, HEADER, &payload);
+        assert!(codec().decode(&token, TokenType::Access, now()).is_ok());
+        assert_eq!(
+            payload_keys(&issue(TokenType::Access).token),
+            ["token_type", "exp", "iat", "jti", "user_id"]
+        );
+    }
+
+    #[test]
+    fn leeway_accepts_a_token_that_expired_or_starts_within_it() {
+        let codec = codec().with_leeway(Duration::from_secs(30));
+        let issued = issue(TokenType::Access);
+        let exp = issued.claims.expires_at;
+        assert_eq!(
+            codec.decode(
+                &issued.token,
+                TokenType::Access,
+                exp + TimeDelta::seconds(29)
+            ),
+            Ok(issued.claims)
+        );
+        assert_eq!(
+            codec.decode(
+                &issued.token,
+                TokenType::Access,
+                exp + TimeDelta::seconds(30)
+            ),
+            Err(TokenProblem::Expired)
+        );
+        for claim in ["nbf", "iat"] {
+            for (ahead, accepted) in [(30, true), (31, false)] {
+                let mut payload = valid_payload();
+                payload[claim] = json!(now().timestamp() + ahead);
+                let token = signed(SECRET, HEADER, &payload);
+                assert_eq!(
+                    codec.decode(&token, TokenType::Access, now()).is_ok(),
+                    accepted,
+                    "{claim} {ahead} s ahead"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_leeway_too_long_for_a_date_accepts_rather_than_panics() {
+        let codec = codec().with_leeway(Duration::MAX);
+        let issued = issue(TokenType::Access);
+        let much_later = now() + TimeDelta::days(365 * 100);
+        assert!(
+            codec
+                .decode(&issued.token, TokenType::Access, much_later)
+                .is_ok()
+        );
     }
 
     #[test]

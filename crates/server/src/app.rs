@@ -54,11 +54,19 @@ impl Adapters {
             settings.hash_slots(),
         )
         .context("invalid password hashing settings")?;
-        let tokens = JwtCodec::new(
+        let jwt = &settings.jwt;
+        let mut tokens = JwtCodec::new(
             settings.security.secret_key.expose_secret().as_bytes(),
-            Duration::from_secs(settings.jwt.access_token_lifetime_secs),
-            Duration::from_secs(settings.jwt.refresh_token_lifetime_secs),
-        );
+            Duration::from_secs(jwt.access_token_lifetime_secs),
+            Duration::from_secs(jwt.refresh_token_lifetime_secs),
+        )
+        .with_leeway(Duration::from_secs(jwt.leeway_secs));
+        if let Some(issuer) = &jwt.issuer {
+            tokens = tokens.with_issuer(issuer);
+        }
+        if let Some(audience) = &jwt.audience {
+            tokens = tokens.with_audience(audience);
+        }
         Ok(Self {
             database,
             hasher: Arc::new(hasher),

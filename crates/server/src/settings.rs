@@ -66,6 +66,23 @@ pub struct SecuritySettings {
 pub struct JwtSettings {
     pub access_token_lifetime_secs: u64,
     pub refresh_token_lifetime_secs: u64,
+    /// simplejwt's `ISSUER` (`JWT_ISSUER`): written as `iss` and required in every token.
+    #[serde(default, deserialize_with = "non_empty")]
+    pub issuer: Option<String>,
+    /// simplejwt's `AUDIENCE` (`JWT_AUDIENCE`): written as `aud` and required in every token.
+    #[serde(default, deserialize_with = "non_empty")]
+    pub audience: Option<String>,
+    /// simplejwt's `LEEWAY` (`JWT_LEEWAY`): seconds of clock skew allowed on `exp`, `nbf`
+    /// and `iat`.
+    #[serde(default)]
+    pub leeway_secs: u64,
+}
+
+/// An optional text setting where an empty value (`JWT_ISSUER=`) means unset.
+fn non_empty<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<String>, D::Error> {
+    Ok(Option::<String>::deserialize(deserializer)?.filter(|value| !value.trim().is_empty()))
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -137,13 +154,17 @@ fn parse_flag(name: &str, raw: &str) -> anyhow::Result<bool> {
 const EMBEDDED_DEFAULTS: &str = include_str!("../../../config/default.toml");
 
 /// The seed system's variables and where they land.
-const SEED_VARIABLES: [(&str, &str); 6] = [
+const SEED_VARIABLES: [(&str, &str); 9] = [
     ("SECRET_KEY", "security.secret_key"),
     ("DEBUG", "security.debug"),
     ("ALLOWED_HOSTS", "security.allowed_hosts"),
     ("CORS_ALLOWED_ORIGINS", "security.cors_allowed_origins"),
     ("DATABASE_URL", "database.url"),
     ("BIND_ADDRESS", "server.bind_address"),
+    // simplejwt's ISSUER, AUDIENCE and LEEWAY settings.
+    ("JWT_ISSUER", "jwt.issuer"),
+    ("JWT_AUDIENCE", "jwt.audience"),
+    ("JWT_LEEWAY", "jwt.leeway_secs"),
 ];
 
 impl Settings {
@@ -493,6 +514,29 @@ mod tests {
         )
         .unwrap();
         assert!(good.check().is_ok());
+    }
+
+    #[test]
+    fn jwt_issuer_audience_and_leeway_are_unset_by_default_and_read_from_their_variables() {
+        let defaults = load("development", &[]).unwrap();
+        assert_eq!(defaults.jwt.issuer, None);
+        assert_eq!(defaults.jwt.audience, None);
+        assert_eq!(defaults.jwt.leeway_secs, 0);
+        let set = load(
+            "development",
+            &[
+                ("JWT_ISSUER", "https://auth.example.com"),
+                ("JWT_AUDIENCE", "web-app"),
+                ("JWT_LEEWAY", "5"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(set.jwt.issuer.as_deref(), Some("https://auth.example.com"));
+        assert_eq!(set.jwt.audience.as_deref(), Some("web-app"));
+        assert_eq!(set.jwt.leeway_secs, 5);
+        let empty = load("development", &[("JWT_ISSUER", ""), ("JWT_AUDIENCE", " ")]).unwrap();
+        assert_eq!((empty.jwt.issuer, empty.jwt.audience), (None, None));
+        assert!(load("development", &[("JWT_LEEWAY", "soon")]).is_err());
     }
 
     #[test]

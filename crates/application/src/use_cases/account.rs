@@ -1,4 +1,4 @@
-//! Parsing and checking of a new account's fields, shared by registration and `createsuperuser`.
+//! Parsing and checking of an account's fields, shared by registration, `createsuperuser` and login.
 
 use domain::{
     Email, NewUser, Password, PersonName, Phone, UserAttributes, Username, check_password_strength,

@@ -44,7 +44,6 @@ mod tests {
             .withf(|id| *id == USER_ID)
             .returning(|_| Ok(Some(stored_profile())));
         ports.users.expect_find_by_id().never();
-        ports.users.expect_find_with_profile().never();
         let (user, profile) = GetProfile {
             users: Arc::new(ports.users),
         }

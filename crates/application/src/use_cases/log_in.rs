@@ -1,10 +1,10 @@
 use std::sync::Arc;
 
-use domain::Password;
+use domain::Username;
 use thiserror::Error;
 
-use super::TokenPair;
-use super::register_user::issue_pair;
+use super::account::parse_password;
+use super::token_pair::{TokenPair, issue_pair};
 use crate::ports::{
     Clock, IssueError, PasswordHasher, RefreshTokenStore, RepositoryError, TokenCodec,
     UserRepository, Verification,
@@ -43,28 +43,31 @@ pub struct LogIn {
 
 impl LogIn {
     /// Every failure costs one password verification, so response times do not tell an unknown
-    /// username from a wrong password or an inactive account.
+    /// username from a wrong password, an unusable stored hash or an inactive account.
     pub fn execute(&self, input: LogInInput) -> Result<TokenPair, LogInError> {
         let mut errors = FieldErrors::new();
         let username = input.username.required_non_blank("username", &mut errors);
         let password = input.password.required("password", &mut errors);
-        let password = password.and_then(|raw| {
-            Password::new(raw)
-                .map_err(|problem| errors.add(&["password"], problem.to_string()))
-                .ok()
-        });
+        let password = parse_password(password, "password", &mut errors);
         let (Some(username), Some(password)) = (username, password) else {
             return Err(LogInError::Invalid(errors));
         };
 
+        // Registration stores usernames in NFKC, so `ｂｏｂｂｙ` signs in as `bobby`.
+        let username = Username::normalize(&username);
         let Some(user) = self.users.find_by_username(&username)? else {
             self.hasher.verify_dummy(&password);
             return Err(LogInError::InvalidCredentials);
         };
-        let Verification::Match { needs_rehash } =
-            self.hasher.verify(&password, &user.password_hash)
-        else {
-            return Err(LogInError::InvalidCredentials);
+        let needs_rehash = match self.hasher.verify(&password, &user.password_hash) {
+            Verification::Match { needs_rehash } => needs_rehash,
+            Verification::Mismatch => return Err(LogInError::InvalidCredentials),
+            // An unusable hash is refused at once by the hasher; the dummy verification makes
+            // it cost what a wrong password costs, so timing does not tell the hash kind.
+            Verification::Unusable => {
+                self.hasher.verify_dummy(&password);
+                return Err(LogInError::InvalidCredentials);
+            }
         };
         if !user.is_active {
             return Err(LogInError::InvalidCredentials);
@@ -151,6 +154,7 @@ mod tests {
             .expect_verify()
             .times(1)
             .returning(|_, _| Verification::Mismatch);
+        ports.hasher.expect_verify_dummy().never();
         ports.tokens.expect_issue().never();
         let result = use_case(ports).execute(input("alice", "wrong"));
         assert!(matches!(result, Err(LogInError::InvalidCredentials)));
@@ -166,6 +170,25 @@ mod tests {
         ports.hasher.expect_verify_dummy().times(1).return_const(());
         ports.tokens.expect_issue().never();
         let result = use_case(ports).execute(input("nobody", "whatever"));
+        assert!(matches!(result, Err(LogInError::InvalidCredentials)));
+    }
+
+    #[test]
+    fn an_unusable_or_unparseable_stored_hash_still_costs_a_password_verification() {
+        let mut ports = Ports::new();
+        ports
+            .users
+            .expect_find_by_username()
+            .returning(|_| Ok(Some(stored_user())));
+        ports
+            .hasher
+            .expect_verify()
+            .times(1)
+            .returning(|_, _| Verification::Unusable);
+        ports.hasher.expect_verify_dummy().times(1).return_const(());
+        ports.tokens.expect_issue().never();
+        ports.users.expect_record_login().never();
+        let result = use_case(ports).execute(input("alice", "whatever"));
         assert!(matches!(result, Err(LogInError::InvalidCredentials)));
     }
 
@@ -216,6 +239,30 @@ mod tests {
         ports.users.expect_record_login().returning(|_, _| Ok(()));
         ports.expect_token_pair_issued(USER_ID);
         assert!(use_case(ports).execute(input("alice", "right")).is_ok());
+    }
+
+    #[test]
+    fn the_username_is_looked_up_in_nfkc_as_registration_stores_it() {
+        let mut ports = Ports::new();
+        ports
+            .users
+            .expect_find_by_username()
+            .withf(|name| name == "bobby")
+            .times(1)
+            .returning(|_| Ok(Some(stored_user())));
+        ports
+            .hasher
+            .expect_verify()
+            .returning(|_, _| Verification::Match {
+                needs_rehash: false,
+            });
+        ports.users.expect_record_login().returning(|_, _| Ok(()));
+        ports.expect_token_pair_issued(USER_ID);
+        assert!(
+            use_case(ports)
+                .execute(input("ｂｏｂｂｙ", "right"))
+                .is_ok()
+        );
     }
 
     #[test]

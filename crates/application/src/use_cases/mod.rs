@@ -9,6 +9,7 @@ mod log_in;
 mod log_out;
 mod refresh_token;
 mod register_user;
+mod token_pair;
 mod update_profile;
 
 pub use authenticate::{Authenticate, AuthenticateError};
@@ -19,14 +20,8 @@ pub use log_in::{LogIn, LogInError, LogInInput};
 pub use log_out::{LogOut, LogOutError, LogOutInput};
 pub use refresh_token::{RefreshToken, RefreshTokenError, RefreshTokenInput};
 pub use register_user::{ProfileInput, RegisterUser, RegisterUserError, RegisterUserInput};
+pub use token_pair::TokenPair;
 pub use update_profile::{UpdateProfile, UpdateProfileError, UpdateProfileInput, UserChangesInput};
-
-/// The two tokens handed out at login and registration.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TokenPair {
-    pub access: String,
-    pub refresh: String,
-}
 
 #[cfg(test)]
 pub(crate) mod test_support;

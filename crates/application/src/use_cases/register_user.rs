@@ -1,13 +1,13 @@
 use std::sync::Arc;
 
-use domain::{Phone, TokenType, UserId};
+use domain::Phone;
 use thiserror::Error;
 
-use super::TokenPair;
 use super::account::{
     AccountFields, PASSWORDS_DIFFER, check_strength, new_user, parse_free_email, parse_name,
     parse_new_username, parse_password, parse_phone, taken_to_field_errors,
 };
+use super::token_pair::{TokenPair, issue_pair};
 use crate::ports::{
     Clock, HashError, IssueError, PasswordHasher, RefreshTokenStore, RepositoryError, TokenCodec,
     UserRepository,
@@ -130,25 +130,6 @@ impl RegisterUser {
             now,
         )
     }
-}
-
-/// Issues an access and a refresh token and records the refresh token so it can be revoked.
-pub(crate) fn issue_pair<E>(
-    tokens: &dyn TokenCodec,
-    refresh_tokens: &dyn RefreshTokenStore,
-    user_id: UserId,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<TokenPair, E>
-where
-    E: From<IssueError> + From<RepositoryError>,
-{
-    let refresh = tokens.issue(TokenType::Refresh, user_id, now)?;
-    let access = tokens.issue(TokenType::Access, user_id, now)?;
-    refresh_tokens.record(&refresh.claims)?;
-    Ok(TokenPair {
-        access: access.token,
-        refresh: refresh.token,
-    })
 }
 
 #[cfg(test)]

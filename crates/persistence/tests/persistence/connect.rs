@@ -21,13 +21,6 @@ fn options(connection_timeout: Duration) -> PoolOptions {
 }
 
 #[test]
-fn the_default_pool_has_eight_connections_and_a_five_second_timeout() {
-    let defaults = PoolOptions::default();
-    assert_eq!(defaults.max_size, 8);
-    assert_eq!(defaults.connection_timeout, Duration::from_secs(5));
-}
-
-#[test]
 fn unsupported_urls_are_refused_with_the_accepted_forms() {
     for url in [
         "",

@@ -9,8 +9,8 @@ use application::ports::{
 };
 use chrono::{DateTime, Duration, Utc};
 use domain::{
-    Email, NewUser, PasswordHash, PersonName, Phone, TokenClaims, TokenId, TokenType, UserId,
-    Username,
+    Email, NewUser, PasswordHash, PersonName, Phone, Profile, TokenClaims, TokenId, TokenType,
+    User, UserId, Username,
 };
 use persistence::testing::TestDatabase;
 
@@ -50,6 +50,13 @@ fn claims(jti: &str, user_id: i64, issued_at: DateTime<Utc>) -> TokenClaims {
         issued_at,
         expires_at: issued_at + Duration::days(1),
     }
+}
+
+/// The user and its profile as stored, through the two lookups the port offers.
+fn stored(users: &impl UserRepository, id: UserId) -> Option<(User, Profile)> {
+    let user = users.find_by_id(id).expect("ran")?;
+    let profile = users.find_profile(id).expect("ran")?;
+    Some((user, profile))
 }
 
 fn new_jti() -> String {
@@ -122,10 +129,7 @@ pub(crate) fn unknown_users_are_not_found(db: &TestDatabase) {
         users.find_by_email(&email("bob@example.com")).expect("ran"),
         None
     );
-    assert_eq!(
-        users.find_with_profile(UserId::new(987_654)).expect("ran"),
-        None
-    );
+    assert_eq!(users.find_profile(UserId::new(987_654)).expect("ran"), None);
 }
 
 pub(crate) fn usernames_are_unique_but_case_sensitive(db: &TestDatabase) {
@@ -207,14 +211,7 @@ pub(crate) fn a_user_is_found_with_its_profile(db: &TestDatabase) {
         .create(new_user("bob", "bob@example.com"))
         .expect("created");
 
-    assert_eq!(
-        users.find_with_profile(created.0.id).expect("ran"),
-        Some(created.clone())
-    );
-    assert_eq!(
-        users.find_profile(created.0.id).expect("ran"),
-        Some(created.1)
-    );
+    assert_eq!(stored(&users, created.0.id), Some(created));
     assert_eq!(users.find_profile(UserId::new(987_654)).expect("ran"), None);
 }
 
@@ -267,10 +264,7 @@ pub(crate) fn an_update_changes_only_the_given_fields_and_sets_updated_at(db: &T
         .update_profile(user.id, address, third_update)
         .expect("updated");
     assert_eq!(after_email.email.as_str(), "alicia@example.org");
-    assert_eq!(
-        users.find_with_profile(user.id).expect("ran"),
-        Some((after_email, touched))
-    );
+    assert_eq!(stored(&users, user.id), Some((after_email, touched)));
     assert_eq!(
         users
             .find_by_email(&email("alice@example.com"))
@@ -298,7 +292,7 @@ pub(crate) fn an_update_to_another_users_email_is_refused_and_changes_nothing(db
         matches!(result, Err(UpdateUserError::EmailTaken)),
         "{result:?}"
     );
-    assert_eq!(users.find_with_profile(bob.0.id).expect("ran"), Some(bob));
+    assert_eq!(stored(&users, bob.0.id), Some(bob));
 }
 
 pub(crate) fn a_user_may_change_the_case_of_their_own_email(db: &TestDatabase) {
@@ -331,6 +325,28 @@ pub(crate) fn an_update_of_an_unknown_user_is_not_found(db: &TestDatabase) {
         matches!(result, Err(UpdateUserError::NotFound)),
         "{result:?}"
     );
+}
+
+pub(crate) fn values_at_every_domain_limit_fit_their_columns(db: &TestDatabase) {
+    let users = db.database().users();
+    // Two-byte characters throughout: the limits are in characters on both backends.
+    let wide = |count: usize| "ü".repeat(count);
+    // A local part takes only ASCII and the four letters that fold to it, such as `ſ`.
+    let local = "ſ".repeat(63);
+    let address = format!("{local}@{}.de", [wide(63), wide(63), wide(59)].join("."));
+    let mut user = new_user(&wide(150), "unused@example.com");
+    user.email = email(&address);
+    user.first_name = PersonName::parse(&wide(150)).expect("a valid name");
+    user.last_name = PersonName::parse(&wide(150)).expect("a valid name");
+    user.phone = Phone::parse(&wide(20)).expect("a valid phone");
+    assert_eq!(user.email.as_str().chars().count(), domain::EMAIL_MAX_CHARS);
+
+    let created = users
+        .create(user)
+        .expect("every value at its limit is stored");
+    assert_eq!(created.0.email.as_str(), address);
+    assert_eq!(created.0.username.as_str(), wide(150));
+    assert_eq!(stored(&users, created.0.id), Some(created));
 }
 
 pub(crate) fn a_login_is_recorded(db: &TestDatabase) {
@@ -485,8 +501,7 @@ pub(crate) fn times_round_trip_with_microseconds(db: &TestDatabase) {
         assert_eq!(created.date_joined, time);
         assert_eq!(profile.updated_at, time);
         users.record_login(created.id, time).expect("recorded");
-        let found = users.find_with_profile(created.id).expect("ran");
-        let (found_user, found_profile) = found.expect("found");
+        let (found_user, found_profile) = stored(&users, created.id).expect("found");
         assert_eq!(found_user.date_joined, time);
         assert_eq!(found_user.last_login, Some(time));
         assert_eq!(found_profile.created_at, time);
@@ -524,7 +539,7 @@ pub(crate) fn deleting_a_user_deletes_its_profile(db: &TestDatabase) {
     raw::delete_user(&mut conn, alice.id.get());
 
     assert_eq!(raw::count(&mut conn, "profiles"), 1);
-    assert_eq!(users.find_with_profile(alice.id).expect("ran"), None);
+    assert_eq!(users.find_profile(alice.id).expect("ran"), None);
 }
 
 pub(crate) fn the_health_check_passes(db: &TestDatabase) {

@@ -60,6 +60,7 @@ contract_tests!(
     an_update_to_another_users_email_is_refused_and_changes_nothing,
     a_user_may_change_the_case_of_their_own_email,
     an_update_of_an_unknown_user_is_not_found,
+    values_at_every_domain_limit_fit_their_columns,
     a_login_is_recorded,
     a_password_hash_is_replaced,
     a_recorded_token_is_not_revoked_until_revoked,

@@ -1,3 +1,4 @@
+use chrono::{SubsecRound, Utc};
 use reqwest::StatusCode;
 use reqwest::header::WWW_AUTHENTICATE;
 use serde_json::json;
@@ -107,13 +108,10 @@ async fn a_form_encoded_login_works(app: TestApp) {
 
 async fn a_login_records_the_last_login_time(app: TestApp) {
     app.register("alice").await;
-    app.post_json(
-        "/api/auth/login/",
-        json!({"username": "alice", "password": PASSWORD}),
-    )
-    .await;
-    // A user whose last_login is still NULL would be deleted; after a login nothing is.
-    app.sql("DELETE FROM users WHERE username = 'alice' AND last_login IS NULL");
+    let alice = "users WHERE username = 'alice'";
+    assert_eq!(app.stored_time("last_login", alice), None);
+    // Stored times keep whole microseconds; the bounds are cut to the same.
+    let before = Utc::now().trunc_subsecs(6);
     let response = app
         .post_json(
             "/api/auth/login/",
@@ -121,4 +119,10 @@ async fn a_login_records_the_last_login_time(app: TestApp) {
         )
         .await;
     assert_eq!(response.status(), StatusCode::OK);
+    let after = Utc::now();
+    let last_login = app.stored_time("last_login", alice).unwrap();
+    assert!(
+        before <= last_login && last_login <= after,
+        "{before} <= {last_login} <= {after}"
+    );
 }

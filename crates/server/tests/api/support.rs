@@ -136,8 +136,16 @@ impl TestApp {
 
     /// Signs claims with the server's key, as an attacker who knew it (or a clock) could.
     pub fn sign(&self, claims: &Value) -> String {
-        jsonwebtoken::encode(
+        self.sign_with_header(
             &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+            claims,
+        )
+    }
+
+    /// Like `sign`, under a header of the caller's choosing.
+    pub fn sign_with_header(&self, header: &jsonwebtoken::Header, claims: &Value) -> String {
+        jsonwebtoken::encode(
+            header,
             claims,
             &jsonwebtoken::EncodingKey::from_secret(
                 self.settings.security.secret_key.expose_secret().as_bytes(),
@@ -149,6 +157,23 @@ impl TestApp {
     /// Runs SQL directly against the server's database.
     pub fn sql(&self, statement: &str) {
         self.db.execute(statement).unwrap();
+    }
+
+    /// A `TIMESTAMP` column of the one row `from` selects (`users WHERE …`), read directly from
+    /// the database.
+    pub fn stored_time(&self, column: &str, from: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+        let rows = self
+            .db
+            .query_text(&format!(
+                "SELECT CAST({column} AS TEXT) AS value FROM {from}"
+            ))
+            .unwrap();
+        assert_eq!(rows.len(), 1, "{from} matched {} rows", rows.len());
+        rows.into_iter().next().flatten().map(|text| {
+            chrono::NaiveDateTime::parse_from_str(&text, "%Y-%m-%d %H:%M:%S%.f")
+                .unwrap()
+                .and_utc()
+        })
     }
 }
 
