@@ -270,12 +270,14 @@ fn production_refuses_a_missing_published_or_short_secret_key() {
 #[test]
 fn the_published_development_key_is_refused_beyond_loopback_and_the_environment_is_logged() {
     let dir = scratch_dir();
-    let output = auth_server(dir.path())
+    let child = auth_server(dir.path())
         .env_remove("AUTH_ENV")
-        .env_remove("SECRET_KEY")
         .args(["serve", "--bind", "0.0.0.0:0"])
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .unwrap();
+    let output = exit_within(child, Duration::from_secs(20));
     assert!(!output.status.success());
     let log = text(&output);
     assert!(log.contains("published development key"), "{log}");
@@ -285,6 +287,21 @@ fn the_published_development_key_is_refused_beyond_loopback_and_the_environment_
         "{log}"
     );
     assert!(!dir.path().join("data").exists());
+}
+
+/// The child's output once it exits; a child still running after `limit` is killed and fails the
+/// test, so a server that starts when it should refuse cannot hang the suite.
+fn exit_within(mut child: std::process::Child, limit: Duration) -> Output {
+    let deadline = Instant::now() + limit;
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let output = child.wait_with_output().unwrap();
+            panic!("still running after {limit:?}: {}", text(&output));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.wait_with_output().unwrap()
 }
 
 #[test]
