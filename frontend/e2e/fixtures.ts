@@ -63,4 +63,46 @@ export async function signIn(page: Page, username: string, password: string) {
   await page.getByRole("button", { name: "Sign in", exact: true }).click();
 }
 
-export const test = base;
+/** A Content-Security-Policy violation as the page saw it (securitypolicyviolation) or logged it. */
+export interface CspViolation {
+  source: "event" | "console";
+  directive: string;
+  blocked: string;
+  url: string;
+}
+
+declare global {
+  interface Window {
+    __reportCspViolation?: (violation: Omit<CspViolation, "source">) => Promise<void>;
+  }
+}
+
+export const test = base.extend<{ cspViolations: CspViolation[] }>({
+  // Every test, on every page it opens, fails on a CSP violation: the policy must never block
+  // what the app itself does. A test that provokes one on purpose takes it out of the list.
+  cspViolations: [
+    async ({ page }, use) => {
+      const violations: CspViolation[] = [];
+      await page.exposeFunction("__reportCspViolation", (v: Omit<CspViolation, "source">) => {
+        violations.push({ source: "event", ...v });
+      });
+      await page.addInitScript(() => {
+        document.addEventListener("securitypolicyviolation", (e) => {
+          void window.__reportCspViolation?.({
+            directive: e.effectiveDirective,
+            blocked: e.blockedURI,
+            url: e.documentURI,
+          });
+        });
+      });
+      page.on("console", (message) => {
+        if (message.type() === "error" && /Content Security Policy/i.test(message.text())) {
+          violations.push({ source: "console", directive: "", blocked: message.text(), url: page.url() });
+        }
+      });
+      await use(violations);
+      expect(violations, "Content-Security-Policy violations").toEqual([]);
+    },
+    { auto: true },
+  ],
+});

@@ -1,4 +1,5 @@
 import type { Metadata, Viewport } from "next";
+import { connection } from "next/server";
 import { SessionProvider } from "@/components/session";
 import { SiteHeader } from "@/components/site-header";
 import "./globals.css";
@@ -14,7 +15,11 @@ export const viewport: Viewport = {
   themeColor: "#4f46e5",
 };
 
-export default function RootLayout({ children }: Readonly<{ children: React.ReactNode }>) {
+export default async function RootLayout({ children }: Readonly<{ children: React.ReactNode }>) {
+  // Render per request: the scripts need the nonce of this request's Content-Security-Policy
+  // (src/proxy.ts), which a page prerendered at build time cannot have. A static export has no
+  // requests and no proxy; its web server must send a policy of its own.
+  if (process.env.NEXT_OUTPUT !== "export") await connection();
   return (
     <html lang="en">
       <body className="flex min-h-screen flex-col bg-slate-50 font-sans text-slate-900 antialiased">

@@ -20,7 +20,7 @@ export function LoginForm() {
 
   useEffect(() => {
     // Signed in (just now, or already when the page opened): go where the user was heading.
-    if (status === "signed-in") router.replace(safeNextPath(window.location.search));
+    if (status === "signed-in") router.replace(safeNextPath(window.location.search, window.location.origin));
   }, [status, router]);
 
   const onChange = (e: React.ChangeEvent<HTMLInputElement>) =>

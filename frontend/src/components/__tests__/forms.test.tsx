@@ -208,6 +208,30 @@ describe("LoginForm", () => {
     await act(async () => answer.resolve(json(200, { access: accessToken("1"), refresh: "r" })));
     await waitFor(() => expect(router.replace).toHaveBeenCalledWith("/"));
   });
+
+  it.each([
+    ["?next=%2Fprofile%3Fx%3D1%23y", "/profile?x=1#y"],
+    ["?next=/%09/evil.example/x", "/"],
+    ["?next=/%0a/evil.example", "/"],
+    ["?next=//evil.example", "/"],
+  ])("after signing in with %s, goes to %s", async (search, target) => {
+    window.history.replaceState(null, "", `/login${search}`);
+    try {
+      const user = userEvent.setup();
+      mockFetch({
+        "POST /api/auth/refresh": signedOut,
+        "POST /api/auth/login": () => json(200, { access: accessToken("1"), refresh: "r" }),
+        "GET /api/auth/profile": () => json(200, PROFILE),
+      });
+      renderWithSession(<LoginForm />);
+      await user.type(screen.getByLabelText("Username"), "alice");
+      await user.type(screen.getByLabelText("Password"), "correct-horse-9{Enter}");
+      await waitFor(() => expect(router.replace).toHaveBeenCalled());
+      expect(router.replace.mock.calls).toEqual([[target]]);
+    } finally {
+      window.history.replaceState(null, "", "/");
+    }
+  });
 });
 
 describe("ProfileForm", () => {
