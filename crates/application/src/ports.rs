@@ -4,8 +4,8 @@ use std::error::Error as StdError;
 
 use chrono::{DateTime, Utc};
 use domain::{
-    Email, NewUser, Password, PasswordHash, PersonName, Phone, Profile, TokenClaims, TokenId,
-    TokenType, User, UserId,
+    ClientInfo, Email, NewUser, Password, PasswordHash, PersonName, Phone, Profile, Session,
+    SessionEnd, SessionId, TokenClaims, TokenId, TokenType, User, UserId,
 };
 use thiserror::Error;
 
@@ -72,6 +72,21 @@ pub trait UserRepository: Send + Sync {
     /// Case-insensitive match.
     fn find_by_email(&self, email: &Email) -> Result<Option<User>, RepositoryError>;
 
+    /// The user and, in the same query, the session `session_id` if it is the user's; `None`
+    /// when the user does not exist. Authenticating a request with a session costs one round trip.
+    fn find_with_session(
+        &self,
+        id: UserId,
+        session_id: &SessionId,
+    ) -> Result<Option<(User, Option<Session>)>, RepositoryError>;
+
+    /// Deactivates the user and, in the same transaction, ends its sessions as
+    /// `UserDeactivated`; `false` when the user does not exist.
+    fn deactivate(&self, id: UserId, at: DateTime<Utc>) -> Result<bool, RepositoryError>;
+
+    /// Reactivates the user; ended sessions stay ended. `false` when the user does not exist.
+    fn reactivate(&self, id: UserId) -> Result<bool, RepositoryError>;
+
     /// The profile of a user; `None` when it is missing.
     fn find_profile(&self, user_id: UserId) -> Result<Option<Profile>, RepositoryError>;
 
@@ -105,8 +120,93 @@ pub trait RefreshTokenStore: Send + Sync {
 
     fn is_revoked(&self, id: &TokenId) -> Result<bool, RepositoryError>;
 
-    /// Deletes every row whose token expired before `now`; returns how many.
-    fn delete_expired(&self, now: DateTime<Utc>) -> Result<u64, RepositoryError>;
+    /// Deletes at most `batch` rows whose token expired before `now`; returns how many. Callers
+    /// repeat until fewer than `batch` go, so no delete holds the table for long.
+    fn delete_expired(&self, now: DateTime<Utc>, batch: u32) -> Result<u64, RepositoryError>;
+}
+
+/// A session about to start; the store gives it its id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSession {
+    pub user_id: UserId,
+    pub created_at: DateTime<Utc>,
+    /// When its first refresh token expires.
+    pub expires_at: DateTime<Utc>,
+    pub absolute_expires_at: DateTime<Utc>,
+    pub client: ClientInfo,
+}
+
+/// What presenting a refresh token for rotation found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rotation {
+    /// This call spent the token: the successor is recorded in its place.
+    Won,
+    /// The token was spent before, at `used_at`, and `successor` took its place then.
+    Spent {
+        used_at: DateTime<Utc>,
+        successor: TokenClaims,
+    },
+    /// The token was never recorded (issued elsewhere, or its row was pruned).
+    Unknown,
+}
+
+/// Sessions: one per signed-in device.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait SessionStore: Send + Sync {
+    /// Starts a session with a new random id (32 lowercase hex digits) and, in the same
+    /// transaction, ends as `Evicted` the user's least recently used live sessions so that at
+    /// most `max_live` are live afterwards, the new one included.
+    fn start(&self, new: NewSession, max_live: u32) -> Result<Session, RepositoryError>;
+
+    /// The session, live or ended; `None` when it never existed or was pruned.
+    fn find(&self, id: &SessionId) -> Result<Option<Session>, RepositoryError>;
+
+    /// Moves `last_used_at` to `at` (a refresh without rotation).
+    fn touch(&self, id: &SessionId, at: DateTime<Utc>) -> Result<(), RepositoryError>;
+
+    /// Spends `spent` and records `successor` (same user and session) in its place. One
+    /// conditional update (`… WHERE jti = ? AND used_at IS NULL`) decides, so exactly one of any
+    /// number of concurrent calls for one token gets `Won`, on every database, without row locks.
+    /// The winner, in the same transaction, records the successor and moves the session's
+    /// `last_used_at` to `at` and `expires_at` to the successor's expiry.
+    ///
+    /// # Errors
+    /// MUST return `Spent` with the first use's time and the successor's exact claims (what
+    /// re-signing needs to give the same token) when the token was spent before, and `Unknown`
+    /// when it was never recorded.
+    fn rotate(
+        &self,
+        spent: &TokenClaims,
+        successor: &TokenClaims,
+        at: DateTime<Utc>,
+    ) -> Result<Rotation, RepositoryError>;
+
+    /// Ends the session if it is `user_id`'s and has not ended; `false` when it is unknown,
+    /// another user's, or already ended (the first end's time and reason are kept).
+    fn end(
+        &self,
+        user_id: UserId,
+        id: &SessionId,
+        reason: SessionEnd,
+        at: DateTime<Utc>,
+    ) -> Result<bool, RepositoryError>;
+
+    /// Ends every session of the user that has not ended, except `keep`; returns how many.
+    fn end_all(
+        &self,
+        user_id: UserId,
+        keep: Option<SessionId>,
+        reason: SessionEnd,
+        at: DateTime<Utc>,
+    ) -> Result<u64, RepositoryError>;
+
+    /// The user's sessions live at `now`, most recently used first.
+    fn list_live(&self, user_id: UserId, now: DateTime<Utc>) -> Result<Vec<Session>, RepositoryError>;
+
+    /// Deletes at most `batch` sessions that have ended, or whose expiry (either one) passed,
+    /// before `now`; returns how many. Their tokens stay refused: a session that cannot be found
+    /// counts as ended.
+    fn prune(&self, now: DateTime<Utc>, batch: u32) -> Result<u64, RepositoryError>;
 }
 
 /// Whether the storage answers at all, for readiness probes.
@@ -175,13 +275,19 @@ pub struct IssueError(pub String);
 /// Signs and verifies access and refresh tokens.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 pub trait TokenCodec: Send + Sync {
-    /// Issues a token of the given type for the user, valid from `now` for the configured lifetime.
+    /// Issues a token of the given type for the user (and its session, as the `sid` claim),
+    /// valid from `now` for the configured lifetime, with a new random `jti`.
     fn issue(
         &self,
         token_type: TokenType,
         user_id: UserId,
+        session_id: Option<SessionId>,
         now: DateTime<Utc>,
     ) -> Result<IssuedToken, IssueError>;
+
+    /// Signs exactly these claims. Signing the same claims again gives the same token, byte for
+    /// byte, which is how a rotation's losers get the winner's token without it being stored.
+    fn encode(&self, claims: &TokenClaims) -> Result<String, IssueError>;
 
     /// Verifies signature and algorithm, then expiry against `now`, then type, and reports the
     /// first that fails in that order.

@@ -1,4 +1,4 @@
-//! The vocabulary of auth-server: users, profiles, passwords and token claims.
+//! The vocabulary of auth-server: users, profiles, passwords, sessions and token claims.
 //!
 //! Rule: this crate does no I/O and knows no framework (no serde, no diesel, no actix). Every value
 //! that arrives from outside is parsed into a type here whose constructor returns `Result`, so a
@@ -10,6 +10,7 @@ mod format_chars;
 mod password;
 mod password_policy;
 mod python_text;
+mod session;
 mod token;
 mod user;
 
@@ -17,6 +18,7 @@ pub use email::{EMAIL_MAX_CHARS, Email, EmailError};
 pub use password::{Password, PasswordError, PasswordHash};
 pub use password_policy::{PasswordProblem, UserAttributes, check_password_strength};
 pub use python_text::python_strip;
+pub use session::{ClientInfo, Session, SessionEnd, SessionId};
 pub use token::{TokenClaims, TokenId, TokenType};
 pub use user::{
     NAME_MAX_CHARS, NameError, NewUser, PersonName, Phone, PhoneError, Profile, USERNAME_MAX_CHARS,

@@ -2,7 +2,7 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 
-use crate::UserId;
+use crate::{SessionId, UserId};
 
 /// Which of the two token kinds a JWT is; encoded as the `token_type` claim.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -64,6 +64,9 @@ pub struct TokenClaims {
     pub user_id: UserId,
     pub issued_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    /// The `sid` claim: the session that issued the token. Tokens of the system this one replaces,
+    /// and of versions before sessions, have none.
+    pub session_id: Option<SessionId>,
 }
 
 #[cfg(test)]
