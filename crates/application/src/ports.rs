@@ -201,7 +201,11 @@ pub trait SessionStore: Send + Sync {
     ) -> Result<u64, RepositoryError>;
 
     /// The user's sessions live at `now`, most recently used first.
-    fn list_live(&self, user_id: UserId, now: DateTime<Utc>) -> Result<Vec<Session>, RepositoryError>;
+    fn list_live(
+        &self,
+        user_id: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Session>, RepositoryError>;
 
     /// Deletes at most `batch` sessions that have ended, or whose expiry (either one) passed,
     /// before `now`; returns how many. Their tokens stay refused: a session that cannot be found

@@ -14,7 +14,9 @@ impl SessionId {
 
     pub fn parse(raw: &str) -> Option<Self> {
         let valid = (1..=Self::MAX_CHARS).contains(&raw.len())
-            && raw.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
         valid.then(|| Self(raw.to_owned()))
     }
 
@@ -177,7 +179,10 @@ mod tests {
     fn client_info_is_truncated_at_character_boundaries_without_controls() {
         let client = ClientInfo::new("203.0.113.7", &format!("é\n{}", "x".repeat(600)));
         assert_eq!(client.ip_address(), "203.0.113.7");
-        assert_eq!(client.user_agent().chars().count(), ClientInfo::USER_AGENT_MAX_CHARS);
+        assert_eq!(
+            client.user_agent().chars().count(),
+            ClientInfo::USER_AGENT_MAX_CHARS
+        );
         assert!(client.user_agent().starts_with("éx"));
     }
 

@@ -11,6 +11,7 @@
 mod auth;
 mod blocking;
 mod body;
+mod client;
 mod cookie;
 mod error;
 mod hosts;

@@ -8,7 +8,8 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use application::ports::HealthProbe;
 use application::use_cases::{
-    Authenticate, GetProfile, LogIn, LogOut, RefreshToken, RegisterUser, UpdateProfile,
+    Authenticate, EndSession, GetProfile, ListSessions, LogIn, LogOut, RefreshToken, RegisterUser,
+    UpdateProfile, VerifyToken,
 };
 use tracing_actix_web::TracingLogger;
 
@@ -31,6 +32,9 @@ pub struct UseCases {
     pub get_profile: GetProfile,
     pub update_profile: UpdateProfile,
     pub authenticate: Authenticate,
+    pub verify: VerifyToken,
+    pub list_sessions: ListSessions,
+    pub end_session: EndSession,
     pub health: Arc<dyn HealthProbe>,
 }
 
@@ -76,6 +80,9 @@ impl Server {
         let get_profile = web::Data::new(use_cases.get_profile);
         let update_profile = web::Data::new(use_cases.update_profile);
         let authenticate = web::Data::new(use_cases.authenticate);
+        let verify = web::Data::new(use_cases.verify);
+        let list_sessions = web::Data::new(use_cases.list_sessions);
+        let end_session = web::Data::new(use_cases.end_session);
         let health = web::Data::<dyn HealthProbe>::from(use_cases.health);
         let hosts = web::Data::new(AllowedHosts::new(&settings.allowed_hosts, settings.debug));
         let cookies = web::Data::new(CookiePolicy::new(
@@ -94,6 +101,9 @@ impl Server {
                 .app_data(get_profile.clone())
                 .app_data(update_profile.clone())
                 .app_data(authenticate.clone())
+                .app_data(verify.clone())
+                .app_data(list_sessions.clone())
+                .app_data(end_session.clone())
                 .app_data(health.clone())
                 .app_data(hosts.clone())
                 .app_data(cookies.clone())

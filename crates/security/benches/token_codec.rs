@@ -21,7 +21,7 @@ fn token_codec(c: &mut Criterion) {
     let now = Utc::now();
     let user = UserId::new(42);
     let access = codec
-        .issue(TokenType::Access, user, now)
+        .issue(TokenType::Access, user, None, now)
         .expect("issuing works")
         .token;
 
@@ -29,7 +29,7 @@ fn token_codec(c: &mut Criterion) {
     group.bench_function("issue_access", |b| {
         b.iter(|| {
             codec
-                .issue(TokenType::Access, black_box(user), black_box(now))
+                .issue(TokenType::Access, black_box(user), None, black_box(now))
                 .expect("issuing works")
         });
     });

@@ -8,7 +8,7 @@ use application::ports::{IssueError, IssuedToken, TokenCodec, TokenProblem};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, TimeDelta, Utc};
-use domain::{TokenClaims, TokenId, TokenType, UserId};
+use domain::{SessionId, TokenClaims, TokenId, TokenType, UserId};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Validation};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -113,6 +113,9 @@ struct OutgoingClaims<'a> {
     iat: i64,
     jti: &'a str,
     user_id: String,
+    /// The session; absent from tokens without one, so those stay byte-identical to simplejwt's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sid: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     aud: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -130,6 +133,7 @@ struct IncomingClaims {
     nbf: Option<f64>,
     jti: Option<String>,
     user_id: Option<UserIdClaim>,
+    sid: Option<Value>,
     // Read as any JSON so that an odd value is a refusal only when it is checked.
     iss: Option<Value>,
     aud: Option<Value>,
@@ -170,30 +174,16 @@ impl UserIdClaim {
     }
 }
 
-impl TokenCodec for JwtCodec {
-    fn issue(
-        &self,
-        token_type: TokenType,
-        user_id: UserId,
-        now: DateTime<Utc>,
-    ) -> Result<IssuedToken, IssueError> {
-        let out_of_range = || IssueError("token times out of range".to_owned());
-        let iat = now.timestamp();
-        let exp = now
-            .checked_add_signed(self.lifetime(token_type))
-            .ok_or_else(out_of_range)?
-            .timestamp();
-        let issued_at = whole_seconds(iat).ok_or_else(out_of_range)?;
-        let expires_at = whole_seconds(exp).ok_or_else(out_of_range)?;
-        let jti = Uuid::new_v4().simple().to_string();
-        let id = TokenId::parse(&jti).ok_or_else(|| IssueError("unusable token id".to_owned()))?;
-
+impl JwtCodec {
+    /// The token for exactly these claims (times in whole seconds, as they travel).
+    fn sign(&self, claims: &TokenClaims) -> Result<String, IssueError> {
         let payload = serde_json::to_vec(&OutgoingClaims {
-            token_type: token_type.as_str(),
-            exp,
-            iat,
-            jti: &jti,
-            user_id: user_id.get().to_string(),
+            token_type: claims.token_type.as_str(),
+            exp: claims.expires_at.timestamp(),
+            iat: claims.issued_at.timestamp(),
+            jti: claims.id.as_str(),
+            user_id: claims.user_id.get().to_string(),
+            sid: claims.session_id.as_ref().map(SessionId::as_str),
             aud: self.audience.as_deref(),
             iss: self.issuer.as_deref(),
         })
@@ -206,17 +196,41 @@ impl TokenCodec for JwtCodec {
         let signature =
             jsonwebtoken::crypto::sign(message.as_bytes(), &self.encoding, Algorithm::HS256)
                 .map_err(|error| IssueError(error.to_string()))?;
+        Ok(format!("{message}.{signature}"))
+    }
+}
 
+impl TokenCodec for JwtCodec {
+    fn issue(
+        &self,
+        token_type: TokenType,
+        user_id: UserId,
+        session_id: Option<SessionId>,
+        now: DateTime<Utc>,
+    ) -> Result<IssuedToken, IssueError> {
+        let out_of_range = || IssueError("token times out of range".to_owned());
+        let iat = now.timestamp();
+        let exp = now
+            .checked_add_signed(self.lifetime(token_type))
+            .ok_or_else(out_of_range)?
+            .timestamp();
+        let jti = Uuid::new_v4().simple().to_string();
+        let claims = TokenClaims {
+            token_type,
+            id: TokenId::parse(&jti).ok_or_else(|| IssueError("unusable token id".to_owned()))?,
+            user_id,
+            issued_at: whole_seconds(iat).ok_or_else(out_of_range)?,
+            expires_at: whole_seconds(exp).ok_or_else(out_of_range)?,
+            session_id,
+        };
         Ok(IssuedToken {
-            token: format!("{message}.{signature}"),
-            claims: TokenClaims {
-                token_type,
-                id,
-                user_id,
-                issued_at,
-                expires_at,
-            },
+            token: self.sign(&claims)?,
+            claims,
         })
+    }
+
+    fn encode(&self, claims: &TokenClaims) -> Result<String, IssueError> {
+        self.sign(claims)
     }
 
     fn decode(
@@ -294,6 +308,15 @@ impl TokenCodec for JwtCodec {
             // issue time.
             issued_at: claims.iat.and_then(numeric_date).unwrap_or(now),
             expires_at,
+            // A `sid` that is there must be a session id; absent is a token from before sessions.
+            session_id: match &claims.sid {
+                None => None,
+                Some(sid) => Some(
+                    sid.as_str()
+                        .and_then(SessionId::parse)
+                        .ok_or(TokenProblem::Invalid)?,
+                ),
+            },
         })
     }
 }
@@ -346,7 +369,7 @@ mod tests {
 
     fn issue(token_type: TokenType) -> IssuedToken {
         codec()
-            .issue(token_type, UserId::new(7), now())
+            .issue(token_type, UserId::new(7), None, now())
             .expect("issues")
     }
 
@@ -463,7 +486,7 @@ mod tests {
             .single()
             .expect("a valid date");
         let issued = codec()
-            .issue(TokenType::Access, UserId::new(1), long_ago)
+            .issue(TokenType::Access, UserId::new(1), None, long_ago)
             .expect("issues");
         assert_eq!(issued.claims.issued_at, long_ago);
         assert_eq!(issued.claims.expires_at, long_ago + TimeDelta::hours(1));
@@ -494,7 +517,7 @@ mod tests {
     #[test]
     fn a_token_signed_with_another_secret_is_invalid_even_after_its_expiry() {
         let token = JwtCodec::new(b"another-secret", ACCESS, REFRESH)
-            .issue(TokenType::Access, UserId::new(7), now())
+            .issue(TokenType::Access, UserId::new(7), None, now())
             .expect("issues")
             .token;
         for at in [now(), now() + TimeDelta::days(365)] {
@@ -723,6 +746,50 @@ mod tests {
     }
 
     #[test]
+    fn a_session_travels_as_sid_after_user_id_and_comes_back() {
+        let sid = SessionId::parse("0123456789abcdef0123456789abcdef").expect("hex");
+        let issued = codec()
+            .issue(TokenType::Refresh, UserId::new(7), Some(sid.clone()), now())
+            .expect("issues");
+        assert_eq!(
+            payload_keys(&issued.token),
+            ["token_type", "exp", "iat", "jti", "user_id", "sid"]
+        );
+        let decoded = codec()
+            .decode(&issued.token, TokenType::Refresh, now())
+            .expect("decodes");
+        assert_eq!(decoded.session_id, Some(sid));
+        assert_eq!(decoded, issued.claims);
+    }
+
+    #[test]
+    fn signing_the_same_claims_again_gives_the_same_token_byte_for_byte() {
+        let sid = SessionId::parse("ab").expect("hex");
+        let issued = codec()
+            .issue(TokenType::Refresh, UserId::new(7), Some(sid), now())
+            .expect("issues");
+        assert_eq!(codec().encode(&issued.claims).expect("signs"), issued.token);
+        let decoded = codec()
+            .decode(&issued.token, TokenType::Refresh, now())
+            .expect("decodes");
+        assert_eq!(codec().encode(&decoded).expect("signs"), issued.token);
+    }
+
+    #[test]
+    fn a_sid_that_is_not_a_session_id_is_invalid() {
+        for sid in [json!(""), json!("XYZ"), json!(7)] {
+            let mut payload = valid_payload();
+            payload["sid"] = sid.clone();
+            let token = signed(SECRET, HEADER, &payload);
+            assert_eq!(
+                codec().decode(&token, TokenType::Access, now()),
+                Err(TokenProblem::Invalid),
+                "{sid}"
+            );
+        }
+    }
+
+    #[test]
     fn a_token_with_a_crit_header_is_invalid() {
         for header in [
             r#"{"alg":"HS256","crit":["exp"],"typ":"JWT"}"#,
@@ -751,7 +818,7 @@ mod tests {
     fn with_an_issuer_and_audience_tokens_carry_them_after_simplejwts_claims() {
         let codec = codec().with_audience(AUDIENCE).with_issuer(ISSUER);
         let issued = codec
-            .issue(TokenType::Refresh, UserId::new(7), now())
+            .issue(TokenType::Refresh, UserId::new(7), None, now())
             .expect("issues");
         assert_eq!(
             payload_keys(&issued.token),

@@ -7,8 +7,8 @@ use std::time::Duration;
 use anyhow::Context;
 use application::ports::{Clock, SystemClock};
 use application::use_cases::{
-    Authenticate, CreateSuperuser, FlushExpiredTokens, GetProfile, LogIn, LogOut, RefreshToken,
-    RegisterUser, UpdateProfile,
+    Authenticate, CreateSuperuser, EndSession, FlushExpiredTokens, GetProfile, ListSessions, LogIn,
+    LogOut, RefreshToken, RegisterUser, SessionPolicy, SetUserActive, UpdateProfile, VerifyToken,
 };
 use http::{HttpSettings, RefreshCookie, UseCases};
 use persistence::{Database, PoolOptions};
@@ -23,6 +23,7 @@ pub struct Adapters {
     pub hasher: Arc<Argon2Hasher>,
     pub tokens: Arc<JwtCodec>,
     pub clock: Arc<dyn Clock>,
+    pub policy: SessionPolicy,
 }
 
 impl Adapters {
@@ -72,35 +73,44 @@ impl Adapters {
             hasher: Arc::new(hasher),
             tokens: Arc::new(tokens),
             clock: Arc::new(SystemClock),
+            policy: settings.session_policy(),
         })
     }
 
     pub fn use_cases(&self) -> UseCases {
         let users = Arc::new(self.database.users());
         let refresh_tokens = Arc::new(self.database.refresh_tokens());
+        let sessions = Arc::new(self.database.sessions());
         UseCases {
             register: RegisterUser {
                 users: users.clone(),
                 refresh_tokens: refresh_tokens.clone(),
+                sessions: sessions.clone(),
                 hasher: self.hasher.clone(),
                 tokens: self.tokens.clone(),
                 clock: self.clock.clone(),
+                policy: self.policy,
             },
             log_in: LogIn {
                 users: users.clone(),
                 refresh_tokens: refresh_tokens.clone(),
+                sessions: sessions.clone(),
                 hasher: self.hasher.clone(),
                 tokens: self.tokens.clone(),
                 clock: self.clock.clone(),
+                policy: self.policy,
             },
             refresh: RefreshToken {
                 users: users.clone(),
                 refresh_tokens: refresh_tokens.clone(),
+                sessions: sessions.clone(),
                 tokens: self.tokens.clone(),
                 clock: self.clock.clone(),
+                policy: self.policy,
             },
             log_out: LogOut {
-                refresh_tokens,
+                refresh_tokens: refresh_tokens.clone(),
+                sessions: sessions.clone(),
                 tokens: self.tokens.clone(),
                 clock: self.clock.clone(),
             },
@@ -109,6 +119,21 @@ impl Adapters {
             },
             update_profile: UpdateProfile {
                 users: users.clone(),
+                clock: self.clock.clone(),
+            },
+            verify: VerifyToken {
+                users: users.clone(),
+                refresh_tokens,
+                sessions: sessions.clone(),
+                tokens: self.tokens.clone(),
+                clock: self.clock.clone(),
+            },
+            list_sessions: ListSessions {
+                sessions: sessions.clone(),
+                clock: self.clock.clone(),
+            },
+            end_session: EndSession {
+                sessions,
                 clock: self.clock.clone(),
             },
             authenticate: Authenticate {
@@ -131,7 +156,47 @@ impl Adapters {
     pub fn flush_expired_tokens(&self) -> FlushExpiredTokens {
         FlushExpiredTokens {
             refresh_tokens: Arc::new(self.database.refresh_tokens()),
+            sessions: Arc::new(self.database.sessions()),
             clock: self.clock.clone(),
+        }
+    }
+
+    pub fn set_user_active(&self) -> SetUserActive {
+        SetUserActive {
+            users: Arc::new(self.database.users()),
+            clock: self.clock.clone(),
+        }
+    }
+}
+
+/// Deletes ended sessions and expired tokens every `every`, in small batches, until `shutdown`
+/// fires. A failed pass is logged and the next one tries again.
+async fn prune_on_a_timer(
+    flush: FlushExpiredTokens,
+    every: Duration,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {}
+            _ = shutdown.changed() => return,
+        }
+        let flush = flush.clone();
+        match tokio::task::spawn_blocking(move || flush.execute()).await {
+            Ok(Ok(flushed)) if flushed.tokens + flushed.sessions > 0 => {
+                tracing::info!(
+                    tokens = flushed.tokens,
+                    sessions = flushed.sessions,
+                    "pruned"
+                );
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(error)) => {
+                tracing::warn!(error = %error, "pruning failed; retrying at the next pass")
+            }
+            Err(error) => tracing::error!(error = %error, "the pruning task panicked"),
         }
     }
 }
@@ -140,6 +205,8 @@ impl Adapters {
 pub struct Application {
     server: http::Server,
     address: std::net::SocketAddr,
+    pruner: FlushExpiredTokens,
+    prune_every: Duration,
 }
 
 impl Application {
@@ -182,7 +249,12 @@ impl Application {
             }),
         };
         let server = http::Server::bind(listener, adapters.use_cases(), http_settings)?;
-        Ok(Self { server, address })
+        Ok(Self {
+            server,
+            address,
+            pruner: adapters.flush_expired_tokens(),
+            prune_every: Duration::from_secs(settings.sessions.prune_interval_secs),
+        })
     }
 
     pub fn address(&self) -> std::net::SocketAddr {
@@ -197,8 +269,13 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until a shutdown signal.
+    /// Serves until a shutdown signal, pruning ended sessions and expired tokens meanwhile.
     pub async fn run(self) -> std::io::Result<()> {
-        self.server.run().await
+        let (stop_pruning, shutdown) = tokio::sync::watch::channel(false);
+        let pruner = tokio::spawn(prune_on_a_timer(self.pruner, self.prune_every, shutdown));
+        let served = self.server.run().await;
+        let _ = stop_pruning.send(true);
+        let _ = pruner.await;
+        served
     }
 }

@@ -1,4 +1,5 @@
-//! The command line: `serve` (the default), `migrate`, `createsuperuser`, `flush-expired-tokens`.
+//! The command line: `serve` (the default), `migrate`, `createsuperuser`, `flush-expired-tokens`,
+//! `deactivate`, `reactivate`.
 
 use std::io::{self, BufRead, Write};
 use std::path::PathBuf;
@@ -47,8 +48,12 @@ pub enum Command {
         #[arg(long)]
         noinput: bool,
     },
-    /// Delete the records of refresh tokens that have expired.
+    /// Delete the records of refresh tokens that have expired and of sessions that have ended.
     FlushExpiredTokens,
+    /// Deactivate an account: it can no longer sign in, and its sessions end at once.
+    Deactivate { username: String },
+    /// Reactivate an account; its old sessions stay ended.
+    Reactivate { username: String },
 }
 
 /// Runs the command; the caller has loaded settings and installed logging.
@@ -75,8 +80,27 @@ pub fn run(command: Command, mut settings: Settings) -> anyhow::Result<()> {
         }
         Command::FlushExpiredTokens => {
             let adapters = Adapters::build(&settings)?;
-            let deleted = adapters.flush_expired_tokens().execute()?;
-            say(&format!("Deleted {deleted} expired refresh token(s)."))
+            let flushed = adapters.flush_expired_tokens().execute()?;
+            say(&format!(
+                "Deleted {} expired refresh token(s) and {} ended or expired session(s).",
+                flushed.tokens, flushed.sessions
+            ))
+        }
+        Command::Deactivate { username } => {
+            let adapters = Adapters::build(&settings)?;
+            if !adapters.set_user_active().execute(&username, false)? {
+                bail!("there is no user {username:?}");
+            }
+            say(&format!(
+                "Deactivated {username}; every session of theirs has ended."
+            ))
+        }
+        Command::Reactivate { username } => {
+            let adapters = Adapters::build(&settings)?;
+            if !adapters.set_user_active().execute(&username, true)? {
+                bail!("there is no user {username:?}");
+            }
+            say(&format!("Reactivated {username}; they must sign in again."))
         }
     }
 }

@@ -28,6 +28,7 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub security: SecuritySettings,
     pub jwt: JwtSettings,
+    pub sessions: SessionSettings,
     pub password: PasswordSettings,
     pub log: LogSettings,
 }
@@ -83,6 +84,25 @@ fn non_empty<'de, D: serde::Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<String>, D::Error> {
     Ok(Option::<String>::deserialize(deserializer)?.filter(|value| !value.trim().is_empty()))
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SessionSettings {
+    /// simplejwt's `ROTATE_REFRESH_TOKENS`: `/refresh` spends the refresh token and hands out
+    /// its successor.
+    pub rotate_refresh_tokens: bool,
+    /// `REFRESH_TOKEN_REUSE_INTERVAL`: seconds after its first use during which a spent refresh
+    /// token still gets the same successor (tabs refreshing at once); after it, a reuse ends the
+    /// session.
+    pub refresh_token_reuse_interval_secs: u64,
+    /// `SESSION_MAX_LIFETIME`: seconds from the login after which a session ends whatever its
+    /// refreshes.
+    pub max_lifetime_secs: u64,
+    /// `MAX_SESSIONS_PER_USER`: live sessions a user may have; one more ends the least recently
+    /// used.
+    pub max_per_user: u32,
+    /// Seconds between two passes of the pruner over ended sessions and expired tokens.
+    pub prune_interval_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -154,7 +174,7 @@ fn parse_flag(name: &str, raw: &str) -> anyhow::Result<bool> {
 const EMBEDDED_DEFAULTS: &str = include_str!("../../../config/default.toml");
 
 /// The seed system's variables and where they land.
-const SEED_VARIABLES: [(&str, &str); 9] = [
+const SEED_VARIABLES: [(&str, &str); 13] = [
     ("SECRET_KEY", "security.secret_key"),
     ("DEBUG", "security.debug"),
     ("ALLOWED_HOSTS", "security.allowed_hosts"),
@@ -165,6 +185,14 @@ const SEED_VARIABLES: [(&str, &str); 9] = [
     ("JWT_ISSUER", "jwt.issuer"),
     ("JWT_AUDIENCE", "jwt.audience"),
     ("JWT_LEEWAY", "jwt.leeway_secs"),
+    // simplejwt's ROTATE_REFRESH_TOKENS, and the session settings.
+    ("ROTATE_REFRESH_TOKENS", "sessions.rotate_refresh_tokens"),
+    (
+        "REFRESH_TOKEN_REUSE_INTERVAL",
+        "sessions.refresh_token_reuse_interval_secs",
+    ),
+    ("SESSION_MAX_LIFETIME", "sessions.max_lifetime_secs"),
+    ("MAX_SESSIONS_PER_USER", "sessions.max_per_user"),
 ];
 
 impl Settings {
@@ -224,7 +252,7 @@ impl Settings {
             );
         for (name, key) in SEED_VARIABLES {
             if let Some(value) = var(name) {
-                builder = if name == "DEBUG" {
+                builder = if matches!(name, "DEBUG" | "ROTATE_REFRESH_TOKENS") {
                     builder.set_override(key, parse_flag(name, &value)?)?
                 } else {
                     builder.set_override(key, value)?
@@ -282,6 +310,12 @@ impl Settings {
         if self.jwt.access_token_lifetime_secs == 0 || self.jwt.refresh_token_lifetime_secs == 0 {
             bail!("token lifetimes must be at least one second");
         }
+        if self.sessions.max_lifetime_secs == 0 || self.sessions.max_per_user == 0 {
+            bail!("SESSION_MAX_LIFETIME and MAX_SESSIONS_PER_USER must be at least 1");
+        }
+        if self.sessions.prune_interval_secs == 0 {
+            bail!("sessions.prune_interval_secs must be at least 1");
+        }
         Ok(warnings)
     }
 
@@ -296,6 +330,20 @@ impl Settings {
                 !addresses.is_empty() && addresses.iter().all(|address| address.ip().is_loopback())
             })
             .unwrap_or(false)
+    }
+
+    /// How sessions behave, for the use cases.
+    pub fn session_policy(&self) -> application::use_cases::SessionPolicy {
+        let sessions = &self.sessions;
+        application::use_cases::SessionPolicy {
+            refresh_lifetime: std::time::Duration::from_secs(self.jwt.refresh_token_lifetime_secs),
+            max_lifetime: std::time::Duration::from_secs(sessions.max_lifetime_secs),
+            max_per_user: sessions.max_per_user,
+            rotate_refresh_tokens: sessions.rotate_refresh_tokens,
+            reuse_interval: std::time::Duration::from_secs(
+                sessions.refresh_token_reuse_interval_secs,
+            ),
+        }
     }
 
     /// Password hashes computed at once.

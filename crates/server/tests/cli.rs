@@ -183,7 +183,8 @@ fn flush_expired_tokens_deletes_only_expired_rows_and_says_how_many() {
             .unwrap();
         assert!(output.status.success(), "{}", text(&output));
         assert!(
-            text(&output).contains("Deleted 2 expired refresh token(s)."),
+            text(&output)
+                .contains("Deleted 2 expired refresh token(s) and 0 ended or expired session(s)."),
             "{}",
             text(&output)
         );

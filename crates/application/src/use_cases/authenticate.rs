@@ -34,16 +34,22 @@ impl Authenticate {
             .map_err(AuthenticateError::Token)
     }
 
-    /// The active user that checked claims name.
+    /// The active user that checked claims name, refused when the token's session has ended
+    /// (one query loads both: this runs on every authenticated request).
     pub fn user(&self, claims: &TokenClaims) -> Result<User, AuthenticateError> {
-        let user = self
+        let Some(session_id) = &claims.session_id else {
+            // A token from before sessions: valid until it expires.
+            return active(self.users.find_by_id(claims.user_id)?);
+        };
+        let (user, session) = self
             .users
-            .find_by_id(claims.user_id)?
+            .find_with_session(claims.user_id, session_id)?
             .ok_or(AuthenticateError::UserNotFound)?;
-        if !user.is_active {
-            return Err(AuthenticateError::UserInactive);
+        let user = active(Some(user))?;
+        match session {
+            Some(session) if session.is_live(self.clock.now()) => Ok(user),
+            _ => Err(AuthenticateError::Token(TokenProblem::Blacklisted)),
         }
-        Ok(user)
     }
 
     /// Both steps.
@@ -52,8 +58,19 @@ impl Authenticate {
     }
 }
 
+/// The user, if it exists and is active.
+fn active(user: Option<User>) -> Result<User, AuthenticateError> {
+    let user = user.ok_or(AuthenticateError::UserNotFound)?;
+    if !user.is_active {
+        return Err(AuthenticateError::UserInactive);
+    }
+    Ok(user)
+}
+
 #[cfg(test)]
 mod tests {
+    use domain::Session;
+
     use super::*;
     use crate::use_cases::test_support::*;
 
@@ -125,6 +142,70 @@ mod tests {
                 is_active: false,
                 ..stored_user()
             }))
+        });
+        assert!(matches!(
+            use_case(ports).execute("tok"),
+            Err(AuthenticateError::UserInactive)
+        ));
+    }
+
+    fn with_session(ports: &mut Ports) {
+        ports.tokens.expect_decode().returning(|_, _, _| {
+            Ok(TokenClaims {
+                session_id: Some(session_id()),
+                ..claims(TokenType::Access, &"a".repeat(32), USER_ID)
+            })
+        });
+        ports.users.expect_find_by_id().never();
+    }
+
+    #[test]
+    fn a_token_of_a_live_session_gives_its_user_in_one_lookup() {
+        let mut ports = Ports::new();
+        with_session(&mut ports);
+        ports
+            .users
+            .expect_find_with_session()
+            .withf(|id, sid| *id == USER_ID && *sid == session_id())
+            .times(1)
+            .returning(|_, _| Ok(Some((stored_user(), Some(session())))));
+        assert_eq!(use_case(ports).execute("tok").expect("live").id, USER_ID);
+    }
+
+    #[test]
+    fn a_token_of_an_ended_expired_or_unknown_session_is_blacklisted() {
+        let ended = Session {
+            ended: Some((now(), domain::SessionEnd::LoggedOut)),
+            ..session()
+        };
+        let expired = Session {
+            absolute_expires_at: now(),
+            ..session()
+        };
+        for found in [Some(ended), Some(expired), None] {
+            let mut ports = Ports::new();
+            with_session(&mut ports);
+            ports
+                .users
+                .expect_find_with_session()
+                .returning(move |_, _| Ok(Some((stored_user(), found.clone()))));
+            assert!(matches!(
+                use_case(ports).execute("tok"),
+                Err(AuthenticateError::Token(TokenProblem::Blacklisted))
+            ));
+        }
+    }
+
+    #[test]
+    fn an_inactive_user_is_refused_as_inactive_before_its_session_is_looked_at() {
+        let mut ports = Ports::new();
+        with_session(&mut ports);
+        ports.users.expect_find_with_session().returning(|_, _| {
+            let inactive = User {
+                is_active: false,
+                ..stored_user()
+            };
+            Ok(Some((inactive, None)))
         });
         assert!(matches!(
             use_case(ports).execute("tok"),

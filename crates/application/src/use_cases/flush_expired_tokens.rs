@@ -1,39 +1,84 @@
 use std::sync::Arc;
 
-use crate::ports::{Clock, RefreshTokenStore, RepositoryError};
+use crate::ports::{Clock, RefreshTokenStore, RepositoryError, SessionStore};
 
-/// Deletes the rows of refresh tokens that have expired; they can never be used again.
+/// Rows deleted per statement: small enough that no delete holds a table for long.
+pub const PRUNE_BATCH: u32 = 100;
+
+/// What a flush deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Flushed {
+    pub tokens: u64,
+    pub sessions: u64,
+}
+
+/// Deletes the rows of refresh tokens that have expired (they can never be used again) and of
+/// sessions that ended or expired, in batches of [`PRUNE_BATCH`]: on demand
+/// (`flush-expired-tokens`) and on the server's own timer.
 #[derive(Clone)]
 pub struct FlushExpiredTokens {
     pub refresh_tokens: Arc<dyn RefreshTokenStore>,
+    pub sessions: Arc<dyn SessionStore>,
     pub clock: Arc<dyn Clock>,
 }
 
 impl FlushExpiredTokens {
-    /// Returns how many rows were deleted.
-    pub fn execute(&self) -> Result<u64, RepositoryError> {
-        self.refresh_tokens.delete_expired(self.clock.now())
+    pub fn execute(&self) -> Result<Flushed, RepositoryError> {
+        let now = self.clock.now();
+        let batches = |delete: &dyn Fn() -> Result<u64, RepositoryError>| {
+            let mut total = 0;
+            loop {
+                let deleted = delete()?;
+                total += deleted;
+                if deleted < u64::from(PRUNE_BATCH) {
+                    return Ok::<_, RepositoryError>(total);
+                }
+            }
+        };
+        Ok(Flushed {
+            tokens: batches(&|| self.refresh_tokens.delete_expired(now, PRUNE_BATCH))?,
+            sessions: batches(&|| self.sessions.prune(now, PRUNE_BATCH))?,
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use mockall::Sequence;
+
     use super::*;
     use crate::use_cases::test_support::*;
 
     #[test]
-    fn expired_tokens_are_deleted_as_of_now() {
+    fn rows_are_deleted_in_batches_until_a_batch_comes_back_short() {
         let mut ports = Ports::new();
+        let mut sequence = Sequence::new();
+        for deleted in [100, 100, 4] {
+            ports
+                .refresh_tokens
+                .expect_delete_expired()
+                .withf(|at, batch| *at == now() && *batch == PRUNE_BATCH)
+                .times(1)
+                .in_sequence(&mut sequence)
+                .returning(move |_, _| Ok(deleted));
+        }
         ports
-            .refresh_tokens
-            .expect_delete_expired()
-            .withf(|at| *at == now())
+            .sessions
+            .expect_prune()
+            .withf(|at, batch| *at == now() && *batch == PRUNE_BATCH)
             .times(1)
-            .returning(|_| Ok(4));
+            .returning(|_, _| Ok(0));
         let flush = FlushExpiredTokens {
             refresh_tokens: Arc::new(ports.refresh_tokens),
+            sessions: Arc::new(ports.sessions),
             clock: fixed_clock(),
         };
-        assert_eq!(flush.execute().expect("flushes"), 4);
+        assert_eq!(
+            flush.execute().expect("flushes"),
+            Flushed {
+                tokens: 204,
+                sessions: 0
+            }
+        );
     }
 }

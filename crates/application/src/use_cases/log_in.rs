@@ -1,13 +1,13 @@
 use std::sync::Arc;
 
-use domain::Username;
+use domain::{ClientInfo, Username};
 use thiserror::Error;
 
 use super::account::parse_password;
-use super::token_pair::{TokenPair, issue_pair};
+use super::token_pair::{SessionPolicy, TokenPair, start_session};
 use crate::ports::{
-    Clock, IssueError, PasswordHasher, RefreshTokenStore, RepositoryError, TokenCodec,
-    UserRepository, Verification,
+    Clock, IssueError, PasswordHasher, RefreshTokenStore, RepositoryError, SessionStore,
+    TokenCodec, UserRepository, Verification,
 };
 use crate::validation::{FieldErrors, Submitted};
 
@@ -15,6 +15,8 @@ use crate::validation::{FieldErrors, Submitted};
 pub struct LogInInput {
     pub username: Submitted<String>,
     pub password: Submitted<String>,
+    /// Where the request came from, recorded on the session it starts.
+    pub client: ClientInfo,
 }
 
 #[derive(Debug, Error)]
@@ -36,15 +38,18 @@ pub enum LogInError {
 pub struct LogIn {
     pub users: Arc<dyn UserRepository>,
     pub refresh_tokens: Arc<dyn RefreshTokenStore>,
+    pub sessions: Arc<dyn SessionStore>,
     pub hasher: Arc<dyn PasswordHasher>,
     pub tokens: Arc<dyn TokenCodec>,
     pub clock: Arc<dyn Clock>,
+    pub policy: SessionPolicy,
 }
 
 impl LogIn {
     /// Every failure costs one password verification, so response times do not tell an unknown
     /// username from a wrong password, an unusable stored hash or an inactive account.
     pub fn execute(&self, input: LogInInput) -> Result<TokenPair, LogInError> {
+        let input_client = input.client.clone();
         let mut errors = FieldErrors::new();
         let username = input.username.required_non_blank("username", &mut errors);
         let password = input.password.required("password", &mut errors);
@@ -81,10 +86,13 @@ impl LogIn {
             }
         }
         self.users.record_login(user.id, now)?;
-        issue_pair(
+        start_session(
+            self.sessions.as_ref(),
             self.tokens.as_ref(),
             self.refresh_tokens.as_ref(),
+            &self.policy,
             user.id,
+            input_client,
             now,
         )
     }
@@ -99,9 +107,11 @@ mod tests {
         LogIn {
             users: Arc::new(ports.users),
             refresh_tokens: Arc::new(ports.refresh_tokens),
+            sessions: Arc::new(ports.sessions),
             hasher: Arc::new(ports.hasher),
             tokens: Arc::new(ports.tokens),
             clock: fixed_clock(),
+            policy: SessionPolicy::default(),
         }
     }
 
@@ -109,6 +119,7 @@ mod tests {
         LogInInput {
             username: value(username),
             password: value(password),
+            client: ClientInfo::new("203.0.113.7", "test-agent"),
         }
     }
 
@@ -272,6 +283,7 @@ mod tests {
         let result = use_case(ports).execute(LogInInput {
             username: value(""),
             password: Submitted::Absent,
+            client: ClientInfo::default(),
         });
         let Err(LogInError::Invalid(errors)) = result else {
             panic!("expected field errors")

@@ -1,31 +1,50 @@
 use std::sync::Arc;
 
-use domain::{TokenType, UserId};
+use domain::{SessionEnd, SessionId, TokenClaims, TokenType, UserId};
 use thiserror::Error;
 
-use crate::ports::{Clock, RefreshTokenStore, RepositoryError, TokenCodec, TokenProblem};
+use crate::ports::{
+    Clock, RefreshTokenStore, RepositoryError, SessionStore, TokenCodec, TokenProblem,
+};
 use crate::validation::{FieldErrors, Submitted};
 
 #[derive(Debug, Clone)]
 pub struct LogOutInput {
     /// The authenticated user asking to log out.
     pub user_id: UserId,
+    /// The session of the access token that authenticated the request, if it has one.
+    pub session_id: Option<SessionId>,
     pub refresh: Submitted<String>,
+    /// `others` or `all`; absent for the refresh token's session only.
+    pub scope: Submitted<String>,
 }
 
 #[derive(Debug, Error)]
 pub enum LogOutError {
-    /// Problems with the given refresh token are field errors under `refresh`.
+    /// Problems with the given refresh token are field errors under `refresh`, an unknown scope
+    /// under `scope`.
     #[error("the logout form is invalid")]
     Invalid(FieldErrors),
     #[error(transparent)]
     Repository(#[from] RepositoryError),
 }
 
-/// Blacklists one refresh token of the authenticated user. Its other tokens keep working.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    /// The session of the given refresh token.
+    This,
+    /// Every session of the user but the current one.
+    Others,
+    /// Every session of the user.
+    All,
+}
+
+/// Blacklists a refresh token of the authenticated user and ends its session, or with a scope
+/// the user's other sessions or all of them.
 #[derive(Clone)]
 pub struct LogOut {
     pub refresh_tokens: Arc<dyn RefreshTokenStore>,
+    pub sessions: Arc<dyn SessionStore>,
     pub tokens: Arc<dyn TokenCodec>,
     pub clock: Arc<dyn Clock>,
 }
@@ -35,26 +54,73 @@ impl LogOut {
     /// else out by presenting a token they obtained.
     pub fn execute(&self, input: LogOutInput) -> Result<(), LogOutError> {
         let mut errors = FieldErrors::new();
+        let scope = match input.scope.optional("scope", &mut errors) {
+            None => Scope::This,
+            Some(scope) if scope == "others" => Scope::Others,
+            Some(scope) if scope == "all" => Scope::All,
+            Some(scope) => {
+                errors.add(&["scope"], format!("\"{scope}\" is not a valid choice."));
+                Scope::This
+            }
+        };
+        let raw = match scope {
+            Scope::This => input.refresh.required_non_blank("refresh", &mut errors),
+            Scope::Others | Scope::All => input.refresh.optional("refresh", &mut errors),
+        };
+        if !errors.is_empty() {
+            return Err(LogOutError::Invalid(errors));
+        }
+
+        let now = self.clock.now();
+        let claims = match raw {
+            Some(raw) => Some(self.revoke(&raw, input.user_id, now)?),
+            None => None,
+        };
+        let current = claims
+            .as_ref()
+            .and_then(|claims| claims.session_id.clone())
+            .or(input.session_id);
+        match scope {
+            Scope::This => {
+                if let Some(session_id) = &current {
+                    self.sessions
+                        .end(input.user_id, session_id, SessionEnd::LoggedOut, now)?;
+                }
+            }
+            Scope::Others => {
+                self.sessions
+                    .end_all(input.user_id, current, SessionEnd::Revoked, now)?;
+            }
+            Scope::All => {
+                self.sessions
+                    .end_all(input.user_id, None, SessionEnd::LoggedOut, now)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Blacklists the user's own refresh token.
+    fn revoke(
+        &self,
+        raw: &str,
+        user_id: UserId,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<TokenClaims, LogOutError> {
         let refused = |problem: TokenProblem| {
             LogOutError::Invalid(FieldErrors::single_at(&["refresh"], problem.to_string()))
         };
-        let Some(raw) = input.refresh.required_non_blank("refresh", &mut errors) else {
-            return Err(LogOutError::Invalid(errors));
-        };
-
-        let now = self.clock.now();
         let claims = self
             .tokens
-            .decode(&raw, TokenType::Refresh, now)
+            .decode(raw, TokenType::Refresh, now)
             .map_err(refused)?;
-        if claims.user_id != input.user_id {
+        if claims.user_id != user_id {
             return Err(refused(TokenProblem::Invalid));
         }
         if self.refresh_tokens.is_revoked(&claims.id)? {
             return Err(refused(TokenProblem::Blacklisted));
         }
         self.refresh_tokens.revoke(&claims, now)?;
-        Ok(())
+        Ok(claims)
     }
 }
 
@@ -66,6 +132,7 @@ mod tests {
     fn use_case(ports: Ports) -> LogOut {
         LogOut {
             refresh_tokens: Arc::new(ports.refresh_tokens),
+            sessions: Arc::new(ports.sessions),
             tokens: Arc::new(ports.tokens),
             clock: fixed_clock(),
         }
@@ -74,7 +141,9 @@ mod tests {
     fn input(token: &str) -> LogOutInput {
         LogOutInput {
             user_id: USER_ID,
+            session_id: None,
             refresh: value(token),
+            scope: Submitted::Absent,
         }
     }
 
@@ -160,11 +229,110 @@ mod tests {
         let ports = Ports::new();
         let result = use_case(ports).execute(LogOutInput {
             user_id: USER_ID,
+            session_id: None,
+            scope: Submitted::Absent,
             refresh: Submitted::Absent,
         });
         assert_eq!(
             refresh_messages(result),
             vec![("refresh".into(), "This field is required.".into())]
+        );
+    }
+
+    fn scoped(scope: &str, refresh: Submitted<String>) -> LogOutInput {
+        LogOutInput {
+            user_id: USER_ID,
+            session_id: Some(session_id()),
+            refresh,
+            scope: value(scope),
+        }
+    }
+
+    #[test]
+    fn logging_out_a_sessions_token_ends_that_session() {
+        let mut ports = Ports::new();
+        ports.tokens.expect_decode().returning(|_, _, _| {
+            Ok(TokenClaims {
+                session_id: Some(session_id()),
+                ..claims(TokenType::Refresh, &"r".repeat(32), USER_ID)
+            })
+        });
+        ports
+            .refresh_tokens
+            .expect_is_revoked()
+            .returning(|_| Ok(false));
+        ports
+            .refresh_tokens
+            .expect_revoke()
+            .times(1)
+            .returning(|_, _| Ok(()));
+        ports
+            .sessions
+            .expect_end()
+            .withf(|user, id, reason, _| {
+                *user == USER_ID && *id == session_id() && *reason == SessionEnd::LoggedOut
+            })
+            .times(1)
+            .returning(|_, _, _, _| Ok(true));
+        assert!(use_case(ports).execute(input("refresh-token")).is_ok());
+    }
+
+    #[test]
+    fn scope_others_ends_every_other_session_and_keeps_the_current_one() {
+        let mut ports = Ports::new();
+        ports.tokens.expect_decode().never();
+        ports
+            .sessions
+            .expect_end_all()
+            .withf(|user, keep, reason, _| {
+                *user == USER_ID && *keep == Some(session_id()) && *reason == SessionEnd::Revoked
+            })
+            .times(1)
+            .returning(|_, _, _, _| Ok(3));
+        assert!(
+            use_case(ports)
+                .execute(scoped("others", Submitted::Absent))
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn scope_all_ends_every_session_and_still_checks_a_given_refresh_token() {
+        let mut ports = Ports::new();
+        ports
+            .sessions
+            .expect_end_all()
+            .withf(|user, keep, reason, _| {
+                *user == USER_ID && keep.is_none() && *reason == SessionEnd::LoggedOut
+            })
+            .times(1)
+            .returning(|_, _, _, _| Ok(2));
+        assert!(
+            use_case(ports)
+                .execute(scoped("all", Submitted::Absent))
+                .is_ok()
+        );
+
+        let mut ports = Ports::new();
+        refresh_of(&mut ports, UserId::new(99));
+        ports.sessions.expect_end_all().never();
+        assert_eq!(
+            refresh_messages(use_case(ports).execute(scoped("all", value("foreign")))),
+            vec![("refresh".into(), "Token is invalid".into())]
+        );
+    }
+
+    #[test]
+    fn an_unknown_scope_is_a_choice_error() {
+        let mut ports = Ports::new();
+        ports.sessions.expect_end_all().never();
+        ports.sessions.expect_end().never();
+        assert_eq!(
+            refresh_messages(use_case(ports).execute(scoped("everything", Submitted::Absent))),
+            vec![(
+                "scope".into(),
+                "\"everything\" is not a valid choice.".into()
+            )]
         );
     }
 }

@@ -9,18 +9,22 @@ mod log_in;
 mod log_out;
 mod refresh_token;
 mod register_user;
+mod sessions;
 mod token_pair;
 mod update_profile;
 
 pub use authenticate::{Authenticate, AuthenticateError};
 pub use create_superuser::{CreateSuperuser, CreateSuperuserError, CreateSuperuserInput};
-pub use flush_expired_tokens::FlushExpiredTokens;
+pub use flush_expired_tokens::{FlushExpiredTokens, Flushed, PRUNE_BATCH};
 pub use get_profile::{GetProfile, GetProfileError};
 pub use log_in::{LogIn, LogInError, LogInInput};
 pub use log_out::{LogOut, LogOutError, LogOutInput};
-pub use refresh_token::{RefreshToken, RefreshTokenError, RefreshTokenInput};
+pub use refresh_token::{RefreshToken, RefreshTokenError, RefreshTokenInput, Refreshed};
 pub use register_user::{ProfileInput, RegisterUser, RegisterUserError, RegisterUserInput};
-pub use token_pair::TokenPair;
+pub use sessions::{
+    EndSession, EndSessionError, ListSessions, SetUserActive, VerifyToken, VerifyTokenError,
+};
+pub use token_pair::{SessionPolicy, TokenPair};
 pub use update_profile::{UpdateProfile, UpdateProfileError, UpdateProfileInput, UserChangesInput};
 
 #[cfg(test)]

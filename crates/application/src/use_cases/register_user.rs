@@ -1,16 +1,16 @@
 use std::sync::Arc;
 
-use domain::Phone;
+use domain::{ClientInfo, Phone};
 use thiserror::Error;
 
 use super::account::{
     AccountFields, PASSWORDS_DIFFER, check_strength, new_user, parse_free_email, parse_name,
     parse_new_username, parse_password, parse_phone, taken_to_field_errors,
 };
-use super::token_pair::{TokenPair, issue_pair};
+use super::token_pair::{SessionPolicy, TokenPair, start_session};
 use crate::ports::{
-    Clock, HashError, IssueError, PasswordHasher, RefreshTokenStore, RepositoryError, TokenCodec,
-    UserRepository,
+    Clock, HashError, IssueError, PasswordHasher, RefreshTokenStore, RepositoryError, SessionStore,
+    TokenCodec, UserRepository,
 };
 use crate::validation::{FieldErrors, Submitted};
 
@@ -24,6 +24,8 @@ pub struct RegisterUserInput {
     pub first_name: Submitted<String>,
     pub last_name: Submitted<String>,
     pub profile: Submitted<ProfileInput>,
+    /// Where the request came from, recorded on the session it starts.
+    pub client: ClientInfo,
 }
 
 #[derive(Debug, Clone)]
@@ -48,15 +50,18 @@ pub enum RegisterUserError {
 pub struct RegisterUser {
     pub users: Arc<dyn UserRepository>,
     pub refresh_tokens: Arc<dyn RefreshTokenStore>,
+    pub sessions: Arc<dyn SessionStore>,
     pub hasher: Arc<dyn PasswordHasher>,
     pub tokens: Arc<dyn TokenCodec>,
     pub clock: Arc<dyn Clock>,
+    pub policy: SessionPolicy,
 }
 
 impl RegisterUser {
     /// Field rules are checked first and all reported together; the password-match and strength
     /// checks run only when every field is valid on its own, as they need the others.
     pub fn execute(&self, input: RegisterUserInput) -> Result<TokenPair, RegisterUserError> {
+        let input_client = input.client.clone();
         let mut errors = FieldErrors::new();
         let username = input.username.required("username", &mut errors);
         let username = parse_new_username(self.users.as_ref(), username, &mut errors)?;
@@ -123,10 +128,13 @@ impl RegisterUser {
             Ok(created) => created,
             Err(error) => return Err(RegisterUserError::Invalid(taken_to_field_errors(error)?)),
         };
-        issue_pair(
+        start_session(
+            self.sessions.as_ref(),
             self.tokens.as_ref(),
             self.refresh_tokens.as_ref(),
+            &self.policy,
             user.id,
+            input_client,
             now,
         )
     }
@@ -149,6 +157,7 @@ mod tests {
             profile: Submitted::Value(ProfileInput {
                 phone: value("1234567890"),
             }),
+            client: ClientInfo::new("203.0.113.7", "test-agent"),
         }
     }
 
@@ -156,9 +165,11 @@ mod tests {
         RegisterUser {
             users: Arc::new(ports.users),
             refresh_tokens: Arc::new(ports.refresh_tokens),
+            sessions: Arc::new(ports.sessions),
             hasher: Arc::new(ports.hasher),
             tokens: Arc::new(ports.tokens),
             clock: fixed_clock(),
+            policy: SessionPolicy::default(),
         }
     }
 
@@ -209,6 +220,7 @@ mod tests {
             first_name: Submitted::Absent,
             last_name: Submitted::Absent,
             profile: Submitted::Absent,
+            client: ClientInfo::default(),
         };
         let errors = invalid(use_case(ports).execute(input));
         assert_eq!(

@@ -5,13 +5,13 @@ use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
 use domain::{
-    Email, NewUser, PasswordHash, PersonName, Phone, Profile, TokenClaims, TokenId, TokenType,
-    User, UserId, Username,
+    ClientInfo, Email, NewUser, PasswordHash, PersonName, Phone, Profile, Session, SessionId,
+    TokenClaims, TokenId, TokenType, User, UserId, Username,
 };
 
 use crate::ports::{
-    Clock, IssuedToken, MockClock, MockPasswordHasher, MockRefreshTokenStore, MockTokenCodec,
-    MockUserRepository, RepositoryError,
+    Clock, IssuedToken, MockClock, MockPasswordHasher, MockRefreshTokenStore, MockSessionStore,
+    MockTokenCodec, MockUserRepository, RepositoryError,
 };
 use crate::validation::{FieldErrors, Submitted};
 
@@ -89,6 +89,27 @@ pub fn claims(token_type: TokenType, jti: &str, user_id: UserId) -> TokenClaims 
         user_id,
         issued_at: now(),
         expires_at: now() + chrono::Duration::days(1),
+        session_id: None,
+    }
+}
+
+pub const SESSION: &str = "5e55";
+
+pub fn session_id() -> SessionId {
+    SessionId::parse(SESSION).unwrap()
+}
+
+/// A live session of `USER_ID`, started now.
+pub fn session() -> Session {
+    Session {
+        id: session_id(),
+        user_id: USER_ID,
+        created_at: now(),
+        last_used_at: now(),
+        expires_at: now() + chrono::Duration::days(1),
+        absolute_expires_at: now() + chrono::Duration::days(30),
+        client: ClientInfo::new("203.0.113.7", "test-agent"),
+        ended: None,
     }
 }
 
@@ -102,6 +123,7 @@ pub struct Ports {
     pub refresh_tokens: MockRefreshTokenStore,
     pub hasher: MockPasswordHasher,
     pub tokens: MockTokenCodec,
+    pub sessions: MockSessionStore,
 }
 
 impl Ports {
@@ -111,29 +133,46 @@ impl Ports {
             refresh_tokens: MockRefreshTokenStore::new(),
             hasher: MockPasswordHasher::new(),
             tokens: MockTokenCodec::new(),
+            sessions: MockSessionStore::new(),
         }
     }
 
     /// Expects one access and one refresh token for `user_id`, the refresh token recorded.
+    /// A session starts for `user_id` and its pair is issued, both tokens carrying its id.
     pub fn expect_token_pair_issued(&mut self, user_id: UserId) {
+        self.sessions
+            .expect_start()
+            .times(1)
+            .returning(move |new, max_live| {
+                assert_eq!(new.user_id, user_id);
+                assert_eq!(max_live, 100);
+                assert_eq!(new.absolute_expires_at, now() + chrono::Duration::days(30));
+                Ok(session())
+            });
         self.tokens
             .expect_issue()
             .times(2)
-            .returning(move |token_type, id, _| {
+            .returning(move |token_type, id, sid, _| {
                 assert_eq!(id, user_id);
+                assert_eq!(sid, Some(session_id()));
                 let (token, jti) = match token_type {
                     TokenType::Access => ("access-token", "a".repeat(32)),
                     TokenType::Refresh => ("refresh-token", "r".repeat(32)),
                 };
                 Ok(IssuedToken {
                     token: token.to_owned(),
-                    claims: claims(token_type, &jti, id),
+                    claims: TokenClaims {
+                        session_id: sid,
+                        ..claims(token_type, &jti, id)
+                    },
                 })
             });
         self.refresh_tokens
             .expect_record()
             .times(1)
-            .withf(|claims| claims.token_type == TokenType::Refresh)
+            .withf(|claims| {
+                claims.token_type == TokenType::Refresh && claims.session_id == Some(session_id())
+            })
             .returning(|_| Ok(()));
     }
 }

@@ -2,8 +2,8 @@
 
 use application::ports::RepositoryError;
 use application::use_cases::{
-    AuthenticateError, GetProfileError, LogInError, LogOutError, RefreshTokenError,
-    RegisterUserError, UpdateProfileError,
+    AuthenticateError, EndSessionError, GetProfileError, LogInError, LogOutError,
+    RefreshTokenError, RegisterUserError, UpdateProfileError, VerifyTokenError,
 };
 
 use super::ApiError;
@@ -91,6 +91,28 @@ impl From<UpdateProfileError> for ApiError {
             UpdateProfileError::Invalid(errors) => Self::Validation(errors),
             UpdateProfileError::NotFound => Self::NotFound,
             UpdateProfileError::Repository(error) => error.into(),
+        }
+    }
+}
+
+impl From<EndSessionError> for ApiError {
+    fn from(error: EndSessionError) -> Self {
+        match error {
+            EndSessionError::NotFound => Self::NotFound,
+            EndSessionError::Repository(error) => error.into(),
+        }
+    }
+}
+
+impl From<VerifyTokenError> for ApiError {
+    fn from(error: VerifyTokenError) -> Self {
+        match error {
+            VerifyTokenError::Invalid(errors) => Self::Validation(errors),
+            VerifyTokenError::Token(problem) => Self::TokenNotValid {
+                problem,
+                for_access: false,
+            },
+            VerifyTokenError::Repository(error) => error.into(),
         }
     }
 }

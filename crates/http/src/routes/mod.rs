@@ -3,12 +3,14 @@
 
 mod probes;
 mod profile;
+mod sessions;
 mod tokens;
 
 use actix_web::dev::HttpServiceFactory;
 use actix_web::http::{Method, header};
 use actix_web::middleware::DefaultHeaders;
 use actix_web::{HttpRequest, HttpResponse, Resource, Route, web};
+use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use crate::auth;
@@ -19,6 +21,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     probes::configure(cfg);
     tokens::configure(cfg);
     profile::configure(cfg);
+    sessions::configure(cfg);
 }
 
 pub(crate) async fn not_found() -> Result<HttpResponse, ApiError> {
@@ -88,4 +91,27 @@ fn other_method(access: Access) -> Route {
             method: req.method().to_string(),
         })
     })
+}
+
+/// RFC 3339 in UTC with microseconds and `Z`, as DRF renders datetimes.
+pub(super) fn timestamp(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    #[test]
+    fn timestamps_always_carry_six_fractional_digits_and_z() {
+        let at = Utc
+            .with_ymd_and_hms(2026, 1, 21, 10, 0, 0)
+            .single()
+            .expect("valid date");
+        assert_eq!(timestamp(at), "2026-01-21T10:00:00.000000Z");
+        let at = at + chrono::Duration::microseconds(123_456);
+        assert_eq!(timestamp(at), "2026-01-21T10:00:00.123456Z");
+    }
 }

@@ -2,11 +2,10 @@
 
 use actix_web::{HttpResponse, web};
 use application::use_cases::{GetProfile, UpdateProfile, UpdateProfileInput, UserChangesInput};
-use chrono::{DateTime, Utc};
 use domain::{Profile, User};
 use serde::Serialize;
 
-use super::{Access, Caching, PROFILE_METHODS, endpoint};
+use super::{Access, Caching, PROFILE_METHODS, endpoint, timestamp};
 use crate::auth::Authenticated;
 use crate::blocking::run;
 use crate::body::{self, Body};
@@ -109,27 +108,5 @@ impl<'a> ProfileBody<'a> {
             created_at: timestamp(profile.created_at),
             updated_at: timestamp(profile.updated_at),
         }
-    }
-}
-
-/// RFC 3339 in UTC with microseconds and `Z`, as DRF renders datetimes.
-fn timestamp(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::TimeZone;
-
-    #[test]
-    fn timestamps_always_carry_six_fractional_digits_and_z() {
-        let at = Utc
-            .with_ymd_and_hms(2026, 1, 21, 10, 0, 0)
-            .single()
-            .expect("valid date");
-        assert_eq!(timestamp(at), "2026-01-21T10:00:00.000000Z");
-        let at = at + chrono::Duration::microseconds(123_456);
-        assert_eq!(timestamp(at), "2026-01-21T10:00:00.123456Z");
     }
 }

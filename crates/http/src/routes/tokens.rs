@@ -1,9 +1,10 @@
-//! Registration, login, refresh and logout: the endpoints that hand out and take back tokens.
+//! Registration, login, refresh, verify and logout: the endpoints that hand out, check and take
+//! back tokens.
 
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, ResponseError, web};
 use application::use_cases::{
     LogIn, LogInInput, LogOut, LogOutInput, ProfileInput, RefreshToken, RefreshTokenInput,
-    RegisterUser, RegisterUserInput, TokenPair,
+    RegisterUser, RegisterUserInput, TokenPair, VerifyToken,
 };
 use serde::Serialize;
 
@@ -11,6 +12,7 @@ use super::{Access, Caching, POST_METHODS, endpoint};
 use crate::auth::{Authenticated, Credentials};
 use crate::blocking::{HashSlots, run};
 use crate::body::{self, Body};
+use crate::client::client_info;
 use crate::cookie::CookiePolicy;
 use crate::error::ApiError;
 
@@ -36,6 +38,11 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
         web::post().to(refresh),
     ))
     .service(post(
+        "/api/auth/verify",
+        Access::Open,
+        web::post().to(verify),
+    ))
+    .service(post(
         "/api/auth/logout",
         Access::Protected,
         web::post().to(log_out),
@@ -50,9 +57,12 @@ struct TokenPairBody {
     access: String,
 }
 
+/// `/refresh`'s answer: the refresh token only when it was rotated.
 #[derive(Serialize)]
-struct AccessBody {
+struct RefreshedBody {
     access: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh: Option<String>,
 }
 
 /// The token pair as the body says it, and as a cookie too when that is enabled.
@@ -77,11 +87,13 @@ async fn register(
     slots: web::Data<HashSlots>,
 ) -> Result<HttpResponse, ApiError> {
     cookies.check_sign_in(&req)?;
+    let client = client_info(&req);
     let _slot = slots.acquire().await?;
     let pair = run(move || {
         credentials.check()?;
         let Body(fields) = body?;
         let input = RegisterUserInput {
+            client,
             username: body::string(&fields, "username"),
             email: body::string(&fields, "email"),
             password: body::string(&fields, "password"),
@@ -107,11 +119,13 @@ async fn log_in(
     slots: web::Data<HashSlots>,
 ) -> Result<HttpResponse, ApiError> {
     cookies.check_sign_in(&req)?;
+    let client = client_info(&req);
     let _slot = slots.acquire().await?;
     let pair = run(move || {
         credentials.check()?;
         let Body(fields) = body?;
         let input = LogInInput {
+            client,
             username: body::string(&fields, "username"),
             password: body::string(&fields, "password"),
         };
@@ -131,7 +145,16 @@ async fn refresh(
     let (token, used_cookie) = cookies.refresh_token(&req, &fields)?;
     let input = RefreshTokenInput { refresh: token };
     match run(move || Ok(refresh.execute(input)?)).await {
-        Ok(access) => Ok(HttpResponse::Ok().json(AccessBody { access })),
+        Ok(refreshed) => {
+            let mut response = HttpResponse::Ok();
+            if let Some(rotated) = &refreshed.refresh {
+                cookies.issue(&mut response, rotated);
+            }
+            Ok(response.json(RefreshedBody {
+                access: refreshed.access,
+                refresh: refreshed.refresh,
+            }))
+        }
         // A cookie that no longer works is dropped, so the browser stops sending it.
         Err(error @ ApiError::TokenNotValid { .. }) if used_cookie => {
             let mut response = error.error_response();
@@ -149,12 +172,18 @@ async fn log_out(
     log_out: web::Data<LogOut>,
     cookies: web::Data<CookiePolicy>,
 ) -> Result<HttpResponse, ApiError> {
-    let refresh = body.and_then(|Body(fields)| cookies.refresh_token(&req, &fields));
+    let form = body.and_then(|Body(fields)| {
+        let refresh = cookies.refresh_token(&req, &fields)?.0;
+        Ok((refresh, body::string(&fields, "scope")))
+    });
     run(move || {
         let user = caller.user()?;
+        let (refresh, scope) = form?;
         let input = LogOutInput {
             user_id: user.id,
-            refresh: refresh?.0,
+            session_id: caller.claims.session_id.clone(),
+            refresh,
+            scope,
         };
         Ok(log_out.execute(input)?)
     })
@@ -162,4 +191,15 @@ async fn log_out(
     let mut response = HttpResponse::ResetContent().finish();
     cookies.clear(&mut response);
     Ok(response)
+}
+
+/// simplejwt's `TokenVerifyView`: `{}` for a token that would be accepted right now.
+async fn verify(
+    body: Result<Body, ApiError>,
+    verify: web::Data<VerifyToken>,
+) -> Result<HttpResponse, ApiError> {
+    let Body(fields) = body?;
+    let token = body::string(&fields, "token");
+    run(move || Ok(verify.execute(token)?)).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({})))
 }
