@@ -13,7 +13,7 @@ use thiserror::Error;
 use crate::connection::{AnyConnection, ConnectionManager};
 use crate::database_url::{ACCEPTED_FORMS, DatabaseUrl};
 use crate::error::{DbError, is_connection_failure};
-use crate::{DieselHealthProbe, DieselRefreshTokenStore, DieselUserRepository};
+use crate::{DieselHealthProbe, DieselRefreshTokenStore, DieselSessionStore, DieselUserRepository};
 
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
@@ -154,6 +154,10 @@ impl Database {
 
     pub fn refresh_tokens(&self) -> DieselRefreshTokenStore {
         DieselRefreshTokenStore::new(self.clone())
+    }
+
+    pub fn sessions(&self) -> DieselSessionStore {
+        DieselSessionStore::new(self.clone())
     }
 
     pub fn health(&self) -> DieselHealthProbe {

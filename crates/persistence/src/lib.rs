@@ -15,6 +15,7 @@ mod health;
 mod refresh_tokens;
 mod rows;
 mod schema;
+mod sessions;
 mod users;
 
 #[cfg(any(test, feature = "testing"))]
@@ -23,4 +24,5 @@ pub mod testing;
 pub use database::{Backend, ConnectError, Database, MigrationError, PoolOptions};
 pub use health::DieselHealthProbe;
 pub use refresh_tokens::DieselRefreshTokenStore;
+pub use sessions::DieselSessionStore;
 pub use users::DieselUserRepository;

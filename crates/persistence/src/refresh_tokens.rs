@@ -4,10 +4,10 @@ use application::ports::{RefreshTokenStore, RepositoryError};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
-use domain::{TokenClaims, TokenId};
+use domain::{SessionId, TokenClaims, TokenId};
 
 use crate::database::Database;
-use crate::rows::{NewRefreshTokenRow, to_stored};
+use crate::rows::{NewRefreshTokenRow, row_count, to_stored};
 use crate::schema::refresh_tokens;
 
 /// Issued and revoked refresh tokens in the `refresh_tokens` table.
@@ -24,19 +24,20 @@ impl DieselRefreshTokenStore {
 
 /// Records the token if unknown and revokes it unless it already is, in one statement, so that
 /// two concurrent revocations cannot both insert. `$n` placeholders work on both backends.
-const REVOKE: &str = "INSERT INTO refresh_tokens (jti, user_id, issued_at, expires_at, revoked_at) \
-     VALUES ($1, $2, $3, $4, $5) \
+const REVOKE: &str = "INSERT INTO refresh_tokens \
+     (jti, user_id, issued_at, expires_at, session_id, revoked_at) \
+     VALUES ($1, $2, $3, $4, $5, $6) \
      ON CONFLICT (jti) DO UPDATE \
      SET revoked_at = COALESCE(refresh_tokens.revoked_at, excluded.revoked_at)";
 
+/// Neither backend takes a `LIMIT` on a `DELETE` itself (SQLite only when built with an option),
+/// and diesel's DSL refuses a subquery on the table being deleted from.
+const DELETE_EXPIRED: &str = "DELETE FROM refresh_tokens WHERE id IN \
+     (SELECT id FROM refresh_tokens WHERE expires_at < $1 LIMIT $2)";
+
 impl RefreshTokenStore for DieselRefreshTokenStore {
     fn record(&self, claims: &TokenClaims) -> Result<(), RepositoryError> {
-        let row = NewRefreshTokenRow {
-            jti: claims.id.as_str(),
-            user_id: claims.user_id.get(),
-            issued_at: to_stored(claims.issued_at),
-            expires_at: to_stored(claims.expires_at),
-        };
+        let row = NewRefreshTokenRow::from(claims);
         self.db.run(|conn| {
             diesel::insert_into(refresh_tokens::table)
                 .values(&row)
@@ -52,6 +53,7 @@ impl RefreshTokenStore for DieselRefreshTokenStore {
                 .bind::<BigInt, _>(claims.user_id.get())
                 .bind::<Timestamp, _>(to_stored(claims.issued_at))
                 .bind::<Timestamp, _>(to_stored(claims.expires_at))
+                .bind::<Nullable<Text>, _>(claims.session_id.as_ref().map(SessionId::as_str))
                 .bind::<Nullable<Timestamp>, _>(Some(to_stored(at)))
                 .execute(conn)
         })?;
@@ -69,14 +71,13 @@ impl RefreshTokenStore for DieselRefreshTokenStore {
         Ok(matches!(revoked_at, Some(Some(_))))
     }
 
-    fn delete_expired(&self, now: DateTime<Utc>) -> Result<u64, RepositoryError> {
+    fn delete_expired(&self, now: DateTime<Utc>, batch: u32) -> Result<u64, RepositoryError> {
         let deleted = self.db.run(|conn| {
-            diesel::delete(
-                refresh_tokens::table.filter(refresh_tokens::expires_at.lt(to_stored(now))),
-            )
-            .execute(conn)
+            diesel::sql_query(DELETE_EXPIRED)
+                .bind::<Timestamp, _>(to_stored(now))
+                .bind::<BigInt, _>(i64::from(batch))
+                .execute(conn)
         })?;
-        // A count of rows always fits.
-        Ok(u64::try_from(deleted).unwrap_or(u64::MAX))
+        Ok(row_count(deleted))
     }
 }

@@ -3,11 +3,15 @@
 use std::error::Error as StdError;
 use std::fmt;
 
+use application::ports::RepositoryError;
 use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
 use diesel::prelude::*;
-use domain::{Email, PasswordHash, PersonName, Phone, Profile, User, UserId, Username};
+use domain::{
+    ClientInfo, Email, PasswordHash, PersonName, Phone, Profile, Session, SessionEnd, SessionId,
+    TokenClaims, TokenId, TokenType, User, UserId, Username,
+};
 
-use crate::schema::{profiles, refresh_tokens, users};
+use crate::schema::{profiles, refresh_tokens, sessions, users};
 
 /// A stored time: UTC, cut to the microseconds both backends keep, so that what is written is
 /// exactly what is read back.
@@ -19,11 +23,17 @@ pub(crate) fn from_stored(time: NaiveDateTime) -> DateTime<Utc> {
     time.and_utc()
 }
 
+/// A count of rows affected, as the ports report it; it always fits.
+pub(crate) fn row_count(rows: usize) -> u64 {
+    u64::try_from(rows).unwrap_or(u64::MAX)
+}
+
 /// A stored row that the domain refuses, e.g. an email written before a validation rule changed.
 #[derive(Debug)]
 pub(crate) struct InvalidRow {
     table: &'static str,
-    id: i64,
+    /// The row's primary key, or for a token its `jti`.
+    id: String,
     problem: String,
 }
 
@@ -38,6 +48,12 @@ impl fmt::Display for InvalidRow {
 }
 
 impl StdError for InvalidRow {}
+
+/// A row that cannot become its domain type is a storage failure: what is wrong with it travels
+/// as the source, and the HTTP layer logs the whole chain.
+pub(crate) fn unexpected(error: InvalidRow) -> RepositoryError {
+    RepositoryError::Unexpected(Box::new(error))
+}
 
 #[derive(Debug, Queryable)]
 #[diesel(table_name = users)]
@@ -61,7 +77,7 @@ impl TryFrom<UserRow> for User {
     fn try_from(row: UserRow) -> Result<Self, Self::Error> {
         let invalid = |problem: String| InvalidRow {
             table: "users",
-            id: row.id,
+            id: row.id.to_string(),
             problem,
         };
         let username = Username::parse(&row.username)
@@ -134,7 +150,7 @@ impl TryFrom<ProfileRow> for Profile {
     fn try_from(row: ProfileRow) -> Result<Self, Self::Error> {
         let phone = Phone::parse(&row.phone).map_err(|problem| InvalidRow {
             table: "profiles",
-            id: row.id,
+            id: row.id.to_string(),
             problem: format!("phone: {problem}"),
         })?;
         Ok(Profile {
@@ -171,6 +187,142 @@ pub(crate) struct NewRefreshTokenRow<'a> {
     pub(crate) user_id: i64,
     pub(crate) issued_at: NaiveDateTime,
     pub(crate) expires_at: NaiveDateTime,
+    pub(crate) session_id: Option<&'a str>,
+}
+
+impl<'a> From<&'a TokenClaims> for NewRefreshTokenRow<'a> {
+    fn from(claims: &'a TokenClaims) -> Self {
+        Self {
+            jti: claims.id.as_str(),
+            user_id: claims.user_id.get(),
+            issued_at: to_stored(claims.issued_at),
+            expires_at: to_stored(claims.expires_at),
+            session_id: claims.session_id.as_ref().map(SessionId::as_str),
+        }
+    }
+}
+
+/// The columns of a recorded refresh token that hold its claims, selected by
+/// [`TokenClaimsRow::COLUMNS`].
+#[derive(Debug, Queryable)]
+#[diesel(table_name = refresh_tokens)]
+pub(crate) struct TokenClaimsRow {
+    pub(crate) jti: String,
+    pub(crate) user_id: i64,
+    pub(crate) issued_at: NaiveDateTime,
+    pub(crate) expires_at: NaiveDateTime,
+    pub(crate) session_id: Option<String>,
+}
+
+impl TokenClaimsRow {
+    pub(crate) const COLUMNS: (
+        refresh_tokens::jti,
+        refresh_tokens::user_id,
+        refresh_tokens::issued_at,
+        refresh_tokens::expires_at,
+        refresh_tokens::session_id,
+    ) = (
+        refresh_tokens::jti,
+        refresh_tokens::user_id,
+        refresh_tokens::issued_at,
+        refresh_tokens::expires_at,
+        refresh_tokens::session_id,
+    );
+}
+
+/// The claims of a recorded refresh token, exactly as they were issued: only refresh tokens are
+/// recorded, and every claim but the type is stored.
+impl TryFrom<TokenClaimsRow> for TokenClaims {
+    type Error = InvalidRow;
+
+    fn try_from(row: TokenClaimsRow) -> Result<Self, Self::Error> {
+        let invalid = |problem: &str| InvalidRow {
+            table: "refresh_tokens",
+            id: row.jti.clone(),
+            problem: problem.to_owned(),
+        };
+        let id = TokenId::parse(&row.jti).ok_or_else(|| invalid("jti is not a token id"))?;
+        let session_id = row
+            .session_id
+            .as_deref()
+            .map(|raw| {
+                SessionId::parse(raw).ok_or_else(|| invalid("session_id is not a session id"))
+            })
+            .transpose()?;
+        Ok(TokenClaims {
+            token_type: TokenType::Refresh,
+            id,
+            user_id: UserId::new(row.user_id),
+            issued_at: from_stored(row.issued_at),
+            expires_at: from_stored(row.expires_at),
+            session_id,
+        })
+    }
+}
+
+#[derive(Debug, Queryable)]
+#[diesel(table_name = sessions)]
+pub(crate) struct SessionRow {
+    pub(crate) id: String,
+    pub(crate) user_id: i64,
+    pub(crate) created_at: NaiveDateTime,
+    pub(crate) last_used_at: NaiveDateTime,
+    pub(crate) expires_at: NaiveDateTime,
+    pub(crate) absolute_expires_at: NaiveDateTime,
+    pub(crate) ip_address: String,
+    pub(crate) user_agent: String,
+    pub(crate) ended_at: Option<NaiveDateTime>,
+    pub(crate) end_reason: Option<String>,
+}
+
+impl TryFrom<SessionRow> for Session {
+    type Error = InvalidRow;
+
+    fn try_from(row: SessionRow) -> Result<Self, Self::Error> {
+        let invalid = |problem: String| InvalidRow {
+            table: "sessions",
+            id: row.id.clone(),
+            problem,
+        };
+        let id = SessionId::parse(&row.id)
+            .ok_or_else(|| invalid("id is not a session id".to_owned()))?;
+        let ended = match (row.ended_at, row.end_reason.as_deref()) {
+            (None, None) => None,
+            (Some(at), Some(reason)) => {
+                let reason = SessionEnd::parse(reason)
+                    .ok_or_else(|| invalid(format!("unknown end_reason {reason:?}")))?;
+                Some((from_stored(at), reason))
+            }
+            _ => {
+                return Err(invalid(
+                    "ended_at and end_reason must be both set or both null".to_owned(),
+                ));
+            }
+        };
+        Ok(Session {
+            id,
+            user_id: UserId::new(row.user_id),
+            created_at: from_stored(row.created_at),
+            last_used_at: from_stored(row.last_used_at),
+            expires_at: from_stored(row.expires_at),
+            absolute_expires_at: from_stored(row.absolute_expires_at),
+            client: ClientInfo::new(&row.ip_address, &row.user_agent),
+            ended,
+        })
+    }
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = sessions)]
+pub(crate) struct NewSessionRow<'a> {
+    pub(crate) id: &'a str,
+    pub(crate) user_id: i64,
+    pub(crate) created_at: NaiveDateTime,
+    pub(crate) last_used_at: NaiveDateTime,
+    pub(crate) expires_at: NaiveDateTime,
+    pub(crate) absolute_expires_at: NaiveDateTime,
+    pub(crate) ip_address: &'a str,
+    pub(crate) user_agent: &'a str,
 }
 
 #[cfg(test)]

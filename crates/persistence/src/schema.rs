@@ -34,8 +34,27 @@ diesel::table! {
         issued_at -> Timestamp,
         expires_at -> Timestamp,
         revoked_at -> Nullable<Timestamp>,
+        session_id -> Nullable<Text>,
+        used_at -> Nullable<Timestamp>,
+        successor_jti -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        user_id -> BigInt,
+        created_at -> Timestamp,
+        last_used_at -> Timestamp,
+        expires_at -> Timestamp,
+        absolute_expires_at -> Timestamp,
+        ip_address -> Text,
+        user_agent -> Text,
+        ended_at -> Nullable<Timestamp>,
+        end_reason -> Nullable<Text>,
     }
 }
 
 diesel::joinable!(profiles -> users (user_id));
-diesel::allow_tables_to_appear_in_same_query!(users, profiles);
+diesel::joinable!(sessions -> users (user_id));
+diesel::allow_tables_to_appear_in_same_query!(users, profiles, sessions);

@@ -7,16 +7,19 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
 use diesel::sql_types::Text;
-use domain::{Email, NewUser, PasswordHash, PersonName, Phone, Profile, User, UserId};
+use domain::{
+    Email, NewUser, PasswordHash, PersonName, Phone, Profile, Session, SessionEnd, SessionId, User,
+    UserId,
+};
 
 use crate::connection::AnyConnection;
 use crate::database::Database;
 use crate::error::{DbError, violated_unique_constraint};
 use crate::rows::{
-    InvalidRow, NewProfileRow, NewUserRow, ProfileChangesRow, ProfileRow, UserChanges, UserRow,
-    to_stored,
+    NewProfileRow, NewUserRow, ProfileChangesRow, ProfileRow, SessionRow, UserChanges, UserRow,
+    to_stored, unexpected,
 };
-use crate::schema::{profiles, users};
+use crate::schema::{profiles, sessions, users};
 
 diesel::define_sql_function! {
     /// SQL `lower()`: ASCII-only on SQLite, locale-aware on PostgreSQL.
@@ -41,10 +44,6 @@ impl DieselUserRepository {
         let row = self.db.run(query)?;
         row.map(User::try_from).transpose().map_err(unexpected)
     }
-}
-
-fn unexpected(error: InvalidRow) -> RepositoryError {
-    RepositoryError::Unexpected(Box::new(error))
 }
 
 fn to_domain(user: UserRow, profile: ProfileRow) -> Result<(User, Profile), RepositoryError> {
@@ -123,6 +122,68 @@ impl UserRepository for DieselUserRepository {
                 .get_result(conn)
                 .optional()
         })
+    }
+
+    /// The session comes whatever its state, ended or expired included (the caller decides with
+    /// `Session::is_live`); `None` inside when it is unknown, pruned or another user's.
+    fn find_with_session(
+        &self,
+        id: UserId,
+        session_id: &SessionId,
+    ) -> Result<Option<(User, Option<Session>)>, RepositoryError> {
+        let row = self.db.run(|conn| {
+            users::table
+                .left_join(
+                    sessions::table.on(sessions::id
+                        .eq(session_id.as_str())
+                        .and(sessions::user_id.eq(users::id))),
+                )
+                .filter(users::id.eq(id.get()))
+                .select((users::all_columns, sessions::all_columns.nullable()))
+                .get_result::<(UserRow, Option<SessionRow>)>(conn)
+                .optional()
+        })?;
+        let Some((user, session)) = row else {
+            return Ok(None);
+        };
+        let user = User::try_from(user).map_err(unexpected)?;
+        let session = session
+            .map(Session::try_from)
+            .transpose()
+            .map_err(unexpected)?;
+        Ok(Some((user, session)))
+    }
+
+    fn deactivate(&self, id: UserId, at: DateTime<Utc>) -> Result<bool, RepositoryError> {
+        let at = to_stored(at);
+        let found = self.db.run(|conn| {
+            conn.transaction(|conn| {
+                let found = diesel::update(users::table.find(id.get()))
+                    .set(users::is_active.eq(false))
+                    .execute(conn)?;
+                diesel::update(
+                    sessions::table
+                        .filter(sessions::user_id.eq(id.get()))
+                        .filter(sessions::ended_at.is_null()),
+                )
+                .set((
+                    sessions::ended_at.eq(Some(at)),
+                    sessions::end_reason.eq(Some(SessionEnd::UserDeactivated.as_str())),
+                ))
+                .execute(conn)?;
+                Ok(found == 1)
+            })
+        })?;
+        Ok(found)
+    }
+
+    fn reactivate(&self, id: UserId) -> Result<bool, RepositoryError> {
+        let found = self.db.run(|conn| {
+            diesel::update(users::table.find(id.get()))
+                .set(users::is_active.eq(true))
+                .execute(conn)
+        })?;
+        Ok(found == 1)
     }
 
     fn find_profile(&self, user_id: UserId) -> Result<Option<Profile>, RepositoryError> {

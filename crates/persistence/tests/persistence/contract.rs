@@ -4,15 +4,16 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 
 use application::ports::{
-    CreateUserError, HealthProbe, ProfileChanges, RefreshTokenStore, RepositoryError,
-    UpdateUserError, UserRepository,
+    CreateUserError, HealthProbe, NewSession, ProfileChanges, RefreshTokenStore, RepositoryError,
+    Rotation, SessionStore, UpdateUserError, UserRepository,
 };
 use chrono::{DateTime, Duration, Utc};
 use domain::{
-    Email, NewUser, PasswordHash, PersonName, Phone, Profile, TokenClaims, TokenId, TokenType,
-    User, UserId, Username,
+    ClientInfo, Email, NewUser, PasswordHash, PersonName, Phone, Profile, Session, SessionEnd,
+    SessionId, TokenClaims, TokenId, TokenType, User, UserId, Username,
 };
 use persistence::testing::TestDatabase;
+use persistence::{Database, PoolOptions};
 
 use crate::raw;
 
@@ -49,6 +50,7 @@ fn claims(jti: &str, user_id: i64, issued_at: DateTime<Utc>) -> TokenClaims {
         user_id: UserId::new(user_id),
         issued_at,
         expires_at: issued_at + Duration::days(1),
+        session_id: None,
     }
 }
 
@@ -471,8 +473,8 @@ pub(crate) fn only_tokens_that_expired_before_now_are_deleted(db: &TestDatabase)
         .revoke(&long_gone, now - Duration::days(4))
         .expect("revoked");
 
-    assert_eq!(tokens.delete_expired(now).expect("deleted"), 2);
-    assert_eq!(tokens.delete_expired(now).expect("deleted"), 0);
+    assert_eq!(tokens.delete_expired(now, 100).expect("deleted"), 2);
+    assert_eq!(tokens.delete_expired(now, 100).expect("deleted"), 0);
     let mut conn = raw::connect(db);
     assert!(raw::token(&mut conn, long_gone.id.as_str()).is_none());
     assert!(raw::token(&mut conn, just_gone.id.as_str()).is_none());
@@ -615,4 +617,717 @@ pub(crate) fn concurrent_registrations_with_one_username_create_one_user(db: &Te
     let mut conn = raw::connect(db);
     assert_eq!(raw::count(&mut conn, "users"), 1);
     assert_eq!(raw::count(&mut conn, "profiles"), 1);
+}
+
+fn create_user(db: &TestDatabase, username: &str) -> UserId {
+    let (user, _) = db
+        .database()
+        .users()
+        .create(new_user(username, &format!("{username}@example.com")))
+        .expect("created");
+    user.id
+}
+
+fn new_session(user_id: UserId, created_at: DateTime<Utc>) -> NewSession {
+    NewSession {
+        user_id,
+        created_at,
+        expires_at: created_at + Duration::days(1),
+        absolute_expires_at: created_at + Duration::days(30),
+        client: ClientInfo::new("203.0.113.7", "Mozilla/5.0 (X11; Linux x86_64)"),
+    }
+}
+
+/// A refresh token of the session, as the codec would issue it.
+fn refresh(session: &Session, issued_at: DateTime<Utc>) -> TokenClaims {
+    TokenClaims {
+        session_id: Some(session.id.clone()),
+        ..claims(&new_jti(), session.user_id.get(), issued_at)
+    }
+}
+
+fn ids(sessions: &[Session]) -> Vec<&SessionId> {
+    sessions.iter().map(|session| &session.id).collect()
+}
+
+fn unknown_session_id() -> SessionId {
+    SessionId::parse(&new_jti()).expect("hex")
+}
+
+pub(crate) fn a_started_session_is_found_and_listed_while_live(db: &TestDatabase) {
+    let store = db.database().sessions();
+    let alice = create_user(db, "alice");
+    let started_at = at("2026-12-01T10:00:00.123456Z");
+
+    let session = store
+        .start(new_session(alice, started_at), 5)
+        .expect("started");
+
+    assert_eq!(session.id.as_str().len(), 32);
+    assert!(
+        session
+            .id
+            .as_str()
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),
+        "{}",
+        session.id
+    );
+    assert_eq!(session.user_id, alice);
+    assert_eq!(session.created_at, started_at);
+    assert_eq!(session.last_used_at, started_at);
+    assert_eq!(session.expires_at, started_at + Duration::days(1));
+    assert_eq!(session.absolute_expires_at, started_at + Duration::days(30));
+    assert_eq!(session.client.ip_address(), "203.0.113.7");
+    assert_eq!(
+        session.client.user_agent(),
+        "Mozilla/5.0 (X11; Linux x86_64)"
+    );
+    assert_eq!(session.ended, None);
+    assert_eq!(store.find(&session.id).expect("ran"), Some(session.clone()));
+    assert_eq!(
+        store.list_live(alice, started_at).expect("ran"),
+        std::slice::from_ref(&session)
+    );
+
+    let expired = session.expires_at;
+    assert_eq!(store.list_live(alice, expired).expect("ran"), []);
+    assert_eq!(
+        store.find(&session.id).expect("ran"),
+        Some(session),
+        "an expired session is still found"
+    );
+    assert_eq!(store.find(&unknown_session_id()).expect("ran"), None);
+}
+
+pub(crate) fn live_sessions_are_listed_most_recently_used_first(db: &TestDatabase) {
+    let store = db.database().sessions();
+    let alice = create_user(db, "alice");
+    let bob = create_user(db, "bob");
+    let t0 = at("2026-12-01T10:00:00Z");
+    let first = store.start(new_session(alice, t0), 10).expect("started");
+    let second = store
+        .start(new_session(alice, t0 + Duration::minutes(1)), 10)
+        .expect("started");
+    let third = store
+        .start(new_session(alice, t0 + Duration::minutes(2)), 10)
+        .expect("started");
+    store
+        .start(new_session(bob, t0 + Duration::minutes(3)), 10)
+        .expect("started");
+    let now = t0 + Duration::minutes(10);
+    store.touch(&first.id, now).expect("touched");
+    assert!(
+        store
+            .end(alice, &second.id, SessionEnd::LoggedOut, now)
+            .expect("ran")
+    );
+
+    let live = store.list_live(alice, now).expect("ran");
+    assert_eq!(ids(&live), [&first.id, &third.id]);
+    assert_eq!(live[0].last_used_at, now);
+}
+
+pub(crate) fn a_touch_moves_only_last_used_at(db: &TestDatabase) {
+    let store = db.database().sessions();
+    let alice = create_user(db, "alice");
+    let session = store
+        .start(new_session(alice, at("2026-12-01T10:00:00Z")), 5)
+        .expect("started");
+    let later = at("2026-12-01T11:30:00.000001Z");
+
+    store.touch(&session.id, later).expect("touched");
+    store
+        .touch(&unknown_session_id(), later)
+        .expect("touching an unknown session is no error");
+
+    let touched = store.find(&session.id).expect("ran").expect("found");
+    assert_eq!(
+        touched,
+        Session {
+            last_used_at: later,
+            ..session
+        }
+    );
+}
+
+pub(crate) fn a_session_ends_once_and_only_for_its_user(db: &TestDatabase) {
+    let store = db.database().sessions();
+    let alice = create_user(db, "alice");
+    let bob = create_user(db, "bob");
+    let session = store
+        .start(new_session(alice, at("2026-12-01T10:00:00Z")), 5)
+        .expect("started");
+    let first_end = at("2026-12-01T12:00:00.5Z");
+
+    assert!(
+        !store
+            .end(bob, &session.id, SessionEnd::Revoked, first_end)
+            .expect("ran"),
+        "another user's session"
+    );
+    assert_eq!(
+        store.find(&session.id).expect("ran").expect("found").ended,
+        None
+    );
+    assert!(
+        store
+            .end(alice, &session.id, SessionEnd::Revoked, first_end)
+            .expect("ran")
+    );
+    assert!(
+        !store
+            .end(
+                alice,
+                &session.id,
+                SessionEnd::LoggedOut,
+                first_end + Duration::hours(1)
+            )
+            .expect("ran"),
+        "already ended"
+    );
+    assert!(
+        !store
+            .end(
+                alice,
+                &unknown_session_id(),
+                SessionEnd::LoggedOut,
+                first_end
+            )
+            .expect("ran")
+    );
+
+    let ended = store.find(&session.id).expect("ran").expect("found");
+    assert_eq!(ended.ended, Some((first_end, SessionEnd::Revoked)));
+    assert_eq!(store.list_live(alice, first_end).expect("ran"), []);
+}
+
+pub(crate) fn ending_all_sessions_can_keep_one(db: &TestDatabase) {
+    let store = db.database().sessions();
+    let alice = create_user(db, "alice");
+    let bob = create_user(db, "bob");
+    let t0 = at("2026-12-01T10:00:00Z");
+    let start = |user, minutes| {
+        store
+            .start(new_session(user, t0 + Duration::minutes(minutes)), 10)
+            .expect("started")
+    };
+    let (a, b, c, d) = (
+        start(alice, 0),
+        start(alice, 1),
+        start(alice, 2),
+        start(alice, 3),
+    );
+    let bobs = start(bob, 4);
+    let logged_out = t0 + Duration::minutes(5);
+    assert!(
+        store
+            .end(alice, &d.id, SessionEnd::LoggedOut, logged_out)
+            .expect("ran")
+    );
+    let now = t0 + Duration::minutes(10);
+
+    let ended = store
+        .end_all(alice, Some(b.id.clone()), SessionEnd::PasswordChanged, now)
+        .expect("ran");
+
+    assert_eq!(ended, 2);
+    assert_eq!(ids(&store.list_live(alice, now).expect("ran")), [&b.id]);
+    for session in [&a, &c] {
+        assert_eq!(
+            store.find(&session.id).expect("ran").expect("found").ended,
+            Some((now, SessionEnd::PasswordChanged))
+        );
+    }
+    assert_eq!(
+        store.find(&d.id).expect("ran").expect("found").ended,
+        Some((logged_out, SessionEnd::LoggedOut)),
+        "an ended session keeps its first end"
+    );
+
+    let later = now + Duration::minutes(1);
+    assert_eq!(
+        store
+            .end_all(alice, None, SessionEnd::LoggedOut, later)
+            .expect("ran"),
+        1
+    );
+    assert_eq!(store.list_live(alice, later).expect("ran"), []);
+    assert_eq!(
+        ids(&store.list_live(bob, later).expect("ran")),
+        [&bobs.id],
+        "another user's sessions are untouched"
+    );
+}
+
+pub(crate) fn starting_beyond_the_cap_evicts_the_least_recently_used(db: &TestDatabase) {
+    let store = db.database().sessions();
+    let alice = create_user(db, "alice");
+    let bob = create_user(db, "bob");
+    let t0 = at("2026-12-01T10:00:00Z");
+    let start = |user, minutes, cap| {
+        store
+            .start(new_session(user, t0 + Duration::minutes(minutes)), cap)
+            .expect("started")
+    };
+    let a = start(alice, 0, 3);
+    let b = start(alice, 1, 3);
+    let c = start(alice, 2, 3);
+    let bobs = start(bob, 3, 1);
+    store
+        .touch(&a.id, t0 + Duration::minutes(4))
+        .expect("touched");
+
+    let d = start(alice, 5, 3);
+
+    let now = d.created_at;
+    assert_eq!(
+        ids(&store.list_live(alice, now).expect("ran")),
+        [&d.id, &a.id, &c.id]
+    );
+    assert_eq!(
+        store.find(&b.id).expect("ran").expect("found").ended,
+        Some((now, SessionEnd::Evicted))
+    );
+
+    let e = start(alice, 6, 1);
+    let now = e.created_at;
+    assert_eq!(ids(&store.list_live(alice, now).expect("ran")), [&e.id]);
+    for session in [&a, &c, &d] {
+        assert_eq!(
+            store.find(&session.id).expect("ran").expect("found").ended,
+            Some((now, SessionEnd::Evicted))
+        );
+    }
+    assert_eq!(
+        store.find(&b.id).expect("ran").expect("found").ended,
+        Some((d.created_at, SessionEnd::Evicted)),
+        "an evicted session keeps its first end"
+    );
+    assert_eq!(
+        ids(&store.list_live(bob, now).expect("ran")),
+        [&bobs.id],
+        "another user's sessions do not count"
+    );
+}
+
+pub(crate) fn expired_sessions_do_not_count_towards_the_cap(db: &TestDatabase) {
+    let store = db.database().sessions();
+    let alice = create_user(db, "alice");
+    let t0 = at("2026-12-01T10:00:00Z");
+    let old = store.start(new_session(alice, t0), 2).expect("started");
+    let live = store
+        .start(new_session(alice, t0 + Duration::hours(23)), 2)
+        .expect("started");
+
+    let after_old_expired = t0 + Duration::hours(25);
+    let newest = store
+        .start(new_session(alice, after_old_expired), 2)
+        .expect("started");
+
+    assert_eq!(
+        ids(&store.list_live(alice, after_old_expired).expect("ran")),
+        [&newest.id, &live.id]
+    );
+    assert_eq!(
+        store.find(&old.id).expect("ran").expect("found").ended,
+        None,
+        "an expired session is not evicted"
+    );
+}
+
+pub(crate) fn a_user_is_found_with_its_own_session_only(db: &TestDatabase) {
+    let users = db.database().users();
+    let store = db.database().sessions();
+    let alice = create_user(db, "alice");
+    let bob = create_user(db, "bob");
+    let t0 = at("2026-12-01T10:00:00.000042Z");
+    let alices = store.start(new_session(alice, t0), 5).expect("started");
+    let bobs = store.start(new_session(bob, t0), 5).expect("started");
+    let alice_user = users.find_by_id(alice).expect("ran").expect("found");
+
+    assert_eq!(
+        users.find_with_session(alice, &alices.id).expect("ran"),
+        Some((alice_user.clone(), Some(alices.clone())))
+    );
+    assert_eq!(
+        users.find_with_session(alice, &bobs.id).expect("ran"),
+        Some((alice_user.clone(), None)),
+        "another user's session"
+    );
+    assert_eq!(
+        users
+            .find_with_session(alice, &unknown_session_id())
+            .expect("ran"),
+        Some((alice_user.clone(), None))
+    );
+    assert_eq!(
+        users
+            .find_with_session(UserId::new(987_654), &alices.id)
+            .expect("ran"),
+        None
+    );
+
+    let ended_at = t0 + Duration::hours(1);
+    store
+        .end(alice, &alices.id, SessionEnd::LoggedOut, ended_at)
+        .expect("ran");
+    assert_eq!(
+        users.find_with_session(alice, &alices.id).expect("ran"),
+        Some((
+            alice_user,
+            Some(Session {
+                ended: Some((ended_at, SessionEnd::LoggedOut)),
+                ..alices
+            })
+        )),
+        "an ended session is found, ended"
+    );
+}
+
+pub(crate) fn deactivating_a_user_ends_its_sessions_and_reactivating_keeps_them_ended(
+    db: &TestDatabase,
+) {
+    let users = db.database().users();
+    let store = db.database().sessions();
+    let alice = create_user(db, "alice");
+    let bob = create_user(db, "bob");
+    let t0 = at("2026-12-01T10:00:00Z");
+    let live = store.start(new_session(alice, t0), 5).expect("started");
+    let logged_out = store.start(new_session(alice, t0), 5).expect("started");
+    let bobs = store.start(new_session(bob, t0), 5).expect("started");
+    let logged_out_at = t0 + Duration::minutes(1);
+    store
+        .end(alice, &logged_out.id, SessionEnd::LoggedOut, logged_out_at)
+        .expect("ran");
+    let deactivated_at = t0 + Duration::minutes(2);
+
+    assert!(users.deactivate(alice, deactivated_at).expect("ran"));
+
+    assert!(
+        !users
+            .find_by_id(alice)
+            .expect("ran")
+            .expect("found")
+            .is_active
+    );
+    assert_eq!(
+        store.find(&live.id).expect("ran").expect("found").ended,
+        Some((deactivated_at, SessionEnd::UserDeactivated))
+    );
+    assert_eq!(
+        store
+            .find(&logged_out.id)
+            .expect("ran")
+            .expect("found")
+            .ended,
+        Some((logged_out_at, SessionEnd::LoggedOut))
+    );
+    assert!(
+        users
+            .find_by_id(bob)
+            .expect("ran")
+            .expect("found")
+            .is_active
+    );
+    assert_eq!(
+        store.find(&bobs.id).expect("ran").expect("found").ended,
+        None
+    );
+
+    assert!(users.reactivate(alice).expect("ran"));
+    assert!(
+        users
+            .find_by_id(alice)
+            .expect("ran")
+            .expect("found")
+            .is_active
+    );
+    assert_eq!(store.list_live(alice, deactivated_at).expect("ran"), []);
+    assert_eq!(
+        store.find(&live.id).expect("ran").expect("found").ended,
+        Some((deactivated_at, SessionEnd::UserDeactivated))
+    );
+
+    let nobody = UserId::new(987_654);
+    assert!(!users.deactivate(nobody, deactivated_at).expect("ran"));
+    assert!(!users.reactivate(nobody).expect("ran"));
+}
+
+pub(crate) fn deleting_a_user_deletes_its_sessions(db: &TestDatabase) {
+    let store = db.database().sessions();
+    let mut conn = raw::connect(db);
+    let alice = create_user(db, "alice");
+    let bob = create_user(db, "bob");
+    let t0 = at("2026-12-01T10:00:00Z");
+    let alices = store.start(new_session(alice, t0), 5).expect("started");
+    store.start(new_session(bob, t0), 5).expect("started");
+
+    raw::delete_user(&mut conn, alice.get());
+
+    assert_eq!(store.find(&alices.id).expect("ran"), None);
+    assert_eq!(raw::count(&mut conn, "sessions"), 1);
+}
+
+pub(crate) fn a_rotation_is_won_once_and_then_reports_the_successor(db: &TestDatabase) {
+    let tokens = db.database().refresh_tokens();
+    let store = db.database().sessions();
+    let mut conn = raw::connect(db);
+    let alice = create_user(db, "alice");
+    let t0 = at("2026-12-01T10:00:00.000001Z");
+    let session = store.start(new_session(alice, t0), 5).expect("started");
+    let spent = refresh(&session, t0);
+    tokens.record(&spent).expect("recorded");
+    let first_use = t0 + Duration::minutes(5);
+    let successor = refresh(&session, first_use);
+
+    assert_eq!(
+        store.rotate(&spent, &successor, first_use).expect("ran"),
+        Rotation::Won
+    );
+
+    let row = raw::token(&mut conn, spent.id.as_str()).expect("the spent row");
+    assert_eq!(row.used_at.map(|t| t.and_utc()), Some(first_use));
+    assert_eq!(row.successor_jti.as_deref(), Some(successor.id.as_str()));
+    let row = raw::token(&mut conn, successor.id.as_str()).expect("the successor row");
+    assert_eq!(row.session_id.as_deref(), Some(session.id.as_str()));
+    assert_eq!(row.used_at, None);
+    assert!(!tokens.is_revoked(&successor.id).expect("ran"));
+    assert_eq!(
+        store.find(&session.id).expect("ran").expect("found"),
+        Session {
+            last_used_at: first_use,
+            expires_at: successor.expires_at,
+            ..session.clone()
+        }
+    );
+
+    let second_use = first_use + Duration::seconds(3);
+    let late = refresh(&session, second_use);
+    assert_eq!(
+        store.rotate(&spent, &late, second_use).expect("ran"),
+        Rotation::Spent {
+            used_at: first_use,
+            successor: successor.clone(),
+        }
+    );
+    assert!(raw::token(&mut conn, late.id.as_str()).is_none());
+    assert_eq!(
+        store
+            .find(&session.id)
+            .expect("ran")
+            .expect("found")
+            .last_used_at,
+        first_use,
+        "a lost rotation does not touch the session"
+    );
+
+    let next = refresh(&session, second_use);
+    assert_eq!(
+        store.rotate(&successor, &next, second_use).expect("ran"),
+        Rotation::Won,
+        "the successor rotates in turn"
+    );
+}
+
+pub(crate) fn concurrent_rotations_of_one_token_have_one_winner(db: &TestDatabase) {
+    const CONTENDERS: usize = 16;
+    // One connection per contender, so that all of them really meet in the database.
+    let database = Database::connect(
+        db.url(),
+        PoolOptions {
+            max_size: u32::try_from(CONTENDERS).expect("fits"),
+            connection_timeout: std::time::Duration::from_secs(30),
+            ..PoolOptions::default()
+        },
+    )
+    .expect("connected");
+    let alice = create_user(db, "alice");
+    let t0 = at("2026-12-01T10:00:00Z");
+    let session = database
+        .sessions()
+        .start(new_session(alice, t0), 5)
+        .expect("started");
+    let spent = refresh(&session, t0);
+    database.refresh_tokens().record(&spent).expect("recorded");
+    let barrier = Arc::new(Barrier::new(CONTENDERS));
+
+    let handles: Vec<_> = (0..CONTENDERS)
+        .map(|i| {
+            let store = database.sessions();
+            let barrier = Arc::clone(&barrier);
+            let spent = spent.clone();
+            let at =
+                t0 + Duration::minutes(1) + Duration::microseconds(i64::try_from(i).expect("fits"));
+            let successor = refresh(&session, at);
+            thread::spawn(move || {
+                barrier.wait();
+                let rotation = store.rotate(&spent, &successor, at);
+                (successor, at, rotation)
+            })
+        })
+        .collect();
+    let results: Vec<_> = handles
+        .into_iter()
+        .map(|handle| handle.join().expect("the thread did not panic"))
+        .collect();
+
+    let winners: Vec<_> = results
+        .iter()
+        .filter(|(_, _, rotation)| matches!(rotation, Ok(Rotation::Won)))
+        .collect();
+    assert_eq!(winners.len(), 1, "{results:?}");
+    let (winning_successor, won_at, _) = winners[0];
+    let spent_reports = results
+        .iter()
+        .filter(|(_, _, rotation)| {
+            matches!(rotation, Ok(Rotation::Spent { used_at, successor })
+                if used_at == won_at && successor == winning_successor)
+        })
+        .count();
+    assert_eq!(spent_reports, CONTENDERS - 1, "{results:?}");
+    let mut conn = raw::connect(db);
+    assert_eq!(raw::count(&mut conn, "refresh_tokens"), 2);
+}
+
+pub(crate) fn rotating_an_unrecorded_or_revoked_token_is_unknown(db: &TestDatabase) {
+    let tokens = db.database().refresh_tokens();
+    let store = db.database().sessions();
+    let mut conn = raw::connect(db);
+    let alice = create_user(db, "alice");
+    let t0 = at("2026-12-01T10:00:00Z");
+    let session = store.start(new_session(alice, t0), 5).expect("started");
+    let now = t0 + Duration::minutes(1);
+
+    let unrecorded = refresh(&session, t0);
+    let successor = refresh(&session, now);
+    assert_eq!(
+        store.rotate(&unrecorded, &successor, now).expect("ran"),
+        Rotation::Unknown
+    );
+    assert!(raw::token(&mut conn, successor.id.as_str()).is_none());
+
+    let revoked = refresh(&session, t0);
+    tokens.record(&revoked).expect("recorded");
+    tokens.revoke(&revoked, t0).expect("revoked");
+    assert_eq!(
+        store.rotate(&revoked, &successor, now).expect("ran"),
+        Rotation::Unknown,
+        "a revoked token that was never spent has no successor to report"
+    );
+    assert!(raw::token(&mut conn, successor.id.as_str()).is_none());
+    let row = raw::token(&mut conn, revoked.id.as_str()).expect("the revoked row");
+    assert_eq!((row.used_at, row.successor_jti), (None, None));
+    assert_eq!(
+        store
+            .find(&session.id)
+            .expect("ran")
+            .expect("found")
+            .last_used_at,
+        t0
+    );
+}
+
+pub(crate) fn pruning_removes_only_ended_or_expired_sessions_at_most_a_batch_at_a_time(
+    db: &TestDatabase,
+) {
+    let store = db.database().sessions();
+    let tokens = db.database().refresh_tokens();
+    let mut conn = raw::connect(db);
+    let alice = create_user(db, "alice");
+    let now = at("2026-12-10T12:00:00.500000Z");
+    let start = |new: NewSession| store.start(new, 100).expect("started");
+
+    let live = start(new_session(alice, now - Duration::hours(1)));
+    let expiring_now = start(NewSession {
+        expires_at: now,
+        ..new_session(alice, now - Duration::hours(1))
+    });
+    let ended = start(new_session(alice, now - Duration::hours(1)));
+    store
+        .end(
+            alice,
+            &ended.id,
+            SessionEnd::LoggedOut,
+            now - Duration::minutes(1),
+        )
+        .expect("ran");
+    let expired = start(NewSession {
+        expires_at: now - Duration::microseconds(1),
+        ..new_session(alice, now - Duration::days(1))
+    });
+    let past_lifetime = start(NewSession {
+        expires_at: now + Duration::hours(1),
+        absolute_expires_at: now - Duration::seconds(1),
+        ..new_session(alice, now - Duration::days(30))
+    });
+    let token = refresh(&ended, now - Duration::hours(1));
+    tokens.record(&token).expect("recorded");
+
+    assert_eq!(store.prune(now, 2).expect("pruned"), 2);
+    assert_eq!(store.prune(now, 2).expect("pruned"), 1);
+    assert_eq!(store.prune(now, 2).expect("pruned"), 0);
+
+    for gone in [&ended, &expired, &past_lifetime] {
+        assert_eq!(store.find(&gone.id).expect("ran"), None);
+    }
+    for kept in [&live, &expiring_now] {
+        assert!(store.find(&kept.id).expect("ran").is_some());
+    }
+    assert!(
+        raw::token(&mut conn, token.id.as_str()).is_some(),
+        "pruning a session leaves its tokens"
+    );
+}
+
+pub(crate) fn expired_tokens_are_deleted_at_most_a_batch_at_a_time(db: &TestDatabase) {
+    let tokens = db.database().refresh_tokens();
+    let mut conn = raw::connect(db);
+    let now = at("2026-12-10T12:00:00Z");
+    for _ in 0..5 {
+        tokens
+            .record(&claims(&new_jti(), 1, now - Duration::days(2)))
+            .expect("recorded");
+    }
+    let valid = claims(&new_jti(), 1, now);
+    tokens.record(&valid).expect("recorded");
+
+    let batches: Vec<u64> = (0..4)
+        .map(|_| tokens.delete_expired(now, 2).expect("deleted"))
+        .collect();
+
+    assert_eq!(batches, [2, 2, 1, 0]);
+    assert_eq!(raw::count(&mut conn, "refresh_tokens"), 1);
+    assert!(raw::token(&mut conn, valid.id.as_str()).is_some());
+}
+
+pub(crate) fn a_recorded_tokens_session_round_trips(db: &TestDatabase) {
+    let tokens = db.database().refresh_tokens();
+    let store = db.database().sessions();
+    let mut conn = raw::connect(db);
+    let alice = create_user(db, "alice");
+    let t0 = at("2026-12-01T10:00:00Z");
+    let session = store.start(new_session(alice, t0), 5).expect("started");
+
+    let with_session = refresh(&session, t0);
+    let without_session = claims(&new_jti(), alice.get(), t0);
+    let revoked_unrecorded = refresh(&session, t0);
+    tokens.record(&with_session).expect("recorded");
+    tokens.record(&without_session).expect("recorded");
+    tokens.revoke(&revoked_unrecorded, t0).expect("revoked");
+
+    let session_of = |conn: &mut raw::RawConnection, claims: &TokenClaims| {
+        raw::token(conn, claims.id.as_str())
+            .expect("the token row")
+            .session_id
+    };
+    assert_eq!(
+        session_of(&mut conn, &with_session).as_deref(),
+        Some(session.id.as_str())
+    );
+    assert_eq!(session_of(&mut conn, &without_session), None);
+    assert_eq!(
+        session_of(&mut conn, &revoked_unrecorded).as_deref(),
+        Some(session.id.as_str())
+    );
 }

@@ -62,11 +62,18 @@ pub(crate) struct TokenRow {
     pub(crate) expires_at: chrono::NaiveDateTime,
     #[diesel(sql_type = Nullable<Timestamp>)]
     pub(crate) revoked_at: Option<chrono::NaiveDateTime>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub(crate) session_id: Option<String>,
+    #[diesel(sql_type = Nullable<Timestamp>)]
+    pub(crate) used_at: Option<chrono::NaiveDateTime>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub(crate) successor_jti: Option<String>,
 }
 
 pub(crate) fn token(conn: &mut RawConnection, jti: &str) -> Option<TokenRow> {
     diesel::sql_query(
-        "SELECT user_id, issued_at, expires_at, revoked_at FROM refresh_tokens WHERE jti = $1",
+        "SELECT user_id, issued_at, expires_at, revoked_at, session_id, used_at, successor_jti \
+         FROM refresh_tokens WHERE jti = $1",
     )
     .bind::<Text, _>(jti)
     .get_result::<TokenRow>(conn)
