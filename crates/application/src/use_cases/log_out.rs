@@ -55,21 +55,23 @@ impl LogOut {
     pub fn execute(&self, input: LogOutInput) -> Result<(), LogOutError> {
         let mut errors = FieldErrors::new();
         let scope = match input.scope.optional("scope", &mut errors) {
-            None => Scope::This,
-            Some(scope) if scope == "others" => Scope::Others,
-            Some(scope) if scope == "all" => Scope::All,
+            None => Some(Scope::This),
+            Some(scope) if scope == "others" => Some(Scope::Others),
+            Some(scope) if scope == "all" => Some(Scope::All),
             Some(scope) => {
                 errors.add(&["scope"], format!("\"{scope}\" is not a valid choice."));
-                Scope::This
+                None
             }
         };
+        // Whether `refresh` is required depends on the scope; with no valid scope, only the
+        // scope is reported.
         let raw = match scope {
-            Scope::This => input.refresh.required_non_blank("refresh", &mut errors),
-            Scope::Others | Scope::All => input.refresh.optional("refresh", &mut errors),
+            Some(Scope::This) => input.refresh.required_non_blank("refresh", &mut errors),
+            _ => input.refresh.optional("refresh", &mut errors),
         };
-        if !errors.is_empty() {
+        let Some(scope) = scope.filter(|_| errors.is_empty()) else {
             return Err(LogOutError::Invalid(errors));
-        }
+        };
 
         let now = self.clock.now();
         let claims = match raw {

@@ -14,4 +14,5 @@ mod outage;
 mod profile;
 mod refresh;
 mod register;
+mod sessions;
 mod stored_values;

@@ -36,8 +36,9 @@ async fn a_registration_returns_201_with_simplejwt_tokens(app: TestApp) {
         let (header, claims) = jwt_parts(body[field].as_str().unwrap());
         assert_eq!(header, json!({"alg": "HS256", "typ": "JWT"}));
         let keys: Vec<_> = claims.as_object().unwrap().keys().cloned().collect();
-        assert_eq!(keys.len(), 5);
-        for key in ["token_type", "exp", "iat", "jti", "user_id"] {
+        // simplejwt's five claims, and the session's id.
+        assert_eq!(keys.len(), 6);
+        for key in ["token_type", "exp", "iat", "jti", "user_id", "sid"] {
             assert!(
                 keys.contains(&key.to_owned()),
                 "{key} missing from {claims}"
