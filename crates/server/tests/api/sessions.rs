@@ -505,3 +505,34 @@ async fn no_refresh_token_outlives_the_sessions_lifetime(app: TestApp) {
         assert!(lifetime <= 600, "{claims}");
     }
 }
+
+with_settings!(ended_sessions_are_pruned_by_the_server_itself, |settings| {
+    settings.sessions.prune_interval_secs = 1
+});
+
+async fn ended_sessions_are_pruned_by_the_server_itself(app: TestApp) {
+    let ended = app.register("alice").await;
+    let kept = log_in(&app, "alice").await;
+    log_out(&app, &ended.access, json!({"refresh": ended.refresh})).await;
+    let session_ids = || {
+        app.db
+            .query_text("SELECT id AS value FROM sessions")
+            .unwrap()
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+    };
+    // The pruner runs every second; give it a few passes.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while session_ids().len() > 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not pruned: {:?}",
+            session_ids()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(session_ids(), [sid(&kept.access)]);
+    // A pruned session's tokens stay refused.
+    assert_ended(&app, &ended).await;
+}
