@@ -283,6 +283,7 @@ start_server() {
             AUTH_CONFIG_DIR="$REPO/config" \
             AUTH__LOG__LEVEL=warn \
             DATABASE_URL="$DATABASE_URL" \
+            ROTATE_REFRESH_TOKENS="${ROTATE:-false}" \
             "$BIN" serve
     ) >>"$TMP/server.log" 2>&1 &
     SERVER_PID=$!
@@ -605,7 +606,7 @@ HASH_CEILING=$(calc "printf \"%.1f\", $CORES * 1000 / $VERIFY_MS")
 log "one verify (argon2 alone, median of ${R[argon2.samples]}): $VERIFY_MS ms; hash ceiling $CORES / $VERIFY_MS ms = $HASH_CEILING/s; $CORES threads at once: ${R[argon2.parallel_per_s]}/s"
 
 # --- scenarios -------------------------------------------------------------------------------
-SCENARIOS=(health profile refresh login register mixed-login mixed-profile)
+SCENARIOS=(health profile refresh login register mixed-login mixed-profile refresh-rotating)
 LOAD_T0=$EPOCHREALTIME
 scenario health health.lua "$CONNECTIONS"
 HTTP_CEILING=${R[health.rps]}
@@ -645,6 +646,17 @@ FINAL_HWM_KB=$(status_field "$SERVER_PID" VmHWM)
 FINAL_THREADS=$(status_field "$SERVER_PID" Threads)
 stop_server
 
+# Rotation is a server-wide setting: the same database, served again with
+# ROTATE_REFRESH_TOKENS=true. The seeded refresh tokens were never spent (the refresh scenario ran
+# without rotation), so each starts a chain of successors. Each wrk thread needs at least one
+# token per connection.
+ROTATING_CONNECTIONS=$CONNECTIONS
+if ((SEED_USERS < 2 * CONNECTIONS)); then ROTATING_CONNECTIONS=$((SEED_USERS / 2)); fi
+log "restarting the server with ROTATE_REFRESH_TOKENS=true"
+ROTATE=true start_server || die "the server would not start with rotation; log above"
+BENCH_THREADS=$THREADS scenario refresh-rotating refresh_rotating.lua "$ROTATING_CONNECTIONS"
+stop_server
+
 # --- the table -------------------------------------------------------------------------------
 ms() { calc "printf \"%.2f ms\", $1 / 1000"; }
 mb() { calc "printf \"%.1f MB\", $1 * 1024 / 1e6"; }
@@ -676,6 +688,7 @@ evaluate() { # name -> TARGET, MET
         profile)
             if ((POSTGRES)); then need_ratio 6; need_p99 20; else need_ratio 20; need_p99 10; fi ;;
         refresh) need_ratio 15; need_p99 10; ((POSTGRES)) && informational=1 ;;
+        refresh-rotating) need_ratio 10; need_p99 15; need_no_errors; ((POSTGRES)) && informational=1 ;;
         login | register) need_ratio 85; need_no_errors; ((POSTGRES)) && informational=1 ;;
         mixed-login) need_no_errors; ((POSTGRES)) && informational=1 ;;
         mixed-profile) need_p99 25; need_rss 100; ((POSTGRES)) && informational=1 ;;
@@ -706,7 +719,7 @@ for name in "${SCENARIOS[@]}"; do
     ((socket == 0)) || errors_text+=" (+$socket socket)"
     [[ ${R[$name.statuses]} == - ]] || errors_text+=" [${R[$name.statuses]}]"
     connections=$CONNECTIONS
-    case $name in login | mixed-login) connections=$LOGIN_CONNECTIONS ;; mixed-profile) connections=$MIXED_PROFILE_CONNECTIONS ;; esac
+    case $name in login | mixed-login) connections=$LOGIN_CONNECTIONS ;; mixed-profile) connections=$MIXED_PROFILE_CONNECTIONS ;; refresh-rotating) connections=$ROTATING_CONNECTIONS ;; esac
     rows+=("| $name (c$connections) | $(calc "printf \"%.0f\", ${R[$name.rps]}") | $(ms "${R[$name.lat_p50_us]}") | $(ms "${R[$name.lat_p99_us]}") | $errors_text | $(mb "${R[$name.peak_rss_kb]}") | $ratio_text | $TARGET | $MET |")
 done
 
