@@ -2,6 +2,7 @@
 
 use std::error::Error as StdError;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 use std::{fs, io};
 
@@ -78,6 +79,10 @@ pub enum MigrationError {
 pub struct Database {
     pool: Pool<ConnectionManager>,
     backend: Backend,
+    /// SQLite lets one connection write at a time; the others wait in its busy handler, which
+    /// sleeps in steps of milliseconds. Writers of this process take turns here instead, and
+    /// the busy handler is left for other processes.
+    sqlite_writer: Arc<Mutex<()>>,
 }
 
 impl Database {
@@ -119,7 +124,11 @@ impl Database {
         let pool = builder
             .build(manager)
             .map_err(|error| ConnectError::Connection(error.to_string().trim_end().to_owned()))?;
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            sqlite_writer: Arc::default(),
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -162,6 +171,23 @@ impl Database {
 
     pub fn health(&self) -> DieselHealthProbe {
         DieselHealthProbe::new(self.clone())
+    }
+
+    /// Runs `work`, which writes, on a pooled connection: on SQLite one writer of this process at
+    /// a time.
+    pub(crate) fn write<T>(
+        &self,
+        work: impl FnOnce(&mut AnyConnection) -> Result<T, DieselError>,
+    ) -> Result<T, DbError> {
+        if self.backend != Backend::Sqlite {
+            return self.run(work);
+        }
+        // A writer that panicked left no state behind the lock worth refusing.
+        let _turn = self
+            .sqlite_writer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        self.run(work)
     }
 
     /// Runs `work` on a pooled connection. A connection that failed at the connection level is

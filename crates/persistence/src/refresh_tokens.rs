@@ -38,7 +38,7 @@ const DELETE_EXPIRED: &str = "DELETE FROM refresh_tokens WHERE id IN \
 impl RefreshTokenStore for DieselRefreshTokenStore {
     fn record(&self, claims: &TokenClaims) -> Result<(), RepositoryError> {
         let row = NewRefreshTokenRow::from(claims);
-        self.db.run(|conn| {
+        self.db.write(|conn| {
             diesel::insert_into(refresh_tokens::table)
                 .values(&row)
                 .execute(conn)
@@ -47,7 +47,7 @@ impl RefreshTokenStore for DieselRefreshTokenStore {
     }
 
     fn revoke(&self, claims: &TokenClaims, at: DateTime<Utc>) -> Result<(), RepositoryError> {
-        self.db.run(|conn| {
+        self.db.write(|conn| {
             diesel::sql_query(REVOKE)
                 .bind::<Text, _>(claims.id.as_str())
                 .bind::<BigInt, _>(claims.user_id.get())
@@ -72,7 +72,7 @@ impl RefreshTokenStore for DieselRefreshTokenStore {
     }
 
     fn delete_expired(&self, now: DateTime<Utc>, batch: u32) -> Result<u64, RepositoryError> {
-        let deleted = self.db.run(|conn| {
+        let deleted = self.db.write(|conn| {
             diesel::sql_query(DELETE_EXPIRED)
                 .bind::<Timestamp, _>(to_stored(now))
                 .bind::<BigInt, _>(i64::from(batch))

@@ -85,7 +85,7 @@ impl SessionStore for DieselSessionStore {
             user_agent: new.client.user_agent(),
         };
         let others_kept = usize::try_from(max_live.max(1) - 1).unwrap_or(usize::MAX);
-        let started = self.db.run(|conn| {
+        let started = self.db.write(|conn| {
             conn.transaction(|conn| {
                 // The insert comes first, so that SQLite takes the write lock at once.
                 let started: SessionRow = diesel::insert_into(sessions::table)
@@ -127,7 +127,7 @@ impl SessionStore for DieselSessionStore {
     }
 
     fn touch(&self, id: &SessionId, at: DateTime<Utc>) -> Result<(), RepositoryError> {
-        self.db.run(|conn| {
+        self.db.write(|conn| {
             diesel::update(sessions::table.find(id.as_str()))
                 .set(sessions::last_used_at.eq(to_stored(at)))
                 .execute(conn)
@@ -143,7 +143,7 @@ impl SessionStore for DieselSessionStore {
     ) -> Result<Rotation, RepositoryError> {
         let at = to_stored(at);
         let successor_row = NewRefreshTokenRow::from(successor);
-        let outcome = self.db.run(|conn| {
+        let outcome = self.db.write(|conn| {
             conn.transaction(|conn| {
                 let won = diesel::update(
                     refresh_tokens::table
@@ -230,7 +230,7 @@ impl SessionStore for DieselSessionStore {
         reason: SessionEnd,
         at: DateTime<Utc>,
     ) -> Result<bool, RepositoryError> {
-        let ended = self.db.run(|conn| {
+        let ended = self.db.write(|conn| {
             diesel::update(
                 sessions::table
                     .filter(sessions::id.eq(id.as_str()))
@@ -255,7 +255,7 @@ impl SessionStore for DieselSessionStore {
     ) -> Result<u64, RepositoryError> {
         // No session id is empty, so `""` keeps none.
         let keep = keep.as_ref().map_or("", SessionId::as_str);
-        let ended = self.db.run(|conn| {
+        let ended = self.db.write(|conn| {
             diesel::update(
                 sessions::table
                     .filter(sessions::user_id.eq(user_id.get()))
@@ -292,7 +292,7 @@ impl SessionStore for DieselSessionStore {
     }
 
     fn prune(&self, now: DateTime<Utc>, batch: u32) -> Result<u64, RepositoryError> {
-        let deleted = self.db.run(|conn| {
+        let deleted = self.db.write(|conn| {
             diesel::sql_query(PRUNE)
                 .bind::<Timestamp, _>(to_stored(now))
                 .bind::<BigInt, _>(i64::from(batch))

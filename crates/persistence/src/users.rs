@@ -68,7 +68,7 @@ impl UserRepository for DieselUserRepository {
             date_joined: joined_at,
         };
         let phone = user.phone.as_str();
-        let created = self.db.run(|conn| {
+        let created = self.db.write(|conn| {
             conn.transaction(|conn| {
                 let user: UserRow = diesel::insert_into(users::table)
                     .values(&new_user)
@@ -156,7 +156,7 @@ impl UserRepository for DieselUserRepository {
 
     fn deactivate(&self, id: UserId, at: DateTime<Utc>) -> Result<bool, RepositoryError> {
         let at = to_stored(at);
-        let found = self.db.run(|conn| {
+        let found = self.db.write(|conn| {
             conn.transaction(|conn| {
                 let found = diesel::update(users::table.find(id.get()))
                     .set(users::is_active.eq(false))
@@ -178,7 +178,7 @@ impl UserRepository for DieselUserRepository {
     }
 
     fn reactivate(&self, id: UserId) -> Result<bool, RepositoryError> {
-        let found = self.db.run(|conn| {
+        let found = self.db.write(|conn| {
             diesel::update(users::table.find(id.get()))
                 .set(users::is_active.eq(true))
                 .execute(conn)
@@ -215,7 +215,7 @@ impl UserRepository for DieselUserRepository {
         // The profile is written first: on SQLite a transaction that starts with a write takes
         // the write lock at once (waiting up to busy_timeout), where one that reads first could
         // fail to upgrade its lock.
-        let updated = self.db.run(|conn| {
+        let updated = self.db.write(|conn| {
             conn.transaction(|conn| {
                 let profile: ProfileRow =
                     diesel::update(profiles::table.filter(profiles::user_id.eq(id.get())))
@@ -242,7 +242,7 @@ impl UserRepository for DieselUserRepository {
     }
 
     fn record_login(&self, id: UserId, at: DateTime<Utc>) -> Result<(), RepositoryError> {
-        self.db.run(|conn| {
+        self.db.write(|conn| {
             diesel::update(users::table.find(id.get()))
                 .set(users::last_login.eq(Some(to_stored(at))))
                 .execute(conn)
@@ -251,7 +251,7 @@ impl UserRepository for DieselUserRepository {
     }
 
     fn set_password_hash(&self, id: UserId, hash: PasswordHash) -> Result<(), RepositoryError> {
-        self.db.run(|conn| {
+        self.db.write(|conn| {
             diesel::update(users::table.find(id.get()))
                 .set(users::password.eq(hash.as_str()))
                 .execute(conn)

@@ -10,6 +10,9 @@ use crate::ports::{
 };
 use crate::validation::{FieldErrors, Submitted};
 
+/// How stale `last_used_at` may be before a refresh without rotation writes it again.
+const TOUCH_GRANULARITY: chrono::TimeDelta = chrono::TimeDelta::seconds(1);
+
 #[derive(Debug, Clone)]
 pub struct RefreshTokenInput {
     pub refresh: Submitted<String>,
@@ -67,23 +70,28 @@ impl RefreshToken {
         if self.refresh_tokens.is_revoked(&claims.id)? {
             return Err(refused(TokenProblem::Blacklisted));
         }
-        match self.users.find_by_id(claims.user_id)? {
-            Some(user) if user.is_active => {}
-            _ => return Err(refused(TokenProblem::Invalid)),
-        }
         let user_id = claims.user_id;
         let Some(session_id) = claims.session_id.clone() else {
             // A token from before sessions keeps working, unrotated, until it expires.
+            match self.users.find_by_id(user_id)? {
+                Some(user) if user.is_active => {}
+                _ => return Err(refused(TokenProblem::Invalid)),
+            }
             let access = self.tokens.issue(TokenType::Access, user_id, None, now)?;
             return Ok(Refreshed {
                 access: access.token,
                 refresh: None,
             });
         };
-        let session = self
-            .sessions
-            .find(&session_id)?
-            .filter(|session| session.user_id == user_id && session.is_live(now))
+        let (user, session) = self
+            .users
+            .find_with_session(user_id, &session_id)?
+            .ok_or(refused(TokenProblem::Invalid))?;
+        if !user.is_active {
+            return Err(refused(TokenProblem::Invalid));
+        }
+        let session = session
+            .filter(|session| session.is_live(now))
             .ok_or(refused(TokenProblem::Blacklisted))?;
 
         let refresh = if self.policy.rotate_refresh_tokens {
@@ -109,7 +117,11 @@ impl RefreshToken {
                 Rotation::Unknown => return Err(refused(TokenProblem::Invalid)),
             }
         } else {
-            self.sessions.touch(&session_id, now)?;
+            // `last_used_at` is kept to the second: a session refreshed more often is written
+            // once a second, not on every refresh.
+            if now - session.last_used_at >= TOUCH_GRANULARITY {
+                self.sessions.touch(&session_id, now)?;
+            }
             None
         };
         let access = self
@@ -178,13 +190,17 @@ mod tests {
             .returning(|_| Ok(false));
         ports
             .users
-            .expect_find_by_id()
-            .returning(|_| Ok(Some(stored_user())));
-        ports
-            .sessions
-            .expect_find()
-            .withf(|id| *id == session_id())
-            .returning(|_| Ok(Some(session())));
+            .expect_find_with_session()
+            .withf(|user, id| *user == USER_ID && *id == session_id())
+            .returning(|_, _| Ok(Some((stored_user(), Some(used_a_minute_ago())))));
+        ports.users.expect_find_by_id().never();
+    }
+
+    fn used_a_minute_ago() -> Session {
+        Session {
+            last_used_at: now() - chrono::Duration::minutes(1),
+            ..session()
+        }
     }
 
     fn issues(ports: &mut Ports, kind: TokenType, token: &'static str, jti: char) {
@@ -260,16 +276,16 @@ mod tests {
     }
 
     #[test]
-    fn a_token_of_an_ended_foreign_or_unknown_session_is_blacklisted() {
+    fn a_token_of_an_ended_expired_or_unknown_session_is_blacklisted() {
         let ended = Session {
             ended: Some((now(), SessionEnd::Revoked)),
             ..session()
         };
-        let foreign = Session {
-            user_id: domain::UserId::new(99),
+        let expired = Session {
+            expires_at: now(),
             ..session()
         };
-        for found in [Some(ended), Some(foreign), None] {
+        for found in [Some(ended), Some(expired), None] {
             let mut ports = Ports::new();
             decodes_as_refresh(&mut ports);
             ports
@@ -278,18 +294,31 @@ mod tests {
                 .returning(|_| Ok(false));
             ports
                 .users
-                .expect_find_by_id()
-                .returning(|_| Ok(Some(stored_user())));
-            ports
-                .sessions
-                .expect_find()
-                .returning(move |_| Ok(found.clone()));
+                .expect_find_with_session()
+                .returning(move |_, _| Ok(Some((stored_user(), found.clone()))));
             ports.tokens.expect_issue().never();
             assert!(matches!(
                 use_case(ports).execute(input("refresh-token")),
                 Err(RefreshTokenError::Token(TokenProblem::Blacklisted))
             ));
         }
+    }
+
+    #[test]
+    fn a_refresh_within_a_second_of_the_last_use_does_not_write_it_again() {
+        let mut ports = Ports::new();
+        decodes_as_refresh(&mut ports);
+        ports
+            .refresh_tokens
+            .expect_is_revoked()
+            .returning(|_| Ok(false));
+        ports
+            .users
+            .expect_find_with_session()
+            .returning(|_, _| Ok(Some((stored_user(), Some(session())))));
+        ports.sessions.expect_touch().never();
+        issues(&mut ports, TokenType::Access, "new-access", 'a');
+        assert!(use_case(ports).execute(input("refresh-token")).is_ok());
     }
 
     #[test]
@@ -329,17 +358,17 @@ mod tests {
             .refresh_tokens
             .expect_is_revoked()
             .returning(|_| Ok(false));
+        let ending = now() + chrono::Duration::hours(1);
         ports
             .users
-            .expect_find_by_id()
-            .returning(|_| Ok(Some(stored_user())));
-        let ending = now() + chrono::Duration::hours(1);
-        ports.sessions.expect_find().returning(move |_| {
-            Ok(Some(Session {
-                absolute_expires_at: ending,
-                ..session()
-            }))
-        });
+            .expect_find_with_session()
+            .returning(move |_, _| {
+                let session = Session {
+                    absolute_expires_at: ending,
+                    ..session()
+                };
+                Ok(Some((stored_user(), Some(session))))
+            });
         issues(&mut ports, TokenType::Refresh, "uncut", 's');
         issues(&mut ports, TokenType::Access, "new-access", 'a');
         ports
@@ -476,7 +505,10 @@ mod tests {
             .refresh_tokens
             .expect_is_revoked()
             .returning(|_| Ok(false));
-        ports.users.expect_find_by_id().returning(|_| Ok(None));
+        ports
+            .users
+            .expect_find_with_session()
+            .returning(|_, _| Ok(None));
         ports.tokens.expect_issue().never();
         let result = use_case(ports).execute(input("refresh-token"));
         assert!(matches!(
@@ -493,12 +525,16 @@ mod tests {
             .refresh_tokens
             .expect_is_revoked()
             .returning(|_| Ok(false));
-        ports.users.expect_find_by_id().returning(|_| {
-            Ok(Some(domain::User {
-                is_active: false,
-                ..stored_user()
-            }))
+        ports.users.expect_find_with_session().returning(|_, _| {
+            Ok(Some((
+                domain::User {
+                    is_active: false,
+                    ..stored_user()
+                },
+                Some(session()),
+            )))
         });
+        ports.tokens.expect_issue().never();
         let result = use_case(ports).execute(input("refresh-token"));
         assert!(matches!(
             result,
