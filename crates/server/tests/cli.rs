@@ -117,6 +117,52 @@ fn createsuperuser_without_input_creates_a_staff_superuser_once() {
 }
 
 #[test]
+fn deactivate_ends_the_sessions_and_reactivate_leaves_them_ended() {
+    for db in databases() {
+        let dir = scratch_dir();
+        let run = |args: &[&str]| {
+            auth_server(dir.path())
+                .env("DATABASE_URL", db.url())
+                .env("AUTH_SUPERUSER_PASSWORD", STRONG_PASSWORD)
+                .args(args)
+                .output()
+                .unwrap()
+        };
+        let created = run(&[
+            "createsuperuser",
+            "--noinput",
+            "--username",
+            "admin",
+            "--email",
+            "admin@example.com",
+        ]);
+        assert!(created.status.success(), "{}", text(&created));
+        db.execute(
+            "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, absolute_expires_at, ip_address, user_agent) \
+             SELECT 'abc1', id, '2026-01-01 00:00:00', '2026-01-01 00:00:00', '2999-01-01 00:00:00', '2999-01-01 00:00:00', '', '' FROM users",
+        )
+        .unwrap();
+        let deactivated = run(&["deactivate", "admin"]);
+        assert!(deactivated.status.success(), "{}", text(&deactivated));
+        let ended = "UPDATE users SET last_name = 'x' WHERE NOT is_active AND (SELECT end_reason FROM sessions WHERE id = 'abc1') = 'user_deactivated'";
+        assert_eq!(db.execute(ended), Ok(1));
+        let reactivated = run(&["reactivate", "admin"]);
+        assert!(reactivated.status.success(), "{}", text(&reactivated));
+        assert_eq!(
+            db.execute("UPDATE users SET last_name = 'y' WHERE is_active AND (SELECT ended_at FROM sessions WHERE id = 'abc1') IS NOT NULL"),
+            Ok(1)
+        );
+        let unknown = run(&["deactivate", "nobody"]);
+        assert!(!unknown.status.success());
+        assert!(
+            text(&unknown).contains("there is no user \"nobody\""),
+            "{}",
+            text(&unknown)
+        );
+    }
+}
+
+#[test]
 fn createsuperuser_applies_the_password_validators() {
     let db = TestDatabase::sqlite();
     let dir = scratch_dir();
