@@ -74,8 +74,9 @@ impl LogOut {
         };
 
         let now = self.clock.now();
+        // With `others` the given token is this device's own: it only tells which session to keep.
         let claims = match raw {
-            Some(raw) => Some(self.revoke(&raw, input.user_id, now)?),
+            Some(raw) => Some(self.own_token(&raw, input.user_id, now, scope != Scope::Others)?),
             None => None,
         };
         let current = claims
@@ -101,12 +102,13 @@ impl LogOut {
         Ok(())
     }
 
-    /// Blacklists the user's own refresh token.
-    fn revoke(
+    /// The user's own, unrevoked refresh token, blacklisted when `revoke` is set.
+    fn own_token(
         &self,
         raw: &str,
         user_id: UserId,
         now: chrono::DateTime<chrono::Utc>,
+        revoke: bool,
     ) -> Result<TokenClaims, LogOutError> {
         let refused = |problem: TokenProblem| {
             LogOutError::Invalid(FieldErrors::single_at(&["refresh"], problem.to_string()))
@@ -121,7 +123,9 @@ impl LogOut {
         if self.refresh_tokens.is_revoked(&claims.id)? {
             return Err(refused(TokenProblem::Blacklisted));
         }
-        self.refresh_tokens.revoke(&claims, now)?;
+        if revoke {
+            self.refresh_tokens.revoke(&claims, now)?;
+        }
         Ok(claims)
     }
 }
@@ -336,5 +340,33 @@ mod tests {
                 "\"everything\" is not a valid choice.".into()
             )]
         );
+    }
+
+    #[test]
+    fn scope_others_keeps_the_given_token_working_and_its_session_live() {
+        let mut ports = Ports::new();
+        let other_device = SessionId::parse("0ddd").expect("hex");
+        ports.tokens.expect_decode().returning(|_, _, _| {
+            Ok(TokenClaims {
+                session_id: Some(session_id()),
+                ..claims(TokenType::Refresh, &"r".repeat(32), USER_ID)
+            })
+        });
+        ports
+            .refresh_tokens
+            .expect_is_revoked()
+            .returning(|_| Ok(false));
+        ports.refresh_tokens.expect_revoke().never();
+        ports
+            .sessions
+            .expect_end_all()
+            .withf(|_, keep, _, _| *keep == Some(session_id()))
+            .times(1)
+            .returning(|_, _, _, _| Ok(1));
+        let input = LogOutInput {
+            session_id: Some(other_device),
+            ..scoped("others", value("this-devices-refresh-token"))
+        };
+        assert!(use_case(ports).execute(input).is_ok());
     }
 }

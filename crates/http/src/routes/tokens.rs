@@ -2,6 +2,7 @@
 //! back tokens.
 
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, ResponseError, web};
+use application::Submitted;
 use application::use_cases::{
     LogIn, LogInInput, LogOut, LogOutInput, ProfileInput, RefreshToken, RefreshTokenInput,
     RegisterUser, RegisterUserInput, TokenPair, VerifyToken,
@@ -176,6 +177,8 @@ async fn log_out(
         let refresh = cookies.refresh_token(&req, &fields)?.0;
         Ok((refresh, body::string(&fields, "scope")))
     });
+    // Signing out the other devices keeps this one signed in, cookie included.
+    let keeps_this_session = matches!(&form, Ok((_, Submitted::Value(scope))) if scope == "others");
     run(move || {
         let user = caller.user()?;
         let (refresh, scope) = form?;
@@ -189,7 +192,9 @@ async fn log_out(
     })
     .await?;
     let mut response = HttpResponse::ResetContent().finish();
-    cookies.clear(&mut response);
+    if !keeps_this_session {
+        cookies.clear(&mut response);
+    }
     Ok(response)
 }
 
