@@ -42,7 +42,7 @@ test.describe("the whole journey", () => {
     await page.getByLabel(/^Last name/).fill("Pleasance");
     await page.getByLabel(/^Phone/).fill("+44 20 7946 0000");
     await page.getByRole("button", { name: "Save changes" }).click();
-    await expect(page.getByRole("status")).toHaveText("Profile saved.");
+    await expect(page.getByRole("form", { name: "Edit profile" }).getByRole("status")).toHaveText("Profile saved.");
 
     // The values persist after a reload.
     await page.reload();
@@ -190,7 +190,7 @@ test.describe("token refresh", () => {
     await expect(page.getByLabel(/^Phone/)).toHaveValue(account.phone);
     await page.getByLabel(/^Phone/).fill("555-0199");
     await page.getByRole("button", { name: "Save changes" }).click();
-    await expect(page.getByRole("status")).toHaveText("Profile saved.");
+    await expect(page.getByRole("form", { name: "Edit profile" }).getByRole("status")).toHaveText("Profile saved.");
     await expect(page).toHaveURL(/\/profile$/);
     expect(refreshes.length).toBeGreaterThan(0);
     expect(refreshes.every((status) => status === 200)).toBe(true);
