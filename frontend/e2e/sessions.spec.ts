@@ -166,14 +166,38 @@ test.describe("refresh-token rotation", () => {
     expect(cookieAfter).toBeTruthy();
     expect(cookieAfter).not.toBe(cookieBefore);
 
-    // A second tab on the same cookie; both reload at the same moment, so both present the same
-    // refresh token at once, and both stay signed in.
+    // A second tab on the same cookie. Both reload at once, and their refreshes are held until both
+    // have been asked for, then sent together (by route.fetch, with the context's cookie as it is
+    // then): the API gets the same refresh token twice at the same moment. Without this the first
+    // answer's new cookie is usually in place before the second tab asks.
     const tab = await context.newPage();
     await tab.goto("/profile");
     await expect(tab.getByLabel("Email")).toHaveValue(account.email);
+    let held = 0;
+    let release!: () => void;
+    const bothAsked = new Promise<void>((resolve) => (release = resolve));
+    const together: { status: number; body: { refresh?: unknown } | null }[] = [];
+    await context.route("**/api/auth/refresh", async (route) => {
+      held += 1;
+      if (held === 2) release();
+      await Promise.race([bothAsked, new Promise((r) => setTimeout(r, 5000))]);
+      const response = await route.fetch();
+      together.push({ status: response.status(), body: await response.json().catch(() => null) });
+      await route.fulfill({ response });
+    });
+    const cookieShared = (await context.cookies()).find((c) => c.name === "refresh_token")?.value;
     await Promise.all([page.reload(), tab.reload()]);
     await expect(page.getByLabel("Email")).toHaveValue(account.email);
     await expect(tab.getByLabel("Email")).toHaveValue(account.email);
+    await context.unroute("**/api/auth/refresh");
+    expect(held, "both tabs refreshed while held").toBe(2);
+    // The API gave both the same successor (its reuse interval): one cookie, one session.
+    expect(together.map((t) => t.status)).toEqual([200, 200]);
+    expect(typeof together[0].body?.refresh).toBe("string");
+    expect(together[1].body?.refresh).toBe(together[0].body?.refresh);
+    const cookieNow = (await context.cookies()).find((c) => c.name === "refresh_token")?.value;
+    expect(cookieNow).toBe(together[0].body?.refresh);
+    expect(cookieNow).not.toBe(cookieShared);
 
     // Their access tokens came at the same time, so their refresh timers fire together: let that
     // happen a few times, then use both tabs.
