@@ -52,7 +52,7 @@ test("screenshots of every page", async ({ page, request }) => {
   await expect(page.getByLabel("Email")).toHaveValue(account.email);
   await page.getByLabel(/^Phone/).fill("+44 1865 270001");
   await page.getByRole("button", { name: "Save changes" }).click();
-  await expect(page.getByRole("status")).toHaveText("Profile saved.");
+  await expect(page.getByRole("form", { name: "Edit profile" }).getByRole("status")).toHaveText("Profile saved.");
   await page.mouse.move(0, 0);
   await shoot(page, "profile");
 

@@ -1,7 +1,7 @@
 /**
  * Starts what the end-to-end suite runs against: the real auth-server (fresh SQLite database in a
- * temporary folder, refresh cookie on, 3-second access tokens) and this app built with
- * `next build` and served with `next start`, each on a free port of 127.0.0.1.
+ * temporary folder, refresh cookie on, refresh-token rotation on, 3-second access tokens) and this
+ * app built with `next build` and served with `next start`, each on a free port of 127.0.0.1.
  *
  * Environment:
  *   AUTH_SERVER_BIN   the auth-server binary (default ../target/release/auth-server)
@@ -132,6 +132,9 @@ export async function startServers(): Promise<Servers> {
       CORS_ALLOWED_ORIGINS: `http://127.0.0.1:${webPort},http://localhost:${webPort}`,
       AUTH__SECURITY__REFRESH_COOKIE: "true",
       AUTH__JWT__ACCESS_TOKEN_LIFETIME_SECS: String(ACCESS_TOKEN_LIFETIME_SECS),
+      // Every refresh answers a new refresh token (and cookie), as in docker-compose.yml. A server
+      // without rotation ignores the variable.
+      ROTATE_REFRESH_TOKENS: "true",
       AUTH__LOG__LEVEL: process.env.AUTH__LOG__LEVEL ?? "info",
     };
     // A .env in the working directory would fill in unset variables: run from the data folder.

@@ -3,6 +3,7 @@
 import { useRouter } from "next/navigation";
 import { useEffect, useState } from "react";
 import { Field, FormAlert, Spinner, SubmitButton } from "./form";
+import { SessionsSection } from "./sessions-section";
 import { useSession } from "./session";
 import { useFormSubmit } from "./use-form-submit";
 import { updateProfile, type Profile } from "@/lib/api";
@@ -159,6 +160,7 @@ export function ProfileView() {
         <p className="mb-5 mt-1 text-sm text-slate-600">Your username cannot be changed.</p>
         <ProfileForm key={profile.id} profile={profile} onSaved={setProfile} />
       </section>
+      <SessionsSection />
     </div>
   );
 }

@@ -255,3 +255,93 @@ describe("session lifecycle", () => {
     expect(listener).toHaveBeenCalledTimes(2);
   });
 });
+
+describe("refresh-token rotation", () => {
+  it("accepts a refresh answer that also carries a new refresh token, and keeps only the access token", async () => {
+    const access = accessToken("4");
+    const rotated = "rotated.refresh.token";
+    const fetch = mockFetch({ "POST /api/auth/refresh": () => json(200, { access, refresh: rotated }) });
+
+    await expect(api.refreshSession()).resolves.toBe(true);
+    expect(api.getAccessToken()).toBe(access);
+    expect(JSON.stringify(api.getSnapshot())).not.toContain(rotated);
+    // The next refresh still posts an empty body: the rotated token travels in the new cookie.
+    await expect(api.refreshSession()).resolves.toBe(true);
+    expect(fetch.calls.map((c) => c.body)).toEqual([{}, {}]);
+  });
+
+  it("still shares one refresh between parallel 401s when the answer rotates", async () => {
+    const newToken = accessToken("1");
+    api.setAccessToken(accessToken("1"));
+    const fetch = mockFetch({
+      "GET /api/auth/profile": ({ headers }) =>
+        new Headers(headers).get("Authorization") === `Bearer ${newToken}` ? json(200, PROFILE) : unauthorized(),
+      "POST /api/auth/refresh": () => json(200, { access: newToken, refresh: "r2" }),
+    });
+    await expect(Promise.all([api.getProfile(), api.getProfile(), api.getProfile()])).resolves.toHaveLength(3);
+    expect(fetch.callsTo("POST /api/auth/refresh")).toHaveLength(1);
+  });
+
+  it("lets a refresh in flight land before signing in, so its cookie cannot replace the new one", async () => {
+    const refreshAnswer = deferred<Response>();
+    const fetch = mockFetch({
+      "POST /api/auth/refresh": () => refreshAnswer.promise,
+      "POST /api/auth/login": () => json(200, { access: accessToken("9"), refresh: "r" }),
+    });
+    const refreshing = api.refreshSession();
+    const signingIn = api.login("alice", "pw");
+    await new Promise((r) => setTimeout(r, 10));
+    expect(fetch.callsTo("POST /api/auth/login")).toHaveLength(0);
+    refreshAnswer.resolve(json(401, { detail: "Token is blacklisted", code: "token_not_valid" }));
+    await refreshing;
+    await signingIn;
+    expect(fetch.calls.map((c) => c.url)).toEqual(["/api/auth/refresh", "/api/auth/login"]);
+    expect(api.getSnapshot().userId).toBe("9");
+  });
+});
+
+describe("sessions", () => {
+  const SESSION = {
+    id: "s1",
+    created_at: "2026-01-21T10:00:00.123456Z",
+    last_used_at: "2026-01-21T11:00:00.123456Z",
+    expires_at: "2026-01-22T11:00:00.123456Z",
+    ip_address: "203.0.113.7",
+    user_agent: "Mozilla/5.0",
+    current: true,
+  };
+
+  it("lists the sessions with the access token", async () => {
+    const token = accessToken("1");
+    api.setAccessToken(token);
+    const fetch = mockFetch({ "GET /api/auth/sessions": () => json(200, [SESSION]) });
+    await expect(api.listSessions()).resolves.toEqual([SESSION]);
+    expect(fetch.calls[0].headers.authorization).toBe(`Bearer ${token}`);
+  });
+
+  it("ends one session with DELETE and its id, escaped", async () => {
+    api.setAccessToken(accessToken("1"));
+    const fetch = mockFetch({
+      "DELETE /api/auth/sessions/a%2Fb%3F": () => new Response(null, { status: 204 }),
+    });
+    await expect(api.revokeSession("a/b?")).resolves.toBeUndefined();
+    expect(fetch.calls).toHaveLength(1);
+  });
+
+  it("reports a 404 for an unknown session in the API's words", async () => {
+    api.setAccessToken(accessToken("1"));
+    mockFetch({ "DELETE /api/auth/sessions/nope": () => json(404, { detail: "Not found." }) });
+    await expect(api.revokeSession("nope")).rejects.toMatchObject({ status: 404, message: "Not found." });
+  });
+
+  it("signs out everywhere else with scope=others and keeps this session", async () => {
+    const token = accessToken("1");
+    api.setAccessToken(token, { ready: true });
+    const fetch = mockFetch({ "POST /api/auth/logout": () => new Response(null, { status: 205 }) });
+    await expect(api.logoutOthers()).resolves.toBeUndefined();
+    expect(fetch.calls[0].body).toEqual({ scope: "others" });
+    expect(fetch.calls[0].headers.authorization).toBe(`Bearer ${token}`);
+    expect(fetch.fn.mock.calls[0][1]).toMatchObject({ credentials: "same-origin" });
+    expect(api.getAccessToken()).toBe(token);
+  });
+});

@@ -47,6 +47,18 @@ export interface RegisterInput {
   phone: string;
 }
 
+/** One of the user's live sessions, as GET /api/auth/sessions lists it (most recently used first). */
+export interface SessionInfo {
+  id: string;
+  created_at: string;
+  last_used_at: string;
+  expires_at: string;
+  ip_address: string | null;
+  user_agent: string | null;
+  /** The session of the access token that asked. */
+  current: boolean;
+}
+
 export interface SessionSnapshot {
   /** The current access token, or null when signed out. */
   accessToken: string | null;
@@ -54,6 +66,12 @@ export interface SessionSnapshot {
   userId: string | null;
   /** False until the first attempt to restore the session from the refresh cookie has finished. */
   ready: boolean;
+}
+
+/** What login, register and (with rotation) refresh answer; `refresh` is never kept. */
+interface TokenPair {
+  access: string;
+  refresh?: string;
 }
 
 const JSON_HEADERS = { Accept: "application/json", "Content-Type": "application/json" } as const;
@@ -166,7 +184,9 @@ async function doRefresh(): Promise<boolean> {
     return snapshot.accessToken !== null;
   }
   if (res.ok && body && typeof body === "object" && typeof (body as { access?: unknown }).access === "string") {
-    setAccessToken((body as { access: string }).access);
+    // With ROTATE_REFRESH_TOKENS the answer also has a new `refresh` (and the API set it as the new
+    // cookie): it is ignored like the one from login, the cookie is all this code relies on.
+    setAccessToken((body as TokenPair).access);
     return true;
   }
   if (res.status === 400 || res.status === 401) {
@@ -242,9 +262,12 @@ export async function request<T>(path: string, { method = "GET", body, auth = fa
   return data as T;
 }
 
-interface TokenPair {
-  access: string;
-  refresh?: string;
+/**
+ * Lets a refresh already in flight land first. With rotation its answer sets a new cookie; landing
+ * after a login's it would put the old session's refresh token back in place of the new one.
+ */
+async function settleRefresh(): Promise<void> {
+  if (refreshInFlight) await refreshInFlight.catch(() => undefined);
 }
 
 function acceptTokens(tokens: TokenPair) {
@@ -254,12 +277,14 @@ function acceptTokens(tokens: TokenPair) {
 }
 
 export async function login(username: string, password: string): Promise<void> {
+  await settleRefresh();
   const tokens = await request<TokenPair>("/api/auth/login", { method: "POST", body: { username, password } });
   acceptTokens(tokens);
 }
 
 export async function register(input: RegisterInput): Promise<void> {
   const { phone, ...rest } = input;
+  await settleRefresh();
   const tokens = await request<TokenPair>("/api/auth/register", {
     method: "POST",
     body: { ...rest, profile: { phone } },
@@ -281,6 +306,25 @@ export async function logout(): Promise<boolean> {
     epoch += 1;
     setAccessToken(null, { ready: true });
   }
+}
+
+/** The user's live sessions (the devices signed in), most recently used first. */
+export function listSessions(): Promise<SessionInfo[]> {
+  return request<SessionInfo[]>("/api/auth/sessions", { auth: true });
+}
+
+/** Ends one session (another device): 204, and its tokens stop working at once. */
+export async function revokeSession(id: string): Promise<void> {
+  await request<null>(`/api/auth/sessions/${encodeURIComponent(id)}`, { method: "DELETE", auth: true });
+}
+
+/**
+ * Ends every other session of the user and keeps this one: logout with `scope: "others"` (205).
+ * Like logout, the refresh token is the cookie's, so the body has no `refresh`; unlike it, this
+ * session and its access token stay as they are.
+ */
+export async function logoutOthers(): Promise<void> {
+  await request<null>("/api/auth/logout", { method: "POST", body: { scope: "others" }, auth: true });
 }
 
 export function getProfile(): Promise<Profile> {
