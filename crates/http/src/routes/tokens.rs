@@ -7,12 +7,13 @@ use application::use_cases::{
     LogIn, LogInInput, LogOut, LogOutInput, ProfileInput, RefreshToken, RefreshTokenInput,
     RegisterUser, RegisterUserInput, TokenPair, VerifyToken,
 };
+use domain::ClientInfo;
 use serde::Serialize;
 
 use super::{Access, Caching, POST_METHODS, endpoint};
 use crate::auth::{Authenticated, Credentials};
 use crate::blocking::{HashSlots, run};
-use crate::body::{self, Body};
+use crate::body::{self, Body, Fields};
 use crate::client::client_info;
 use crate::cookie::CookiePolicy;
 use crate::error::ApiError;
@@ -79,6 +80,43 @@ fn token_pair(
     })
 }
 
+/// What login and registration share: the cross-site check (when the cookie is on), a turn at a
+/// password hash, the optional bearer token checked, then `use_case` on the body and the caller's
+/// client, and the pair as body and cookie.
+struct SignIn {
+    req: HttpRequest,
+    credentials: Credentials,
+    body: Result<Body, ApiError>,
+    cookies: web::Data<CookiePolicy>,
+    slots: web::Data<HashSlots>,
+}
+
+impl SignIn {
+    async fn run(
+        self,
+        success: fn() -> HttpResponseBuilder,
+        use_case: impl FnOnce(&Fields, ClientInfo) -> Result<TokenPair, ApiError> + Send + 'static,
+    ) -> Result<HttpResponse, ApiError> {
+        let Self {
+            req,
+            credentials,
+            body,
+            cookies,
+            slots,
+        } = self;
+        cookies.check_sign_in(&req)?;
+        let client = client_info(&req);
+        let _slot = slots.acquire().await?;
+        let pair = run(move || {
+            credentials.check()?;
+            let Body(fields) = body?;
+            use_case(&fields, client)
+        })
+        .await?;
+        Ok(token_pair(success(), &cookies, pair))
+    }
+}
+
 async fn register(
     req: HttpRequest,
     credentials: Credentials,
@@ -87,28 +125,30 @@ async fn register(
     cookies: web::Data<CookiePolicy>,
     slots: web::Data<HashSlots>,
 ) -> Result<HttpResponse, ApiError> {
-    cookies.check_sign_in(&req)?;
-    let client = client_info(&req);
-    let _slot = slots.acquire().await?;
-    let pair = run(move || {
-        credentials.check()?;
-        let Body(fields) = body?;
-        let input = RegisterUserInput {
-            client,
-            username: body::string(&fields, "username"),
-            email: body::string(&fields, "email"),
-            password: body::string(&fields, "password"),
-            password2: body::string(&fields, "password2"),
-            first_name: body::string(&fields, "first_name"),
-            last_name: body::string(&fields, "last_name"),
-            profile: body::object(&fields, "profile", |profile| ProfileInput {
-                phone: body::string(profile, "phone"),
-            }),
-        };
-        Ok(register.execute(input)?)
-    })
-    .await?;
-    Ok(token_pair(HttpResponse::Created(), &cookies, pair))
+    let sign_in = SignIn {
+        req,
+        credentials,
+        body,
+        cookies,
+        slots,
+    };
+    sign_in
+        .run(HttpResponse::Created, move |fields, client| {
+            let input = RegisterUserInput {
+                client,
+                username: body::string(fields, "username"),
+                email: body::string(fields, "email"),
+                password: body::string(fields, "password"),
+                password2: body::string(fields, "password2"),
+                first_name: body::string(fields, "first_name"),
+                last_name: body::string(fields, "last_name"),
+                profile: body::object(fields, "profile", |profile| ProfileInput {
+                    phone: body::string(profile, "phone"),
+                }),
+            };
+            Ok(register.execute(input)?)
+        })
+        .await
 }
 
 async fn log_in(
@@ -119,21 +159,23 @@ async fn log_in(
     cookies: web::Data<CookiePolicy>,
     slots: web::Data<HashSlots>,
 ) -> Result<HttpResponse, ApiError> {
-    cookies.check_sign_in(&req)?;
-    let client = client_info(&req);
-    let _slot = slots.acquire().await?;
-    let pair = run(move || {
-        credentials.check()?;
-        let Body(fields) = body?;
-        let input = LogInInput {
-            client,
-            username: body::string(&fields, "username"),
-            password: body::string(&fields, "password"),
-        };
-        Ok(log_in.execute(input)?)
-    })
-    .await?;
-    Ok(token_pair(HttpResponse::Ok(), &cookies, pair))
+    let sign_in = SignIn {
+        req,
+        credentials,
+        body,
+        cookies,
+        slots,
+    };
+    sign_in
+        .run(HttpResponse::Ok, move |fields, client| {
+            let input = LogInInput {
+                client,
+                username: body::string(fields, "username"),
+                password: body::string(fields, "password"),
+            };
+            Ok(log_in.execute(input)?)
+        })
+        .await
 }
 
 async fn refresh(
