@@ -1,7 +1,11 @@
 //! Registration, login, refresh, verify and logout: the endpoints that hand out, check and take
 //! back tokens.
 
-use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, ResponseError, web};
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, HttpResponse, HttpResponseBuilder, ResponseError, web};
 use application::Submitted;
 use application::use_cases::{
     LogIn, LogInInput, LogOut, LogOutInput, ProfileInput, RefreshToken, RefreshTokenInput,
@@ -81,14 +85,37 @@ fn token_pair(
 }
 
 /// What login and registration share: the cross-site check (when the cookie is on), a turn at a
-/// password hash, the optional bearer token checked, then `use_case` on the body and the caller's
-/// client, and the pair as body and cookie.
+/// password hash, the optional bearer token checked, then the use case on the body and the
+/// caller's client, and the pair as body and cookie. Taken as one extractor by both handlers.
 struct SignIn {
     req: HttpRequest,
     credentials: Credentials,
     body: Result<Body, ApiError>,
     cookies: web::Data<CookiePolicy>,
     slots: web::Data<HashSlots>,
+}
+
+impl FromRequest for SignIn {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let credentials = Credentials::from_request(req, payload).into_inner();
+        let body = Body::from_request(req, payload);
+        let cookies = web::Data::<CookiePolicy>::extract(req).into_inner();
+        let slots = web::Data::<HashSlots>::extract(req).into_inner();
+        let req = req.clone();
+        Box::pin(async move {
+            let unregistered = |error: actix_web::Error| ApiError::internal(error.to_string());
+            Ok(Self {
+                credentials: credentials?,
+                body: body.await,
+                cookies: cookies.map_err(unregistered)?,
+                slots: slots.map_err(unregistered)?,
+                req,
+            })
+        })
+    }
 }
 
 impl SignIn {
@@ -118,20 +145,9 @@ impl SignIn {
 }
 
 async fn register(
-    req: HttpRequest,
-    credentials: Credentials,
-    body: Result<Body, ApiError>,
+    sign_in: SignIn,
     register: web::Data<RegisterUser>,
-    cookies: web::Data<CookiePolicy>,
-    slots: web::Data<HashSlots>,
 ) -> Result<HttpResponse, ApiError> {
-    let sign_in = SignIn {
-        req,
-        credentials,
-        body,
-        cookies,
-        slots,
-    };
     sign_in
         .run(HttpResponse::Created, move |fields, client| {
             let input = RegisterUserInput {
@@ -151,21 +167,7 @@ async fn register(
         .await
 }
 
-async fn log_in(
-    req: HttpRequest,
-    credentials: Credentials,
-    body: Result<Body, ApiError>,
-    log_in: web::Data<LogIn>,
-    cookies: web::Data<CookiePolicy>,
-    slots: web::Data<HashSlots>,
-) -> Result<HttpResponse, ApiError> {
-    let sign_in = SignIn {
-        req,
-        credentials,
-        body,
-        cookies,
-        slots,
-    };
+async fn log_in(sign_in: SignIn, log_in: web::Data<LogIn>) -> Result<HttpResponse, ApiError> {
     sign_in
         .run(HttpResponse::Ok, move |fields, client| {
             let input = LogInInput {
