@@ -124,7 +124,6 @@ impl Adapters {
             verify: VerifyToken {
                 users: users.clone(),
                 refresh_tokens,
-                sessions: sessions.clone(),
                 tokens: self.tokens.clone(),
                 clock: self.clock.clone(),
             },

@@ -1,6 +1,7 @@
 use std::sync::Arc;
 
-use domain::{TokenClaims, TokenType, User};
+use chrono::{DateTime, Utc};
+use domain::{Session, TokenClaims, TokenType, User};
 use thiserror::Error;
 
 use crate::ports::{Clock, RepositoryError, TokenCodec, TokenProblem, UserRepository};
@@ -37,24 +38,34 @@ impl Authenticate {
     /// The active user that checked claims name, refused when the token's session has ended
     /// (one query loads both: this runs on every authenticated request).
     pub fn user(&self, claims: &TokenClaims) -> Result<User, AuthenticateError> {
-        let Some(session_id) = &claims.session_id else {
-            // A token from before sessions: valid until it expires.
-            return active(self.users.find_by_id(claims.user_id)?);
-        };
-        let (user, session) = self
-            .users
-            .find_with_session(claims.user_id, session_id)?
-            .ok_or(AuthenticateError::UserNotFound)?;
-        let user = active(Some(user))?;
-        match session {
-            Some(session) if session.is_live(self.clock.now()) => Ok(user),
-            _ => Err(AuthenticateError::Token(TokenProblem::Blacklisted)),
-        }
+        owner(self.users.as_ref(), claims, self.clock.now()).map(|(user, _)| user)
     }
 
     /// Both steps.
     pub fn execute(&self, access_token: &str) -> Result<User, AuthenticateError> {
         self.user(&self.decode(access_token)?)
+    }
+}
+
+/// The active user and, for a token of a session, its live session that checked claims stand
+/// for, in one query; every check of a token's owner (authentication, refresh, verify) goes
+/// through here. A session that ended, expired, was pruned or is another user's is `Blacklisted`.
+pub(crate) fn owner(
+    users: &dyn UserRepository,
+    claims: &TokenClaims,
+    now: DateTime<Utc>,
+) -> Result<(User, Option<Session>), AuthenticateError> {
+    let Some(session_id) = &claims.session_id else {
+        // A token from before sessions: valid until it expires.
+        return Ok((active(users.find_by_id(claims.user_id)?)?, None));
+    };
+    let (user, session) = users
+        .find_with_session(claims.user_id, session_id)?
+        .ok_or(AuthenticateError::UserNotFound)?;
+    let user = active(Some(user))?;
+    match session {
+        Some(session) if session.is_live(now) => Ok((user, Some(session))),
+        _ => Err(AuthenticateError::Token(TokenProblem::Blacklisted)),
     }
 }
 
@@ -69,8 +80,6 @@ fn active(user: Option<User>) -> Result<User, AuthenticateError> {
 
 #[cfg(test)]
 mod tests {
-    use domain::Session;
-
     use super::*;
     use crate::use_cases::test_support::*;
 

@@ -3,6 +3,7 @@ use std::sync::Arc;
 use domain::{SessionEnd, TokenType};
 use thiserror::Error;
 
+use super::authenticate::{AuthenticateError, owner};
 use super::token_pair::{SessionPolicy, delta, refresh_token};
 use crate::ports::{
     Clock, IssueError, RefreshTokenStore, RepositoryError, Rotation, SessionStore, TokenCodec,
@@ -71,28 +72,23 @@ impl RefreshToken {
             return Err(refused(TokenProblem::Blacklisted));
         }
         let user_id = claims.user_id;
-        let Some(session_id) = claims.session_id.clone() else {
-            // A token from before sessions keeps working, unrotated, until it expires.
-            match self.users.find_by_id(user_id)? {
-                Some(user) if user.is_active => {}
-                _ => return Err(refused(TokenProblem::Invalid)),
+        // A deleted or inactive user's token is invalid: a refresh must not outlive the account.
+        let session = match owner(self.users.as_ref(), &claims, now) {
+            Ok((_, session)) => session,
+            Err(AuthenticateError::Token(problem)) => return Err(refused(problem)),
+            Err(AuthenticateError::UserNotFound | AuthenticateError::UserInactive) => {
+                return Err(refused(TokenProblem::Invalid));
             }
+            Err(AuthenticateError::Repository(error)) => return Err(error.into()),
+        };
+        let (Some(session), Some(session_id)) = (session, claims.session_id.clone()) else {
+            // A token from before sessions keeps working, unrotated, until it expires.
             let access = self.tokens.issue(TokenType::Access, user_id, None, now)?;
             return Ok(Refreshed {
                 access: access.token,
                 refresh: None,
             });
         };
-        let (user, session) = self
-            .users
-            .find_with_session(user_id, &session_id)?
-            .ok_or(refused(TokenProblem::Invalid))?;
-        if !user.is_active {
-            return Err(refused(TokenProblem::Invalid));
-        }
-        let session = session
-            .filter(|session| session.is_live(now))
-            .ok_or(refused(TokenProblem::Blacklisted))?;
 
         let refresh = if self.policy.rotate_refresh_tokens {
             let successor = refresh_token(
@@ -258,7 +254,7 @@ mod tests {
             .users
             .expect_find_by_id()
             .returning(|_| Ok(Some(stored_user())));
-        ports.sessions.expect_find().never();
+        ports.users.expect_find_with_session().never();
         ports
             .tokens
             .expect_issue()

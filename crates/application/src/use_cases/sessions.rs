@@ -6,6 +6,7 @@ use std::sync::Arc;
 use domain::{Session, SessionEnd, SessionId, TokenClaims, TokenType, UserId};
 use thiserror::Error;
 
+use super::authenticate::{AuthenticateError, owner};
 use crate::ports::{
     Clock, RefreshTokenStore, RepositoryError, SessionStore, TokenCodec, TokenProblem,
     UserRepository,
@@ -83,7 +84,6 @@ pub enum VerifyTokenError {
 pub struct VerifyToken {
     pub users: Arc<dyn UserRepository>,
     pub refresh_tokens: Arc<dyn RefreshTokenStore>,
-    pub sessions: Arc<dyn SessionStore>,
     pub tokens: Arc<dyn TokenCodec>,
     pub clock: Arc<dyn Clock>,
 }
@@ -113,20 +113,14 @@ impl VerifyToken {
     }
 
     fn check_owner(&self, claims: &TokenClaims) -> Result<(), VerifyTokenError> {
-        let refused = VerifyTokenError::Token;
-        match self.users.find_by_id(claims.user_id)? {
-            Some(user) if user.is_active => {}
-            _ => return Err(refused(TokenProblem::Invalid)),
-        }
-        if let Some(session_id) = &claims.session_id {
-            let live = self.sessions.find(session_id)?.is_some_and(|session| {
-                session.user_id == claims.user_id && session.is_live(self.clock.now())
-            });
-            if !live {
-                return Err(refused(TokenProblem::Blacklisted));
+        match owner(self.users.as_ref(), claims, self.clock.now()) {
+            Ok(_) => Ok(()),
+            Err(AuthenticateError::Token(problem)) => Err(VerifyTokenError::Token(problem)),
+            Err(AuthenticateError::UserNotFound | AuthenticateError::UserInactive) => {
+                Err(VerifyTokenError::Token(TokenProblem::Invalid))
             }
+            Err(AuthenticateError::Repository(error)) => Err(error.into()),
         }
-        Ok(())
     }
 }
 

@@ -79,7 +79,6 @@ fn verify(ports: Ports) -> VerifyToken {
     VerifyToken {
         users: Arc::new(ports.users),
         refresh_tokens: Arc::new(ports.refresh_tokens),
-        sessions: Arc::new(ports.sessions),
         tokens: Arc::new(ports.tokens),
         clock: fixed_clock(),
     }
@@ -92,15 +91,14 @@ fn of_session(token_type: TokenType) -> TokenClaims {
     }
 }
 
+/// The user and session the verified token names, loaded together in one query.
 fn owner(ports: &mut Ports, user: User, session: Option<Session>) {
     ports
         .users
-        .expect_find_by_id()
-        .returning(move |_| Ok(Some(user.clone())));
-    ports
-        .sessions
-        .expect_find()
-        .returning(move |_| Ok(session.clone()));
+        .expect_find_with_session()
+        .withf(|id, sid| *id == USER_ID && *sid == session_id())
+        .returning(move |_, _| Ok(Some((user.clone(), session.clone()))));
+    ports.users.expect_find_by_id().never();
 }
 
 #[test]
