@@ -52,7 +52,9 @@ pub struct LogOut {
 impl LogOut {
     /// Another user's token is reported as invalid and left untouched: nobody can log someone
     /// else out by presenting a token they obtained.
-    pub fn execute(&self, input: LogOutInput) -> Result<(), LogOutError> {
+    /// Returns whether the caller's own session goes on (only with `others`), so that the caller
+    /// keeps its credentials.
+    pub fn execute(&self, input: LogOutInput) -> Result<bool, LogOutError> {
         let mut errors = FieldErrors::new();
         let scope = match input.scope.optional("scope", &mut errors) {
             None => Some(Scope::This),
@@ -99,7 +101,7 @@ impl LogOut {
                     .end_all(input.user_id, None, SessionEnd::LoggedOut, now)?;
             }
         }
-        Ok(())
+        Ok(scope == Scope::Others)
     }
 
     /// The user's own, unrevoked refresh token, blacklisted when `revoke` is set.
@@ -161,7 +163,7 @@ mod tests {
             .returning(move |_, _, _| Ok(claims(TokenType::Refresh, &"r".repeat(32), owner)));
     }
 
-    fn refresh_messages(result: Result<(), LogOutError>) -> Vec<(String, String)> {
+    fn refresh_messages(result: Result<bool, LogOutError>) -> Vec<(String, String)> {
         match result {
             Err(LogOutError::Invalid(errors)) => pairs(&errors),
             other => panic!("expected field errors, got {other:?}"),
@@ -280,7 +282,10 @@ mod tests {
             })
             .times(1)
             .returning(|_, _, _, _| Ok(true));
-        assert!(use_case(ports).execute(input("refresh-token")).is_ok());
+        assert_eq!(
+            use_case(ports).execute(input("refresh-token")).ok(),
+            Some(false)
+        );
     }
 
     #[test]
@@ -295,10 +300,11 @@ mod tests {
             })
             .times(1)
             .returning(|_, _, _, _| Ok(3));
-        assert!(
+        assert_eq!(
             use_case(ports)
                 .execute(scoped("others", Submitted::Absent))
-                .is_ok()
+                .ok(),
+            Some(true)
         );
     }
 
@@ -313,10 +319,11 @@ mod tests {
             })
             .times(1)
             .returning(|_, _, _, _| Ok(2));
-        assert!(
+        assert_eq!(
             use_case(ports)
                 .execute(scoped("all", Submitted::Absent))
-                .is_ok()
+                .ok(),
+            Some(false)
         );
 
         let mut ports = Ports::new();
@@ -367,6 +374,10 @@ mod tests {
             session_id: Some(other_device),
             ..scoped("others", value("this-devices-refresh-token"))
         };
-        assert!(use_case(ports).execute(input).is_ok());
+        assert_eq!(
+            use_case(ports).execute(input).ok(),
+            Some(true),
+            "this device goes on"
+        );
     }
 }

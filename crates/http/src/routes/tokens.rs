@@ -6,7 +6,6 @@ use std::pin::Pin;
 
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, HttpResponseBuilder, ResponseError, web};
-use application::Submitted;
 use application::use_cases::{
     LogIn, LogInInput, LogOut, LogOutInput, ProfileInput, RefreshToken, RefreshTokenInput,
     RegisterUser, RegisterUserInput, TokenPair, VerifyToken,
@@ -221,9 +220,7 @@ async fn log_out(
         let refresh = cookies.refresh_token(&req, &fields)?.0;
         Ok((refresh, body::string(&fields, "scope")))
     });
-    // Signing out the other devices keeps this one signed in, cookie included.
-    let keeps_this_session = matches!(&form, Ok((_, Submitted::Value(scope))) if scope == "others");
-    run(move || {
+    let this_session_goes_on = run(move || {
         let user = caller.user()?;
         let (refresh, scope) = form?;
         let input = LogOutInput {
@@ -236,7 +233,8 @@ async fn log_out(
     })
     .await?;
     let mut response = HttpResponse::ResetContent().finish();
-    if !keeps_this_session {
+    // Signing out the other devices keeps this one signed in, cookie included.
+    if !this_session_goes_on {
         cookies.clear(&mut response);
     }
     Ok(response)
