@@ -80,6 +80,15 @@ pub trait UserRepository: Send + Sync {
         session_id: &SessionId,
     ) -> Result<Option<(User, Option<Session>)>, RepositoryError>;
 
+    /// As `find_with_session`, with the user's profile too, still in one query, so the profile GET
+    /// costs one round trip; without a `session_id` no session is looked up.
+    #[allow(clippy::type_complexity)]
+    fn find_with_profile(
+        &self,
+        id: UserId,
+        session_id: Option<SessionId>,
+    ) -> Result<Option<(User, Option<Session>, Option<Profile>)>, RepositoryError>;
+
     /// Deactivates the user and, in the same transaction, ends its sessions as
     /// `UserDeactivated`; `false` when the user does not exist.
     fn deactivate(&self, id: UserId, at: DateTime<Utc>) -> Result<bool, RepositoryError>;

@@ -154,6 +154,47 @@ impl UserRepository for DieselUserRepository {
         Ok(Some((user, session)))
     }
 
+    fn find_with_profile(
+        &self,
+        id: UserId,
+        session_id: Option<SessionId>,
+    ) -> Result<Option<(User, Option<Session>, Option<Profile>)>, RepositoryError> {
+        // No session id is ever empty, so without one the join finds no session.
+        let session_id = session_id
+            .map(|id| id.as_str().to_owned())
+            .unwrap_or_default();
+        let row = self.db.run(|conn| {
+            users::table
+                .left_join(
+                    sessions::table.on(sessions::id
+                        .eq(session_id)
+                        .and(sessions::user_id.eq(users::id))),
+                )
+                .left_join(profiles::table.on(profiles::user_id.eq(users::id)))
+                .filter(users::id.eq(id.get()))
+                .select((
+                    users::all_columns,
+                    sessions::all_columns.nullable(),
+                    profiles::all_columns.nullable(),
+                ))
+                .get_result::<(UserRow, Option<SessionRow>, Option<ProfileRow>)>(conn)
+                .optional()
+        })?;
+        let Some((user, session, profile)) = row else {
+            return Ok(None);
+        };
+        let user = User::try_from(user).map_err(unexpected)?;
+        let session = session
+            .map(Session::try_from)
+            .transpose()
+            .map_err(unexpected)?;
+        let profile = profile
+            .map(Profile::try_from)
+            .transpose()
+            .map_err(unexpected)?;
+        Ok(Some((user, session, profile)))
+    }
+
     fn deactivate(&self, id: UserId, at: DateTime<Utc>) -> Result<bool, RepositoryError> {
         let at = to_stored(at);
         let found = self.db.write(|conn| {

@@ -116,6 +116,7 @@ impl Adapters {
             },
             get_profile: GetProfile {
                 users: users.clone(),
+                clock: self.clock.clone(),
             },
             update_profile: UpdateProfile {
                 users: users.clone(),

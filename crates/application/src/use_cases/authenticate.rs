@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use domain::{Session, TokenClaims, TokenType, User};
+use domain::{Profile, Session, TokenClaims, TokenType, User};
 use thiserror::Error;
 
 use crate::ports::{Clock, RepositoryError, TokenCodec, TokenProblem, UserRepository};
@@ -59,12 +59,31 @@ pub(crate) fn owner(
         // A token from before sessions: valid until it expires.
         return Ok((active(users.find_by_id(claims.user_id)?)?, None));
     };
-    let (user, session) = users
-        .find_with_session(claims.user_id, session_id)?
-        .ok_or(AuthenticateError::UserNotFound)?;
+    let found = users.find_with_session(claims.user_id, session_id)?;
+    let (user, session) = found.ok_or(AuthenticateError::UserNotFound)?;
     let user = active(Some(user))?;
+    Ok((user, Some(live(session, now)?)))
+}
+
+/// As [`owner`], with the user's profile loaded by the same query.
+pub(crate) fn owner_with_profile(
+    users: &dyn UserRepository,
+    claims: &TokenClaims,
+    now: DateTime<Utc>,
+) -> Result<(User, Option<Profile>), AuthenticateError> {
+    let found = users.find_with_profile(claims.user_id, claims.session_id.clone())?;
+    let (user, session, profile) = found.ok_or(AuthenticateError::UserNotFound)?;
+    let user = active(Some(user))?;
+    if claims.session_id.is_some() {
+        live(session, now)?;
+    }
+    Ok((user, profile))
+}
+
+/// The session a token names, if it is still live.
+fn live(session: Option<Session>, now: DateTime<Utc>) -> Result<Session, AuthenticateError> {
     match session {
-        Some(session) if session.is_live(now) => Ok((user, Some(session))),
+        Some(session) if session.is_live(now) => Ok(session),
         _ => Err(AuthenticateError::Token(TokenProblem::Blacklisted)),
     }
 }

@@ -79,8 +79,8 @@ impl From<LogOutError> for ApiError {
 impl From<GetProfileError> for ApiError {
     fn from(error: GetProfileError) -> Self {
         match error {
+            GetProfileError::Authenticate(error) => error.into(),
             GetProfileError::NotFound => Self::NotFound,
-            GetProfileError::Repository(error) => error.into(),
         }
     }
 }

@@ -54,20 +54,25 @@ const PROFILE_METHODS: &str = "GET, PUT, PATCH, HEAD, OPTIONS";
 /// A path served with and without its trailing slash, with the routes `routes` adds. Other
 /// methods are answered as DRF does, and every response names the allowed methods in `Allow`,
 /// as DRF's views do.
+///
+/// The two spellings are two resources with static paths: actix matches a static path by
+/// comparing strings, but a resource of several paths through a regular-expression set, which
+/// every request to a later resource paid for.
 fn endpoint(
     path: &str,
     allow: &'static str,
     access: Access,
     caching: Caching,
-    routes: impl FnOnce(Resource) -> Resource,
+    routes: impl Fn(Resource) -> Resource,
 ) -> impl HttpServiceFactory {
-    let resource =
-        web::resource([path.to_owned(), format!("{path}/")]).default_service(other_method(access));
-    let mut headers = DefaultHeaders::new().add((header::ALLOW, allow));
-    if caching == Caching::NoStore {
-        headers = headers.add((header::CACHE_CONTROL, "no-store"));
-    }
-    routes(resource).wrap(headers)
+    let resource = |path: String| {
+        let mut headers = DefaultHeaders::new().add((header::ALLOW, allow));
+        if caching == Caching::NoStore {
+            headers = headers.add((header::CACHE_CONTROL, "no-store"));
+        }
+        routes(web::resource(path).default_service(other_method(access))).wrap(headers)
+    };
+    (resource(path.to_owned()), resource(format!("{path}/")))
 }
 
 /// `OPTIONS` gets a description of the endpoint, other methods 405; both only after the

@@ -30,7 +30,7 @@ async fn get_profile(
     Authenticated(caller): Authenticated,
     get_profile: web::Data<GetProfile>,
 ) -> Result<HttpResponse, ApiError> {
-    let (user, profile) = run(move || Ok(get_profile.execute(caller.user()?)?)).await?;
+    let (user, profile) = run(move || Ok(get_profile.execute(&caller.claims)?)).await?;
     Ok(HttpResponse::Ok().json(ProfileBody::new(&user, &profile)))
 }
 

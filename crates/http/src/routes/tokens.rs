@@ -22,36 +22,26 @@ use crate::cookie::CookiePolicy;
 use crate::error::ApiError;
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
-    let post = |path, access, handler: Route| {
+    let post = |path, access, handler: fn() -> Route| {
         endpoint(path, POST_METHODS, access, Caching::NoStore, move |r| {
-            r.route(handler)
+            r.route(handler())
         })
     };
-    cfg.service(post(
-        "/api/auth/register",
-        Access::ReadsToken,
-        web::post().to(register),
-    ))
-    .service(post(
-        "/api/auth/login",
-        Access::ReadsToken,
-        web::post().to(log_in),
-    ))
-    .service(post(
-        "/api/auth/refresh",
-        Access::Open,
-        web::post().to(refresh),
-    ))
-    .service(post(
-        "/api/auth/verify",
-        Access::Open,
-        web::post().to(verify),
-    ))
-    .service(post(
-        "/api/auth/logout",
-        Access::Protected,
-        web::post().to(log_out),
-    ));
+    cfg.service(post("/api/auth/register", Access::ReadsToken, || {
+        web::post().to(register)
+    }))
+    .service(post("/api/auth/login", Access::ReadsToken, || {
+        web::post().to(log_in)
+    }))
+    .service(post("/api/auth/refresh", Access::Open, || {
+        web::post().to(refresh)
+    }))
+    .service(post("/api/auth/verify", Access::Open, || {
+        web::post().to(verify)
+    }))
+    .service(post("/api/auth/logout", Access::Protected, || {
+        web::post().to(log_out)
+    }));
 }
 
 type Route = actix_web::Route;

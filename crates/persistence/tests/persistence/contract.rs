@@ -936,6 +936,47 @@ pub(crate) fn expired_sessions_do_not_count_towards_the_cap(db: &TestDatabase) {
     );
 }
 
+pub(crate) fn a_user_is_found_with_its_own_session_and_its_profile(db: &TestDatabase) {
+    let users = db.database().users();
+    let store = db.database().sessions();
+    let alice = create_user(db, "alice");
+    let bob = create_user(db, "bob");
+    let t0 = at("2026-12-01T10:00:00.000042Z");
+    let alices = store.start(new_session(alice, t0), 5).expect("started");
+    let bobs = store.start(new_session(bob, t0), 5).expect("started");
+    let alice_user = users.find_by_id(alice).expect("ran").expect("found");
+    let alice_profile = users.find_profile(alice).expect("ran").expect("found");
+
+    assert_eq!(
+        users
+            .find_with_profile(alice, Some(alices.id.clone()))
+            .expect("ran"),
+        Some((
+            alice_user.clone(),
+            Some(alices.clone()),
+            Some(alice_profile.clone())
+        ))
+    );
+    assert_eq!(
+        users
+            .find_with_profile(alice, Some(bobs.id.clone()))
+            .expect("ran"),
+        Some((alice_user.clone(), None, Some(alice_profile.clone()))),
+        "another user's session"
+    );
+    assert_eq!(
+        users.find_with_profile(alice, None).expect("ran"),
+        Some((alice_user, None, Some(alice_profile))),
+        "no session asked for"
+    );
+    assert_eq!(
+        users
+            .find_with_profile(UserId::new(987_654), Some(alices.id))
+            .expect("ran"),
+        None
+    );
+}
+
 pub(crate) fn a_user_is_found_with_its_own_session_only(db: &TestDatabase) {
     let users = db.database().users();
     let store = db.database().sessions();

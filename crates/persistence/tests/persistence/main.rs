@@ -80,6 +80,7 @@ contract_tests!(
     starting_beyond_the_cap_evicts_the_least_recently_used,
     expired_sessions_do_not_count_towards_the_cap,
     a_user_is_found_with_its_own_session_only,
+    a_user_is_found_with_its_own_session_and_its_profile,
     deactivating_a_user_ends_its_sessions_and_reactivating_keeps_them_ended,
     deleting_a_user_deletes_its_sessions,
     a_rotation_is_won_once_and_then_reports_the_successor,
