@@ -265,7 +265,8 @@ probe_health() { # 0 when GET /health answers 200 (bash only: no process is fork
 }
 
 # Starts the server and waits until /health answers; sets SERVER_PID, LISTEN_MS (spawn to the
-# port accepting a connection) and HEALTH_MS (spawn to the first 200 from /health).
+# port accepting a connection) and HEALTH_MS (spawn to the first 200 from /health). Throttling is
+# off (THROTTLE=true turns it on): every scenario comes from one address, far above THROTTLE_RATES.
 start_server() {
     : >>"$TMP/server.log"
     local t0 t_listen="" now deadline i
@@ -284,6 +285,7 @@ start_server() {
             AUTH__LOG__LEVEL=warn \
             DATABASE_URL="$DATABASE_URL" \
             ROTATE_REFRESH_TOKENS="${ROTATE:-false}" \
+            THROTTLE_ENABLED="${THROTTLE:-false}" \
             "$BIN" serve
     ) >>"$TMP/server.log" 2>&1 &
     SERVER_PID=$!

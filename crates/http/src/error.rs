@@ -43,6 +43,13 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     PayloadTooLarge,
     RequestTimeout,
+    /// 429: a rate or the login back-off refused the request; it would pass in `wait_secs`
+    /// (whole seconds, rounded up), which `Retry-After` repeats.
+    Throttled {
+        wait_secs: u64,
+    },
+    /// 503: more sign-ins wait for a password hash than `MAX_QUEUED_HASHES`.
+    Overloaded,
     /// 503: the database cannot be reached.
     Unavailable(Box<dyn StdError + Send + Sync>),
     /// 500: the cause is logged, never shown.
@@ -99,7 +106,15 @@ impl ApiError {
             }
             Self::PayloadTooLarge => json!({ "detail": "Request body is too large." }),
             Self::RequestTimeout => json!({ "detail": "Request body was not received in time." }),
-            Self::Unavailable(_) => {
+            Self::Throttled { wait_secs } => {
+                let unit = if *wait_secs == 1 { "second" } else { "seconds" };
+                json!({
+                    "detail": format!(
+                        "Request was throttled. Expected available in {wait_secs} {unit}."
+                    )
+                })
+            }
+            Self::Overloaded | Self::Unavailable(_) => {
                 json!({ "detail": "Service temporarily unavailable, try again later." })
             }
             Self::Internal(_) => json!({ "detail": "A server error occurred." }),
@@ -179,7 +194,8 @@ impl ResponseError for ApiError {
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Overloaded | Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -194,8 +210,17 @@ impl ResponseError for ApiError {
         if self.status_code() == StatusCode::UNAUTHORIZED {
             response.insert_header((header::WWW_AUTHENTICATE, WWW_AUTHENTICATE));
         }
-        if let Self::Unavailable(_) = self {
-            response.insert_header((header::RETRY_AFTER, "5"));
+        match self {
+            Self::Throttled { wait_secs } => {
+                response.insert_header((header::RETRY_AFTER, wait_secs.to_string()));
+            }
+            Self::Overloaded => {
+                response.insert_header((header::RETRY_AFTER, "1"));
+            }
+            Self::Unavailable(_) => {
+                response.insert_header((header::RETRY_AFTER, "5"));
+            }
+            _ => {}
         }
         response.json(self.body())
     }
@@ -248,6 +273,47 @@ mod tests {
                 Some(WWW_AUTHENTICATE)
             );
         }
+    }
+
+    #[test]
+    fn a_throttled_request_is_told_the_wait_as_drf_words_it() {
+        for (wait_secs, detail) in [
+            (1, "Request was throttled. Expected available in 1 second."),
+            (2, "Request was throttled. Expected available in 2 seconds."),
+            (
+                900,
+                "Request was throttled. Expected available in 900 seconds.",
+            ),
+        ] {
+            let error = ApiError::Throttled { wait_secs };
+            assert_eq!(error.body(), json!({ "detail": detail }));
+            let response = error.error_response();
+            assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+            assert_eq!(
+                response
+                    .headers()
+                    .get(header::RETRY_AFTER)
+                    .map(|v| v.as_bytes()),
+                Some(wait_secs.to_string().as_bytes())
+            );
+        }
+    }
+
+    #[test]
+    fn an_overloaded_server_asks_to_retry_in_a_second() {
+        let response = ApiError::Overloaded.error_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            response
+                .headers()
+                .get(header::RETRY_AFTER)
+                .map(|v| v.as_bytes()),
+            Some(&b"1"[..])
+        );
+        assert_eq!(
+            ApiError::Overloaded.body(),
+            json!({"detail": "Service temporarily unavailable, try again later."})
+        );
     }
 
     #[test]

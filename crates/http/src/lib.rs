@@ -6,7 +6,8 @@
 //! and error shapes. Blocking use cases run on the blocking thread pool, never on a worker.
 //!
 //! Modules depend in one direction: `server` assembles `routes` and the middleware; `routes` use
-//! the extractors (`auth`, `body`), `cookie` and `blocking`; everything renders through `error`.
+//! the extractors (`auth`, `body`), `cookie`, `throttle` (which reads `client`) and `blocking`;
+//! everything renders through `error`.
 
 mod auth;
 mod blocking;
@@ -18,7 +19,10 @@ mod hosts;
 mod middleware;
 mod routes;
 mod server;
+mod throttle;
 
+pub use client::{InvalidProxy, TrustedProxies};
 pub use cookie::RefreshCookie;
 pub use error::ApiError;
 pub use server::{HttpSettings, Server, UseCases};
+pub use throttle::{InvalidRate, InvalidRates, Rate, RateLimits, Scope, ThrottleRates, rate_key};

@@ -15,12 +15,14 @@ use tracing_actix_web::TracingLogger;
 
 use crate::blocking::HashSlots;
 use crate::body::BodyLimit;
+use crate::client::TrustedProxies;
 use crate::cookie::{CookiePolicy, RefreshCookie};
 use crate::hosts::{AllowedHosts, check_host};
 use crate::middleware::{
     RequestSpan, cors, refused_preflights, request_id_header, security_headers,
 };
 use crate::routes;
+use crate::throttle::{RateLimits, ThrottleRates};
 
 /// Every use case the HTTP adapter drives, wired by the composition root.
 #[derive(Clone)]
@@ -54,6 +56,13 @@ pub struct HttpSettings {
     pub refresh_cookie: Option<RefreshCookie>,
     /// How many login and registration requests may be inside their use case at once.
     pub hashing_requests: usize,
+    /// How many more may wait for that; the next gets 503. Not switched off with throttling:
+    /// it protects the server, not an account.
+    pub max_queued_hashes: usize,
+    /// Reverse proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: TrustedProxies,
+    /// The rates per client address; `None` when throttling is off.
+    pub rates: Option<ThrottleRates>,
     /// Blocking threads per worker for use cases; `None` for actix's default (512).
     pub max_blocking_threads: Option<usize>,
 }
@@ -90,7 +99,17 @@ impl Server {
             &settings.cors_allowed_origins,
         ));
         let body_limit = web::Data::new(BodyLimit(settings.max_body_bytes));
-        let hash_slots = web::Data::new(HashSlots::new(settings.hashing_requests));
+        let hash_slots = web::Data::new(HashSlots::new(
+            settings.hashing_requests,
+            settings.max_queued_hashes,
+        ));
+        let proxies = web::Data::new(settings.trusted_proxies);
+        let rate_limits = web::Data::new(
+            settings
+                .rates
+                .as_ref()
+                .map_or_else(RateLimits::off, RateLimits::new),
+        );
         let origins = settings.cors_allowed_origins;
         let mut server = HttpServer::new(move || {
             App::new()
@@ -109,6 +128,8 @@ impl Server {
                 .app_data(cookies.clone())
                 .app_data(body_limit.clone())
                 .app_data(hash_slots.clone())
+                .app_data(proxies.clone())
+                .app_data(rate_limits.clone())
                 .configure(routes::configure)
                 .default_service(web::to(routes::not_found))
                 // Outermost last: the span, then the headers every answer carries, then the Host

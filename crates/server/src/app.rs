@@ -224,6 +224,10 @@ impl Application {
         for warning in settings.check()? {
             tracing::warn!("{warning}");
         }
+        match settings.throttle_rates() {
+            Some(rates) => tracing::info!(%rates, "rates per client address"),
+            None => tracing::info!("throttling is off"),
+        }
         let adapters = Adapters::build(settings)?;
         let listener = TcpListener::bind(&settings.server.bind_address)
             .with_context(|| format!("could not listen on {}", settings.server.bind_address))?;
@@ -242,6 +246,9 @@ impl Application {
             max_body_bytes: settings.server.max_body_bytes,
             workers: Some(workers),
             hashing_requests,
+            max_queued_hashes: settings.password.max_queued_hashes,
+            trusted_proxies: settings.server.trusted_proxies.clone(),
+            rates: settings.throttle_rates().cloned(),
             max_blocking_threads: Some(max_blocking_threads),
             refresh_cookie: settings.security.refresh_cookie.then(|| RefreshCookie {
                 max_age: Duration::from_secs(settings.jwt.refresh_token_lifetime_secs),

@@ -1,6 +1,7 @@
 //! Typed settings, layered: `config/default.toml`, `config/<environment>.toml`, `AUTH__SECTION__KEY`
 //! environment variables, then the variables of the Django system this replaces (`SECRET_KEY`,
-//! `DEBUG`, `ALLOWED_HOSTS`, `CORS_ALLOWED_ORIGINS`, `DATABASE_URL`, `BIND_ADDRESS`). A `.env`
+//! `DEBUG`, `ALLOWED_HOSTS`, `CORS_ALLOWED_ORIGINS`, `DATABASE_URL`, `BIND_ADDRESS`, and the
+//! newer `THROTTLE_*`, `TRUSTED_PROXIES`, `MAX_QUEUED_HASHES` and the like). A `.env`
 //! file in the working directory fills in environment variables that are not set.
 
 use std::net::ToSocketAddrs;
@@ -8,6 +9,7 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 use config::{Config, Environment, File, FileFormat};
+use http::{ThrottleRates, TrustedProxies};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
@@ -30,6 +32,7 @@ pub struct Settings {
     pub jwt: JwtSettings,
     pub sessions: SessionSettings,
     pub password: PasswordSettings,
+    pub throttle: ThrottleSettings,
     pub log: LogSettings,
 }
 
@@ -41,6 +44,10 @@ pub struct ServerSettings {
     pub max_body_bytes: usize,
     /// Blocking threads per worker for use cases; 0 sizes them from the pool and hash slots.
     pub max_blocking_threads: usize,
+    /// `TRUSTED_PROXIES`: reverse proxies (addresses or CIDR ranges) whose `X-Forwarded-For`
+    /// names the client; none by default.
+    #[serde(default, deserialize_with = "trusted_proxies")]
+    pub trusted_proxies: TrustedProxies,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -112,6 +119,35 @@ pub struct PasswordSettings {
     pub argon2_parallelism: u32,
     /// Hashes computed at once; 0 for one per core.
     pub max_concurrent_hashes: usize,
+    /// `MAX_QUEUED_HASHES`: sign-ins that may wait for a hash turn; the next gets 503. Overload
+    /// protection, so `THROTTLE_ENABLED` leaves it on.
+    pub max_queued_hashes: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ThrottleSettings {
+    /// `THROTTLE_ENABLED`: the rates per client address and the login back-off.
+    pub enabled: bool,
+    /// `THROTTLE_RATES`, in DRF's notation; a scope left out keeps its default.
+    #[serde(deserialize_with = "throttle_rates")]
+    pub rates: ThrottleRates,
+}
+
+/// `THROTTLE_RATES` over the defaults.
+fn throttle_rates<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<ThrottleRates, D::Error> {
+    let spec = String::deserialize(deserializer)?;
+    ThrottleRates::default()
+        .with_overrides(&spec)
+        .map_err(|error| serde::de::Error::custom(format!("THROTTLE_RATES: {error}")))
+}
+
+fn trusted_proxies<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<TrustedProxies, D::Error> {
+    TrustedProxies::parse(&comma_list(deserializer)?)
+        .map_err(|error| serde::de::Error::custom(format!("TRUSTED_PROXIES: {error}")))
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -174,7 +210,7 @@ fn parse_flag(name: &str, raw: &str) -> anyhow::Result<bool> {
 const EMBEDDED_DEFAULTS: &str = include_str!("../../../config/default.toml");
 
 /// The seed system's variables and where they land.
-const SEED_VARIABLES: [(&str, &str); 13] = [
+const SEED_VARIABLES: [(&str, &str); 17] = [
     ("SECRET_KEY", "security.secret_key"),
     ("DEBUG", "security.debug"),
     ("ALLOWED_HOSTS", "security.allowed_hosts"),
@@ -193,6 +229,11 @@ const SEED_VARIABLES: [(&str, &str); 13] = [
     ),
     ("SESSION_MAX_LIFETIME", "sessions.max_lifetime_secs"),
     ("MAX_SESSIONS_PER_USER", "sessions.max_per_user"),
+    // Abuse protection.
+    ("THROTTLE_ENABLED", "throttle.enabled"),
+    ("THROTTLE_RATES", "throttle.rates"),
+    ("TRUSTED_PROXIES", "server.trusted_proxies"),
+    ("MAX_QUEUED_HASHES", "password.max_queued_hashes"),
 ];
 
 impl Settings {
@@ -252,7 +293,8 @@ impl Settings {
             );
         for (name, key) in SEED_VARIABLES {
             if let Some(value) = var(name) {
-                builder = if matches!(name, "DEBUG" | "ROTATE_REFRESH_TOKENS") {
+                builder = if matches!(name, "DEBUG" | "ROTATE_REFRESH_TOKENS" | "THROTTLE_ENABLED")
+                {
                     builder.set_override(key, parse_flag(name, &value)?)?
                 } else {
                     builder.set_override(key, value)?
@@ -316,6 +358,16 @@ impl Settings {
         if self.sessions.prune_interval_secs == 0 {
             bail!("sessions.prune_interval_secs must be at least 1");
         }
+        if self.server.trusted_proxies.trusts_everyone() {
+            warnings.push(
+                "TRUSTED_PROXIES trusts every address: any client can name its own address in X-Forwarded-For and so escape the rate limits".to_owned(),
+            );
+        }
+        if !self.throttle.enabled && !self.security.debug {
+            warnings.push(
+                "THROTTLE_ENABLED is false: logins, registrations and refreshes are not rate-limited".to_owned(),
+            );
+        }
         Ok(warnings)
     }
 
@@ -344,6 +396,17 @@ impl Settings {
                 sessions.refresh_token_reuse_interval_secs,
             ),
         }
+    }
+
+    /// Whether throttling is on (`THROTTLE_ENABLED`): the rates per client address and the
+    /// login back-off. The bound on queued hashes does not depend on it.
+    pub fn throttle_enabled(&self) -> bool {
+        self.throttle.enabled
+    }
+
+    /// The rates per client address, or `None` when throttling is off.
+    pub fn throttle_rates(&self) -> Option<&ThrottleRates> {
+        self.throttle.enabled.then_some(&self.throttle.rates)
     }
 
     /// Password hashes computed at once.
@@ -585,6 +648,104 @@ mod tests {
         let empty = load("development", &[("JWT_ISSUER", ""), ("JWT_AUDIENCE", " ")]).unwrap();
         assert_eq!((empty.jwt.issuer, empty.jwt.audience), (None, None));
         assert!(load("development", &[("JWT_LEEWAY", "soon")]).is_err());
+    }
+
+    #[test]
+    fn throttling_is_on_with_the_contracts_rates_by_default() {
+        let settings = load("production", &[]).unwrap();
+        assert!(settings.throttle_enabled());
+        assert_eq!(
+            settings
+                .throttle_rates()
+                .map(ToString::to_string)
+                .as_deref(),
+            Some(ThrottleRates::DEFAULT)
+        );
+        assert!(settings.server.trusted_proxies.is_empty());
+        assert_eq!(settings.password.max_queued_hashes, 64);
+    }
+
+    #[test]
+    fn throttle_enabled_reads_flags_as_debug_does() {
+        for (raw, expected) in [
+            ("false", false),
+            ("0", false),
+            ("no", false),
+            ("True", true),
+        ] {
+            let settings = load("development", &[("THROTTLE_ENABLED", raw)]).unwrap();
+            assert_eq!(settings.throttle_enabled(), expected, "{raw}");
+            assert_eq!(settings.throttle_rates().is_some(), expected, "{raw}");
+        }
+        assert!(load("development", &[("THROTTLE_ENABLED", "sometimes")]).is_err());
+    }
+
+    #[test]
+    fn throttle_rates_override_the_scopes_they_name() {
+        let settings = load(
+            "development",
+            &[("THROTTLE_RATES", "login=5/min, refresh=2/s")],
+        )
+        .unwrap();
+        assert_eq!(
+            settings.throttle.rates.to_string(),
+            "login=5/minute,register=10/hour,password_reset=5/hour,refresh=2/second"
+        );
+    }
+
+    #[test]
+    fn unknown_scopes_and_malformed_rates_stop_the_start_with_the_culprit_named() {
+        for (spec, culprit) in [
+            ("logins=5/minute", "\"logins\" is not a scope"),
+            ("login=5", "\"5\" is not a rate"),
+            ("login", "\"login\" is not scope=rate"),
+            ("login=0/hour", "at least 1"),
+        ] {
+            let error = format!(
+                "{:#}",
+                load("development", &[("THROTTLE_RATES", spec)]).unwrap_err()
+            );
+            assert!(error.contains("THROTTLE_RATES"), "{spec}: {error}");
+            assert!(error.contains(culprit), "{spec}: {error}");
+        }
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_ranges() {
+        let settings = load(
+            "development",
+            &[("TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/8,::1")],
+        )
+        .unwrap();
+        let proxies = &settings.server.trusted_proxies;
+        assert!(proxies.trusts("10.2.3.4".parse().unwrap()));
+        assert!(proxies.trusts("::1".parse().unwrap()));
+        assert!(!proxies.trusts("192.0.2.1".parse().unwrap()));
+        let error = format!(
+            "{:#}",
+            load(
+                "development",
+                &[("TRUSTED_PROXIES", "127.0.0.1,proxy.local")]
+            )
+            .unwrap_err()
+        );
+        assert!(error.contains("TRUSTED_PROXIES"), "{error}");
+        assert!(error.contains("\"proxy.local\""), "{error}");
+        let everyone = load("development", &[("TRUSTED_PROXIES", "0.0.0.0/0")]).unwrap();
+        assert!(
+            everyone
+                .check()
+                .unwrap()
+                .iter()
+                .any(|warning| warning.contains("trusts every address"))
+        );
+    }
+
+    #[test]
+    fn max_queued_hashes_is_read_from_its_variable() {
+        let settings = load("development", &[("MAX_QUEUED_HASHES", "3")]).unwrap();
+        assert_eq!(settings.password.max_queued_hashes, 3);
+        assert!(load("development", &[("MAX_QUEUED_HASHES", "many")]).is_err());
     }
 
     #[test]

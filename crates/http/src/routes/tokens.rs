@@ -2,6 +2,7 @@
 //! back tokens.
 
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
@@ -20,6 +21,7 @@ use crate::body::{self, Body, Fields};
 use crate::client::client_info;
 use crate::cookie::CookiePolicy;
 use crate::error::ApiError;
+use crate::throttle::{self, Admitted, LoginRate, RateScope, RefreshRate, RegisterRate};
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     let post = |path, access, handler: fn() -> Route| {
@@ -73,41 +75,50 @@ fn token_pair(
     })
 }
 
-/// What login and registration share: the cross-site check (when the cookie is on), a turn at a
-/// password hash, the optional bearer token checked, then the use case on the body and the
-/// caller's client, and the pair as body and cookie. Taken as one extractor by both handlers.
-struct SignIn {
+/// What login and registration share: the optional bearer token decoded, the request admitted
+/// under the scope `S`'s rate, the cross-site check (when the cookie is on), a turn at a password
+/// hash, the token's user checked, then the use case on the body and the caller's client, and
+/// the pair as body and cookie. Taken as one extractor by both handlers. A throttled request is
+/// refused before its body is read or a turn is taken.
+struct SignIn<S> {
     req: HttpRequest,
     credentials: Credentials,
     body: Result<Body, ApiError>,
     cookies: web::Data<CookiePolicy>,
     slots: web::Data<HashSlots>,
+    scope: PhantomData<S>,
 }
 
-impl FromRequest for SignIn {
+impl<S: RateScope> FromRequest for SignIn<S> {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let credentials = Credentials::from_request(req, payload).into_inner();
+        // A malformed token is refused before the rate is counted, as DRF authenticates before
+        // it throttles.
+        let admitted = Credentials::from_request(req, payload)
+            .into_inner()
+            .and_then(|credentials| throttle::admit(req, S::SCOPE).map(|()| credentials));
         let body = Body::from_request(req, payload);
         let cookies = web::Data::<CookiePolicy>::extract(req).into_inner();
         let slots = web::Data::<HashSlots>::extract(req).into_inner();
         let req = req.clone();
         Box::pin(async move {
             let unregistered = |error: actix_web::Error| ApiError::internal(error.to_string());
+            let credentials = admitted?;
             Ok(Self {
-                credentials: credentials?,
+                credentials,
                 body: body.await,
                 cookies: cookies.map_err(unregistered)?,
                 slots: slots.map_err(unregistered)?,
                 req,
+                scope: PhantomData,
             })
         })
     }
 }
 
-impl SignIn {
+impl<S> SignIn<S> {
     async fn run(
         self,
         success: fn() -> HttpResponseBuilder,
@@ -119,6 +130,7 @@ impl SignIn {
             body,
             cookies,
             slots,
+            scope: _,
         } = self;
         cookies.check_sign_in(&req)?;
         let client = client_info(&req);
@@ -134,7 +146,7 @@ impl SignIn {
 }
 
 async fn register(
-    sign_in: SignIn,
+    sign_in: SignIn<RegisterRate>,
     register: web::Data<RegisterUser>,
 ) -> Result<HttpResponse, ApiError> {
     sign_in
@@ -156,7 +168,10 @@ async fn register(
         .await
 }
 
-async fn log_in(sign_in: SignIn, log_in: web::Data<LogIn>) -> Result<HttpResponse, ApiError> {
+async fn log_in(
+    sign_in: SignIn<LoginRate>,
+    log_in: web::Data<LogIn>,
+) -> Result<HttpResponse, ApiError> {
     sign_in
         .run(HttpResponse::Ok, move |fields, client| {
             let input = LogInInput {
@@ -170,6 +185,7 @@ async fn log_in(sign_in: SignIn, log_in: web::Data<LogIn>) -> Result<HttpRespons
 }
 
 async fn refresh(
+    _: Admitted<RefreshRate>,
     req: HttpRequest,
     body: Result<Body, ApiError>,
     refresh: web::Data<RefreshToken>,

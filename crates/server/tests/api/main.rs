@@ -16,3 +16,4 @@ mod refresh;
 mod register;
 mod sessions;
 mod stored_values;
+mod throttle;

@@ -55,13 +55,16 @@ impl TestApp {
         Some(Self::spawn(TestDatabase::postgres()?, |_| {}).await)
     }
 
-    /// Starts the server over `db` with the test settings, changed by `customize`.
+    /// Starts the server over `db` with the test settings (throttling off), changed by
+    /// `customize`.
     pub async fn spawn(db: TestDatabase, customize: impl FnOnce(&mut Settings)) -> Self {
         let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config");
         let mut settings = Settings::load_from(&config, "test", |_| None).unwrap();
         settings.database.url = db.url().into();
         settings.server.bind_address = "127.0.0.1:0".to_owned();
         settings.server.workers = 1;
+        // Tests sign in many times from one address; the throttling tests turn it back on.
+        settings.throttle.enabled = false;
         customize(&mut settings);
         let application = Application::build(&settings).unwrap();
         let address = format!("http://127.0.0.1:{}", application.port());
