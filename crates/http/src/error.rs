@@ -43,6 +43,10 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     PayloadTooLarge,
     RequestTimeout,
+    /// 429 with `Retry-After`: the request may be repeated after `wait_secs` seconds.
+    Throttled {
+        wait_secs: u64,
+    },
     /// 503: the database cannot be reached.
     Unavailable(Box<dyn StdError + Send + Sync>),
     /// 500: the cause is logged, never shown.
@@ -99,6 +103,14 @@ impl ApiError {
             }
             Self::PayloadTooLarge => json!({ "detail": "Request body is too large." }),
             Self::RequestTimeout => json!({ "detail": "Request body was not received in time." }),
+            Self::Throttled { wait_secs } => {
+                let unit = if *wait_secs == 1 { "second" } else { "seconds" };
+                json!({
+                    "detail": format!(
+                        "Request was throttled. Expected available in {wait_secs} {unit}."
+                    )
+                })
+            }
             Self::Unavailable(_) => {
                 json!({ "detail": "Service temporarily unavailable, try again later." })
             }
@@ -179,6 +191,7 @@ impl ResponseError for ApiError {
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            Self::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -194,8 +207,14 @@ impl ResponseError for ApiError {
         if self.status_code() == StatusCode::UNAUTHORIZED {
             response.insert_header((header::WWW_AUTHENTICATE, WWW_AUTHENTICATE));
         }
-        if let Self::Unavailable(_) = self {
-            response.insert_header((header::RETRY_AFTER, "5"));
+        match self {
+            Self::Unavailable(_) => {
+                response.insert_header((header::RETRY_AFTER, "5"));
+            }
+            Self::Throttled { wait_secs } => {
+                response.insert_header((header::RETRY_AFTER, wait_secs.to_string()));
+            }
+            _ => {}
         }
         response.json(self.body())
     }
@@ -246,6 +265,30 @@ mod tests {
                     .get(header::WWW_AUTHENTICATE)
                     .and_then(|v| v.to_str().ok()),
                 Some(WWW_AUTHENTICATE)
+            );
+        }
+    }
+
+    #[test]
+    fn a_throttled_request_says_when_to_come_back_in_drfs_words_and_in_retry_after() {
+        for (wait_secs, detail) in [
+            (1, "Request was throttled. Expected available in 1 second."),
+            (2, "Request was throttled. Expected available in 2 seconds."),
+            (
+                900,
+                "Request was throttled. Expected available in 900 seconds.",
+            ),
+        ] {
+            let error = ApiError::Throttled { wait_secs };
+            assert_eq!(error.body(), json!({ "detail": detail }));
+            let response = error.error_response();
+            assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+            assert_eq!(
+                response
+                    .headers()
+                    .get(header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok()),
+                Some(wait_secs.to_string().as_str())
             );
         }
     }
