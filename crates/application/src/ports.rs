@@ -4,8 +4,9 @@ use std::error::Error as StdError;
 
 use chrono::{DateTime, Utc};
 use domain::{
-    ClientInfo, Email, NewUser, Password, PasswordHash, PersonName, Phone, Profile, Session,
-    SessionEnd, SessionId, TokenClaims, TokenId, TokenType, User, UserId,
+    AccountAttempts, AddressAttempts, ClientInfo, Email, LoginHistory, NewUser, Password,
+    PasswordHash, PersonName, Phone, Profile, Session, SessionEnd, SessionId, ThrottleKey,
+    TokenClaims, TokenId, TokenType, User, UserId,
 };
 use thiserror::Error;
 
@@ -219,6 +220,94 @@ pub trait SessionStore: Send + Sync {
     /// Deletes at most `batch` sessions that have ended, or whose expiry (either one) passed,
     /// before `now`; returns how many. Their tokens stay refused: a session that cannot be found
     /// counts as ended.
+    fn prune(&self, now: DateTime<Utc>, batch: u32) -> Result<u64, RepositoryError>;
+}
+
+/// A throttle record as stored, with the version that a conditional write compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Versioned<T> {
+    pub record: T,
+    pub version: i64,
+}
+
+/// What the throttle store holds for one key: the record of its address and username, and the
+/// record of its username across addresses; `None` for each row that does not exist.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ThrottleRecords {
+    pub address: Option<Versioned<AddressAttempts>>,
+    pub account: Option<Versioned<AccountAttempts>>,
+}
+
+impl ThrottleRecords {
+    /// What the back-off decides on: the records without their versions, an absent address
+    /// record as an empty one.
+    pub fn history(&self) -> LoginHistory {
+        LoginHistory {
+            address: self.address.map(|row| row.record).unwrap_or_default(),
+            account: self.account.map(|row| row.record),
+        }
+    }
+}
+
+/// A throttle record to store, and from when its row may be deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Expiring<T> {
+    pub record: T,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// The rows that charging one login attempt writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThrottleCharge {
+    pub address: Expiring<AddressAttempts>,
+    /// `None` leaves the account row as it is (the address is known to the username).
+    pub account: Option<Expiring<AccountAttempts>>,
+}
+
+/// What a conditional write found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteOutcome {
+    Written,
+    /// A row changed since it was read; nothing was written. Read again and decide again.
+    Conflict,
+}
+
+/// The login back-off's records, shared through the database so that every instance enforces
+/// the same limits.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait ThrottleStore: Send + Sync {
+    /// The address record of (`key.address()`, `key.username()`) and the account record of
+    /// `key.username()`, in one query. Expired rows that were not pruned yet are returned as
+    /// they are: the back-off decides what they still mean.
+    fn load(&self, key: &ThrottleKey) -> Result<ThrottleRecords, RepositoryError>;
+
+    /// Writes `charge.address` and, when given, `charge.account`, each only if its row is still
+    /// as `read` found it: the same version, or still absent. Both are written, each with the
+    /// next version, or neither.
+    ///
+    /// # Errors
+    /// MUST return `Conflict`, writing nothing, when a row it writes was changed, created or
+    /// deleted since `read`, so that of any number of concurrent charges from one read exactly
+    /// one is `Written`, on every database and instance, without row locks. A row it does not
+    /// write is not compared.
+    fn charge(
+        &self,
+        key: &ThrottleKey,
+        read: &ThrottleRecords,
+        charge: &ThrottleCharge,
+    ) -> Result<WriteOutcome, RepositoryError>;
+
+    /// Stores the address record after a successful sign-in, whatever the row holds now
+    /// (creating it if need be), with the next version: a success resets concurrent failures
+    /// too.
+    fn record_success(
+        &self,
+        key: &ThrottleKey,
+        address: &Expiring<AddressAttempts>,
+    ) -> Result<(), RepositoryError>;
+
+    /// Deletes at most `batch` rows, address and account records alike, whose `expires_at` is
+    /// before `now`; returns how many. Callers repeat until fewer than `batch` go.
     fn prune(&self, now: DateTime<Utc>, batch: u32) -> Result<u64, RepositoryError>;
 }
 

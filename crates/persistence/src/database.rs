@@ -14,7 +14,10 @@ use thiserror::Error;
 use crate::connection::{AnyConnection, ConnectionManager};
 use crate::database_url::{ACCEPTED_FORMS, DatabaseUrl};
 use crate::error::{DbError, is_connection_failure};
-use crate::{DieselHealthProbe, DieselRefreshTokenStore, DieselSessionStore, DieselUserRepository};
+use crate::{
+    DieselHealthProbe, DieselRefreshTokenStore, DieselSessionStore, DieselThrottleStore,
+    DieselUserRepository,
+};
 
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
@@ -167,6 +170,10 @@ impl Database {
 
     pub fn sessions(&self) -> DieselSessionStore {
         DieselSessionStore::new(self.clone())
+    }
+
+    pub fn throttle(&self) -> DieselThrottleStore {
+        DieselThrottleStore::new(self.clone())
     }
 
     pub fn health(&self) -> DieselHealthProbe {

@@ -16,6 +16,7 @@ mod refresh_tokens;
 mod rows;
 mod schema;
 mod sessions;
+mod throttle;
 mod users;
 
 #[cfg(any(test, feature = "testing"))]
@@ -25,4 +26,5 @@ pub use database::{Backend, ConnectError, Database, MigrationError, PoolOptions}
 pub use health::DieselHealthProbe;
 pub use refresh_tokens::DieselRefreshTokenStore;
 pub use sessions::DieselSessionStore;
+pub use throttle::DieselThrottleStore;
 pub use users::DieselUserRepository;

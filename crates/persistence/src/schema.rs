@@ -55,6 +55,29 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    login_throttle_addresses (username, address) {
+        username -> Text,
+        address -> Text,
+        failures -> BigInt,
+        last_failure_at -> Nullable<Timestamp>,
+        signed_in_at -> Nullable<Timestamp>,
+        version -> BigInt,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    login_throttle_accounts (username) {
+        username -> Text,
+        window_start -> Timestamp,
+        attempts -> BigInt,
+        previous_attempts -> BigInt,
+        version -> BigInt,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(profiles -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(users, profiles, sessions);

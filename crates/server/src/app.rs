@@ -8,7 +8,8 @@ use anyhow::Context;
 use application::ports::{Clock, SystemClock};
 use application::use_cases::{
     Authenticate, CreateSuperuser, EndSession, FlushExpiredTokens, GetProfile, ListSessions, LogIn,
-    LogOut, RefreshToken, RegisterUser, SessionPolicy, SetUserActive, UpdateProfile, VerifyToken,
+    LogOut, LoginThrottle, RefreshToken, RegisterUser, SessionPolicy, SetUserActive, UpdateProfile,
+    VerifyToken,
 };
 use http::{HttpSettings, RefreshCookie, UseCases};
 use persistence::{Database, PoolOptions};
@@ -99,6 +100,7 @@ impl Adapters {
                 tokens: self.tokens.clone(),
                 clock: self.clock.clone(),
                 policy: self.policy,
+                throttle: LoginThrottle::enabled(Arc::new(self.database.throttle())),
             },
             refresh: RefreshToken {
                 users: users.clone(),
@@ -157,6 +159,7 @@ impl Adapters {
         FlushExpiredTokens {
             refresh_tokens: Arc::new(self.database.refresh_tokens()),
             sessions: Arc::new(self.database.sessions()),
+            throttle: Arc::new(self.database.throttle()),
             clock: self.clock.clone(),
         }
     }
@@ -169,8 +172,8 @@ impl Adapters {
     }
 }
 
-/// Deletes ended sessions and expired tokens every `every`, in small batches, until `shutdown`
-/// fires. A failed pass is logged and the next one tries again.
+/// Deletes ended sessions, expired tokens and expired login back-off records every `every`, in
+/// small batches, until `shutdown` fires. A failed pass is logged and the next one tries again.
 async fn prune_on_a_timer(
     flush: FlushExpiredTokens,
     every: Duration,
@@ -185,10 +188,11 @@ async fn prune_on_a_timer(
         }
         let flush = flush.clone();
         match tokio::task::spawn_blocking(move || flush.execute()).await {
-            Ok(Ok(flushed)) if flushed.tokens + flushed.sessions > 0 => {
+            Ok(Ok(flushed)) if flushed.tokens + flushed.sessions + flushed.throttle_records > 0 => {
                 tracing::info!(
                     tokens = flushed.tokens,
                     sessions = flushed.sessions,
+                    throttle_records = flushed.throttle_records,
                     "pruned"
                 );
             }

@@ -82,8 +82,9 @@ pub fn run(command: Command, mut settings: Settings) -> anyhow::Result<()> {
             let adapters = Adapters::build(&settings)?;
             let flushed = adapters.flush_expired_tokens().execute()?;
             say(&format!(
-                "Deleted {} expired refresh token(s) and {} ended or expired session(s).",
-                flushed.tokens, flushed.sessions
+                "Deleted {} expired refresh token(s) and {} ended or expired session(s). \
+                 Forgot {} expired login throttle record(s).",
+                flushed.tokens, flushed.sessions, flushed.throttle_records
             ))
         }
         Command::Deactivate { username } => {

@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use crate::ports::{Clock, RefreshTokenStore, RepositoryError, SessionStore};
+use crate::ports::{Clock, RefreshTokenStore, RepositoryError, SessionStore, ThrottleStore};
 
 /// Rows deleted per statement: small enough that no delete holds a table for long.
 pub const PRUNE_BATCH: u32 = 100;
@@ -10,15 +10,19 @@ pub const PRUNE_BATCH: u32 = 100;
 pub struct Flushed {
     pub tokens: u64,
     pub sessions: u64,
+    /// Login back-off records that no longer change any decision.
+    pub throttle_records: u64,
 }
 
-/// Deletes the rows of refresh tokens that have expired (they can never be used again) and of
-/// sessions that ended or expired, in batches of [`PRUNE_BATCH`]: on demand
-/// (`flush-expired-tokens`) and on the server's own timer.
+/// Deletes the rows of refresh tokens that have expired (they can never be used again), of
+/// sessions that ended or expired, and of login back-off records that expired, in batches of
+/// [`PRUNE_BATCH`]: on demand (`flush-expired-tokens`) and on the server's own timer. The
+/// back-off's rows are pruned even while it is disabled: they may remain from when it was not.
 #[derive(Clone)]
 pub struct FlushExpiredTokens {
     pub refresh_tokens: Arc<dyn RefreshTokenStore>,
     pub sessions: Arc<dyn SessionStore>,
+    pub throttle: Arc<dyn ThrottleStore>,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -38,6 +42,7 @@ impl FlushExpiredTokens {
         Ok(Flushed {
             tokens: batches(&|| self.refresh_tokens.delete_expired(now, PRUNE_BATCH))?,
             sessions: batches(&|| self.sessions.prune(now, PRUNE_BATCH))?,
+            throttle_records: batches(&|| self.throttle.prune(now, PRUNE_BATCH))?,
         })
     }
 }
@@ -68,16 +73,27 @@ mod tests {
             .withf(|at, batch| *at == now() && *batch == PRUNE_BATCH)
             .times(1)
             .returning(|_, _| Ok(0));
+        for deleted in [100, 7] {
+            ports
+                .throttle
+                .expect_prune()
+                .withf(|at, batch| *at == now() && *batch == PRUNE_BATCH)
+                .times(1)
+                .in_sequence(&mut sequence)
+                .returning(move |_, _| Ok(deleted));
+        }
         let flush = FlushExpiredTokens {
             refresh_tokens: Arc::new(ports.refresh_tokens),
             sessions: Arc::new(ports.sessions),
+            throttle: Arc::new(ports.throttle),
             clock: fixed_clock(),
         };
         assert_eq!(
             flush.execute().expect("flushes"),
             Flushed {
                 tokens: 204,
-                sessions: 0
+                sessions: 0,
+                throttle_records: 107,
             }
         );
     }

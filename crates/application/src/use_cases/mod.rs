@@ -1,4 +1,5 @@
-//! One struct per use case, each with a single `execute` method and its own error enum.
+//! One struct per use case, each with a single `execute` method and its own error enum. `LogIn`
+//! also offers its two steps, `admit` and `finish`, so that a caller can bound the second.
 
 mod account;
 mod authenticate;
@@ -7,6 +8,7 @@ mod flush_expired_tokens;
 mod get_profile;
 mod log_in;
 mod log_out;
+mod login_throttle;
 mod refresh_token;
 mod register_user;
 mod sessions;
@@ -17,8 +19,9 @@ pub use authenticate::{Authenticate, AuthenticateError};
 pub use create_superuser::{CreateSuperuser, CreateSuperuserError, CreateSuperuserInput};
 pub use flush_expired_tokens::{FlushExpiredTokens, Flushed, PRUNE_BATCH};
 pub use get_profile::{GetProfile, GetProfileError};
-pub use log_in::{LogIn, LogInError, LogInInput};
+pub use log_in::{AdmittedLogIn, LogIn, LogInError, LogInInput};
 pub use log_out::{LogOut, LogOutError, LogOutInput};
+pub use login_throttle::LoginThrottle;
 pub use refresh_token::{RefreshToken, RefreshTokenError, RefreshTokenInput, Refreshed};
 pub use register_user::{ProfileInput, RegisterUser, RegisterUserError, RegisterUserInput};
 pub use sessions::{

@@ -11,7 +11,7 @@ use domain::{
 
 use crate::ports::{
     Clock, IssuedToken, MockClock, MockPasswordHasher, MockRefreshTokenStore, MockSessionStore,
-    MockTokenCodec, MockUserRepository, RepositoryError,
+    MockThrottleStore, MockTokenCodec, MockUserRepository, RepositoryError,
 };
 use crate::validation::{FieldErrors, Submitted};
 
@@ -124,6 +124,7 @@ pub struct Ports {
     pub hasher: MockPasswordHasher,
     pub tokens: MockTokenCodec,
     pub sessions: MockSessionStore,
+    pub throttle: MockThrottleStore,
 }
 
 impl Ports {
@@ -134,6 +135,7 @@ impl Ports {
             hasher: MockPasswordHasher::new(),
             tokens: MockTokenCodec::new(),
             sessions: MockSessionStore::new(),
+            throttle: MockThrottleStore::new(),
         }
     }
 

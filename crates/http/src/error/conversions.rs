@@ -46,6 +46,9 @@ impl From<LogInError> for ApiError {
     fn from(error: LogInError) -> Self {
         match error {
             LogInError::Invalid(errors) => Self::Validation(errors),
+            LogInError::Throttled { retry_after_secs } => Self::Throttled {
+                wait_secs: retry_after_secs,
+            },
             LogInError::InvalidCredentials => Self::InvalidCredentials,
             LogInError::Repository(error) => error.into(),
             LogInError::Issue(error) => Self::internal(error),

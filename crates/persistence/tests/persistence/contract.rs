@@ -17,7 +17,11 @@ use persistence::{Database, PoolOptions};
 
 use crate::raw;
 
-fn at(rfc3339: &str) -> DateTime<Utc> {
+mod throttle;
+
+pub(crate) use throttle::*;
+
+pub(super) fn at(rfc3339: &str) -> DateTime<Utc> {
     rfc3339.parse().expect("an RFC 3339 time")
 }
 

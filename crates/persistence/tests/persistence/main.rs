@@ -89,4 +89,10 @@ contract_tests!(
     pruning_removes_only_ended_or_expired_sessions_at_most_a_batch_at_a_time,
     expired_tokens_are_deleted_at_most_a_batch_at_a_time,
     a_recorded_tokens_session_round_trips,
+    throttle_records_load_as_charged_and_absent_ones_as_none,
+    a_throttle_charge_loses_when_a_row_changed_since_it_was_read,
+    concurrent_throttle_charges_of_one_key_lose_no_update,
+    of_concurrent_throttle_charges_from_one_read_exactly_one_is_written,
+    a_success_resets_the_address_record_whatever_it_holds,
+    throttle_pruning_removes_only_expired_rows_at_most_a_batch_at_a_time,
 );

@@ -128,7 +128,14 @@ fn both_migration_folders_create_the_same_tables_columns_and_indexes() {
     let pg_columns = postgres_columns(&mut pg);
     assert_eq!(
         pg_columns.keys().collect::<Vec<_>>(),
-        ["profiles", "refresh_tokens", "sessions", "users"]
+        [
+            "login_throttle_accounts",
+            "login_throttle_addresses",
+            "profiles",
+            "refresh_tokens",
+            "sessions",
+            "users"
+        ]
     );
     assert_eq!(pg_columns, sqlite_columns(&mut lite));
     assert_eq!(postgres_indexes(&mut pg), sqlite_indexes(&mut lite));

@@ -1,0 +1,2 @@
+DROP TABLE login_throttle_accounts;
+DROP TABLE login_throttle_addresses;
