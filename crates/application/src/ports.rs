@@ -149,14 +149,17 @@ pub struct NewSession {
 /// What presenting a refresh token for rotation found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rotation {
-    /// This call spent the token: the successor is recorded in its place.
+    /// This call spent the token: the successor is the session's refresh token now.
     Won,
-    /// The token was spent before, at `used_at`, and `successor` took its place then.
+    /// The session's last rotation spent this token, at `used_at`, and `successor` took its place
+    /// then (and is still the session's refresh token).
     Spent {
         used_at: DateTime<Utc>,
         successor: TokenClaims,
     },
-    /// The token was never recorded (issued elsewhere, or its row was pruned).
+    /// The token is of this session but was spent before its last rotation: a reuse.
+    Superseded,
+    /// The token names no live session of its user.
     Unknown,
 }
 
@@ -174,16 +177,18 @@ pub trait SessionStore: Send + Sync {
     /// Moves `last_used_at` to `at` (a refresh without rotation).
     fn touch(&self, id: &SessionId, at: DateTime<Utc>) -> Result<(), RepositoryError>;
 
-    /// Spends `spent` and records `successor` (same user and session) in its place. One
-    /// conditional update (`… WHERE jti = ? AND used_at IS NULL`) decides, so exactly one of any
-    /// number of concurrent calls for one token gets `Won`, on every database, without row locks.
-    /// The winner, in the same transaction, records the successor and moves the session's
-    /// `last_used_at` to `at` and `expires_at` to the successor's expiry.
+    /// Spends `spent` and makes `successor` (same user and session) the session's refresh token
+    /// in its place. One conditional update of the session (`… WHERE refresh_jti = <spent>`)
+    /// decides, so exactly one of any number of concurrent calls for one token gets `Won`, on
+    /// every database, without row locks; it also moves the session's `last_used_at` to `at` and
+    /// `expires_at` to the successor's expiry. Until its first rotation a session's refresh
+    /// token is the one it started with, the only one issued for it.
     ///
     /// # Errors
     /// MUST return `Spent` with the first use's time and the successor's exact claims (what
-    /// re-signing needs to give the same token) when the token was spent before, and `Unknown`
-    /// when it was never recorded.
+    /// re-signing needs to give the same token) when the session's last rotation spent the
+    /// token, `Superseded` when the token was spent by an earlier rotation, and `Unknown` when
+    /// the session has ended, is gone or is not the token's user's.
     fn rotate(
         &self,
         spent: &TokenClaims,

@@ -8,7 +8,7 @@ use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
 use diesel::prelude::*;
 use domain::{
     ClientInfo, Email, PasswordHash, PersonName, Phone, Profile, Session, SessionEnd, SessionId,
-    TokenClaims, TokenId, TokenType, User, UserId, Username,
+    TokenClaims, User, UserId, Username,
 };
 
 use crate::schema::{profiles, refresh_tokens, sessions, users};
@@ -202,64 +202,8 @@ impl<'a> From<&'a TokenClaims> for NewRefreshTokenRow<'a> {
     }
 }
 
-/// The columns of a recorded refresh token that hold its claims, selected by
-/// [`TokenClaimsRow::COLUMNS`].
-#[derive(Debug, Queryable)]
-#[diesel(table_name = refresh_tokens)]
-pub(crate) struct TokenClaimsRow {
-    pub(crate) jti: String,
-    pub(crate) user_id: i64,
-    pub(crate) issued_at: NaiveDateTime,
-    pub(crate) expires_at: NaiveDateTime,
-    pub(crate) session_id: Option<String>,
-}
-
-impl TokenClaimsRow {
-    pub(crate) const COLUMNS: (
-        refresh_tokens::jti,
-        refresh_tokens::user_id,
-        refresh_tokens::issued_at,
-        refresh_tokens::expires_at,
-        refresh_tokens::session_id,
-    ) = (
-        refresh_tokens::jti,
-        refresh_tokens::user_id,
-        refresh_tokens::issued_at,
-        refresh_tokens::expires_at,
-        refresh_tokens::session_id,
-    );
-}
-
-/// The claims of a recorded refresh token, exactly as they were issued: only refresh tokens are
-/// recorded, and every claim but the type is stored.
-impl TryFrom<TokenClaimsRow> for TokenClaims {
-    type Error = InvalidRow;
-
-    fn try_from(row: TokenClaimsRow) -> Result<Self, Self::Error> {
-        let invalid = |problem: &str| InvalidRow {
-            table: "refresh_tokens",
-            id: row.jti.clone(),
-            problem: problem.to_owned(),
-        };
-        let id = TokenId::parse(&row.jti).ok_or_else(|| invalid("jti is not a token id"))?;
-        let session_id = row
-            .session_id
-            .as_deref()
-            .map(|raw| {
-                SessionId::parse(raw).ok_or_else(|| invalid("session_id is not a session id"))
-            })
-            .transpose()?;
-        Ok(TokenClaims {
-            token_type: TokenType::Refresh,
-            id,
-            user_id: UserId::new(row.user_id),
-            issued_at: from_stored(row.issued_at),
-            expires_at: from_stored(row.expires_at),
-            session_id,
-        })
-    }
-}
-
+/// A session as the domain sees it, selected by [`SessionRow::COLUMNS`]: the columns of its
+/// refresh-token chain are read only by the rotation that needs them.
 #[derive(Debug, Queryable)]
 #[diesel(table_name = sessions)]
 pub(crate) struct SessionRow {
@@ -273,6 +217,32 @@ pub(crate) struct SessionRow {
     pub(crate) user_agent: String,
     pub(crate) ended_at: Option<NaiveDateTime>,
     pub(crate) end_reason: Option<String>,
+}
+
+impl SessionRow {
+    pub(crate) const COLUMNS: (
+        sessions::id,
+        sessions::user_id,
+        sessions::created_at,
+        sessions::last_used_at,
+        sessions::expires_at,
+        sessions::absolute_expires_at,
+        sessions::ip_address,
+        sessions::user_agent,
+        sessions::ended_at,
+        sessions::end_reason,
+    ) = (
+        sessions::id,
+        sessions::user_id,
+        sessions::created_at,
+        sessions::last_used_at,
+        sessions::expires_at,
+        sessions::absolute_expires_at,
+        sessions::ip_address,
+        sessions::user_agent,
+        sessions::ended_at,
+        sessions::end_reason,
+    );
 }
 
 impl TryFrom<SessionRow> for Session {

@@ -35,8 +35,6 @@ diesel::table! {
         expires_at -> Timestamp,
         revoked_at -> Nullable<Timestamp>,
         session_id -> Nullable<Text>,
-        used_at -> Nullable<Timestamp>,
-        successor_jti -> Nullable<Text>,
     }
 }
 
@@ -52,6 +50,10 @@ diesel::table! {
         user_agent -> Text,
         ended_at -> Nullable<Timestamp>,
         end_reason -> Nullable<Text>,
+        refresh_jti -> Nullable<Text>,
+        refresh_issued_at -> Nullable<Timestamp>,
+        previous_refresh_jti -> Nullable<Text>,
+        rotated_at -> Nullable<Timestamp>,
     }
 }
 

@@ -4,26 +4,22 @@ use application::ports::{NewSession, RepositoryError, Rotation, SessionStore};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Timestamp};
-use domain::{Session, SessionEnd, SessionId, TokenClaims, UserId};
+use domain::{Session, SessionEnd, SessionId, TokenClaims, TokenId, TokenType, UserId};
 use uuid::Uuid;
 
 use crate::database::Database;
-use crate::rows::{
-    NewRefreshTokenRow, NewSessionRow, SessionRow, TokenClaimsRow, from_stored, row_count,
-    to_stored, unexpected,
-};
-use crate::schema::{refresh_tokens, sessions};
+use crate::rows::{NewSessionRow, SessionRow, from_stored, row_count, to_stored, unexpected};
+use crate::schema::sessions;
 
-/// Sessions in the `sessions` table; rotation also writes `refresh_tokens`.
+/// Sessions in the `sessions` table.
 ///
-/// Rotation decides with one conditional `UPDATE` of the spent token's row, which needs no row
-/// lock: on PostgreSQL a concurrent update of the same row waits for the first to commit and then
-/// re-checks the condition, and on SQLite the update takes the database's write lock (waiting up
-/// to `busy_timeout`). The losers then read the winner's committed row.
-///
-/// A token that was revoked but never spent cannot be rotated; `rotate` reports it as `Unknown`,
-/// as it has no successor to report. The use case refuses revoked tokens before rotating, so only
-/// a revocation racing the rotation meets this.
+/// Each session row holds the head of its refresh-token chain (`refresh_jti`) and the token the
+/// last rotation spent (`previous_refresh_jti`, `rotated_at`). A rotation is one conditional
+/// `UPDATE` of that row, which needs no row lock: on PostgreSQL a concurrent update of the same
+/// row waits for the first to commit and then re-checks the condition, and on SQLite the update
+/// takes the database's write lock. The losers then read the winner's committed row. One row and
+/// one statement is also what keeps a rotation cheap: it writes a few pages where a transaction
+/// over the token table wrote ten.
 #[derive(Debug, Clone)]
 pub struct DieselSessionStore {
     db: Database,
@@ -35,15 +31,57 @@ impl DieselSessionStore {
     }
 }
 
-/// What the rotation transaction found, before its rows become domain types.
-enum Outcome {
-    Won,
-    Spent {
-        used_at: NaiveDateTime,
-        successor_jti: Option<String>,
-        successor: Option<TokenClaimsRow>,
-    },
-    Unknown,
+/// The chain columns of a session row, read by a rotation that did not win.
+#[derive(Debug, Queryable)]
+struct ChainRow {
+    user_id: i64,
+    expires_at: NaiveDateTime,
+    ended_at: Option<NaiveDateTime>,
+    refresh_jti: Option<String>,
+    refresh_issued_at: Option<NaiveDateTime>,
+    previous_refresh_jti: Option<String>,
+    rotated_at: Option<NaiveDateTime>,
+}
+
+/// What a lost rotation tells from the session's chain: the presented token is the one the last
+/// rotation spent (the loser of that race, or a reuse), or older, or not this live session's.
+fn lost_rotation(
+    spent: &TokenClaims,
+    session_id: &SessionId,
+    chain: Option<ChainRow>,
+) -> Result<Rotation, RepositoryError> {
+    let Some(chain) = chain.filter(|chain| chain.ended_at.is_none()) else {
+        return Ok(Rotation::Unknown);
+    };
+    if chain.previous_refresh_jti.as_deref() != Some(spent.id.as_str()) {
+        return Ok(if chain.refresh_jti.is_some() {
+            Rotation::Superseded
+        } else {
+            Rotation::Unknown
+        });
+    }
+    let broken = |what: &str| {
+        RepositoryError::Unexpected(
+            format!("session {session_id} was rotated but its {what} is missing").into(),
+        )
+    };
+    let used_at = chain.rotated_at.ok_or_else(|| broken("rotated_at"))?;
+    let jti = chain.refresh_jti.ok_or_else(|| broken("refresh_jti"))?;
+    let issued_at = chain
+        .refresh_issued_at
+        .ok_or_else(|| broken("refresh_issued_at"))?;
+    let id = TokenId::parse(&jti).ok_or_else(|| broken("refresh_jti as a token id"))?;
+    Ok(Rotation::Spent {
+        used_at: from_stored(used_at),
+        successor: TokenClaims {
+            token_type: TokenType::Refresh,
+            id,
+            user_id: UserId::new(chain.user_id),
+            issued_at: from_stored(issued_at),
+            expires_at: from_stored(chain.expires_at),
+            session_id: Some(session_id.clone()),
+        },
+    })
 }
 
 fn to_session(row: SessionRow) -> Result<Session, RepositoryError> {
@@ -90,6 +128,7 @@ impl SessionStore for DieselSessionStore {
                 // The insert comes first, so that SQLite takes the write lock at once.
                 let started: SessionRow = diesel::insert_into(sessions::table)
                     .values(&row)
+                    .returning(SessionRow::COLUMNS)
                     .get_result(conn)?;
                 let others: Vec<String> = sessions::table
                     .filter(sessions::user_id.eq(row.user_id))
@@ -120,6 +159,7 @@ impl SessionStore for DieselSessionStore {
         let row = self.db.run(|conn| {
             sessions::table
                 .find(id.as_str())
+                .select(SessionRow::COLUMNS)
                 .get_result::<SessionRow>(conn)
                 .optional()
         })?;
@@ -141,86 +181,59 @@ impl SessionStore for DieselSessionStore {
         successor: &TokenClaims,
         at: DateTime<Utc>,
     ) -> Result<Rotation, RepositoryError> {
-        let at = to_stored(at);
-        let successor_row = NewRefreshTokenRow::from(successor);
-        let outcome = self.db.write(|conn| {
-            conn.transaction(|conn| {
-                let won = diesel::update(
-                    refresh_tokens::table
-                        .filter(refresh_tokens::jti.eq(spent.id.as_str()))
-                        .filter(refresh_tokens::used_at.is_null())
-                        .filter(refresh_tokens::revoked_at.is_null()),
-                )
-                .set((
-                    refresh_tokens::used_at.eq(Some(at)),
-                    refresh_tokens::successor_jti.eq(Some(successor.id.as_str())),
-                ))
-                .execute(conn)?;
-                if won == 1 {
-                    diesel::insert_into(refresh_tokens::table)
-                        .values(&successor_row)
-                        .execute(conn)?;
-                    if let Some(session_id) = &successor.session_id {
-                        diesel::update(sessions::table.find(session_id.as_str()))
-                            .set((
-                                sessions::last_used_at.eq(at),
-                                sessions::expires_at.eq(successor_row.expires_at),
-                            ))
-                            .execute(conn)?;
-                    }
-                    return Ok(Outcome::Won);
-                }
-                let found: Option<(Option<NaiveDateTime>, Option<String>)> = refresh_tokens::table
-                    .filter(refresh_tokens::jti.eq(spent.id.as_str()))
-                    .select((refresh_tokens::used_at, refresh_tokens::successor_jti))
-                    .get_result(conn)
-                    .optional()?;
-                let Some((Some(used_at), successor_jti)) = found else {
-                    // Never recorded, or revoked without having been spent.
-                    return Ok(Outcome::Unknown);
-                };
-                let successor = match &successor_jti {
-                    Some(jti) => refresh_tokens::table
-                        .filter(refresh_tokens::jti.eq(jti))
-                        .select(TokenClaimsRow::COLUMNS)
-                        .get_result::<TokenClaimsRow>(conn)
-                        .optional()?,
-                    None => None,
-                };
-                Ok(Outcome::Spent {
-                    used_at,
-                    successor_jti,
-                    successor,
-                })
-            })
-        })?;
-        match outcome {
-            Outcome::Won => Ok(Rotation::Won),
-            Outcome::Unknown => Ok(Rotation::Unknown),
-            Outcome::Spent {
-                used_at,
-                successor: Some(successor),
-                ..
-            } => Ok(Rotation::Spent {
-                used_at: from_stored(used_at),
-                successor: TokenClaims::try_from(successor).map_err(unexpected)?,
-            }),
-            // The successor is written with the spend and expires no earlier than the spent
-            // token, so only a hand-made change leaves a spent token without it. Reporting
-            // `Unknown` instead would hide a reuse.
-            Outcome::Spent {
-                successor_jti,
-                successor: None,
-                ..
-            } => Err(RepositoryError::Unexpected(
-                format!(
-                    "refresh token {} is spent but its successor {} has no row",
-                    spent.id,
-                    successor_jti.as_deref().unwrap_or("(none recorded)")
-                )
-                .into(),
-            )),
+        let (Some(session_id), Some(successor_session)) =
+            (&spent.session_id, &successor.session_id)
+        else {
+            return Ok(Rotation::Unknown);
+        };
+        if session_id != successor_session || spent.user_id != successor.user_id {
+            return Err(RepositoryError::Unexpected(
+                "a rotation's successor must be of the spent token's session and user".into(),
+            ));
         }
+        let stored_at = to_stored(at);
+        let won = self.db.write(|conn| {
+            diesel::update(
+                sessions::table
+                    .filter(sessions::id.eq(session_id.as_str()))
+                    .filter(sessions::user_id.eq(spent.user_id.get()))
+                    .filter(sessions::ended_at.is_null())
+                    // Until its first rotation a session has one refresh token: its first.
+                    .filter(
+                        sessions::refresh_jti
+                            .eq(spent.id.as_str())
+                            .or(sessions::refresh_jti.is_null()),
+                    ),
+            )
+            .set((
+                sessions::refresh_jti.eq(Some(successor.id.as_str())),
+                sessions::refresh_issued_at.eq(Some(to_stored(successor.issued_at))),
+                sessions::previous_refresh_jti.eq(Some(spent.id.as_str())),
+                sessions::rotated_at.eq(Some(stored_at)),
+                sessions::last_used_at.eq(stored_at),
+                sessions::expires_at.eq(to_stored(successor.expires_at)),
+            ))
+            .execute(conn)
+        })?;
+        if won == 1 {
+            return Ok(Rotation::Won);
+        }
+        let chain = self.db.run(|conn| {
+            sessions::table
+                .find(session_id.as_str())
+                .select((
+                    sessions::user_id,
+                    sessions::expires_at,
+                    sessions::ended_at,
+                    sessions::refresh_jti,
+                    sessions::refresh_issued_at,
+                    sessions::previous_refresh_jti,
+                    sessions::rotated_at,
+                ))
+                .get_result::<ChainRow>(conn)
+                .optional()
+        })?;
+        lost_rotation(spent, session_id, chain)
     }
 
     fn end(
@@ -286,6 +299,7 @@ impl SessionStore for DieselSessionStore {
                     sessions::created_at.desc(),
                     sessions::id.desc(),
                 ))
+                .select(SessionRow::COLUMNS)
                 .load::<SessionRow>(conn)
         })?;
         rows.into_iter().map(to_session).collect()

@@ -139,7 +139,7 @@ impl UserRepository for DieselUserRepository {
                         .and(sessions::user_id.eq(users::id))),
                 )
                 .filter(users::id.eq(id.get()))
-                .select((users::all_columns, sessions::all_columns.nullable()))
+                .select((users::all_columns, SessionRow::COLUMNS.nullable()))
                 .get_result::<(UserRow, Option<SessionRow>)>(conn)
                 .optional()
         })?;
@@ -174,7 +174,7 @@ impl UserRepository for DieselUserRepository {
                 .filter(users::id.eq(id.get()))
                 .select((
                     users::all_columns,
-                    sessions::all_columns.nullable(),
+                    SessionRow::COLUMNS.nullable(),
                     profiles::all_columns.nullable(),
                 ))
                 .get_result::<(UserRow, Option<SessionRow>, Option<ProfileRow>)>(conn)

@@ -105,7 +105,7 @@ impl RefreshToken {
                 {
                     Some(self.tokens.encode(&successor)?)
                 }
-                Rotation::Spent { .. } => {
+                Rotation::Spent { .. } | Rotation::Superseded => {
                     self.sessions
                         .end(user_id, &session_id, SessionEnd::TokenReused, now)?;
                     return Err(refused(TokenProblem::Blacklisted));
@@ -442,7 +442,31 @@ mod tests {
     }
 
     #[test]
-    fn an_unrecorded_token_of_a_session_is_invalid() {
+    fn a_token_spent_before_the_last_rotation_ends_the_session_whenever_it_comes() {
+        let mut ports = Ports::new();
+        valid(&mut ports);
+        issues(&mut ports, TokenType::Refresh, "unused-successor", 's');
+        ports
+            .sessions
+            .expect_rotate()
+            .returning(|_, _, _| Ok(Rotation::Superseded));
+        ports
+            .sessions
+            .expect_end()
+            .withf(|user, id, reason, _| {
+                *user == USER_ID && *id == session_id() && *reason == SessionEnd::TokenReused
+            })
+            .times(1)
+            .returning(|_, _, _, _| Ok(true));
+        ports.tokens.expect_encode().never();
+        assert!(matches!(
+            use_case_with(ports, true).execute(input("refresh-token")),
+            Err(RefreshTokenError::Token(TokenProblem::Blacklisted))
+        ));
+    }
+
+    #[test]
+    fn a_token_of_no_live_session_is_invalid() {
         let mut ports = Ports::new();
         valid(&mut ports);
         issues(&mut ports, TokenType::Refresh, "unused-successor", 's');

@@ -1130,13 +1130,10 @@ pub(crate) fn a_rotation_is_won_once_and_then_reports_the_successor(db: &TestDat
         store.rotate(&spent, &successor, first_use).expect("ran"),
         Rotation::Won
     );
-
-    let row = raw::token(&mut conn, spent.id.as_str()).expect("the spent row");
-    assert_eq!(row.used_at.map(|t| t.and_utc()), Some(first_use));
-    assert_eq!(row.successor_jti.as_deref(), Some(successor.id.as_str()));
-    let row = raw::token(&mut conn, successor.id.as_str()).expect("the successor row");
-    assert_eq!(row.session_id.as_deref(), Some(session.id.as_str()));
-    assert_eq!(row.used_at, None);
+    assert!(
+        raw::token(&mut conn, successor.id.as_str()).is_none(),
+        "a rotation writes the session only"
+    );
     assert!(!tokens.is_revoked(&successor.id).expect("ran"));
     assert_eq!(
         store.find(&session.id).expect("ran").expect("found"),
@@ -1156,7 +1153,6 @@ pub(crate) fn a_rotation_is_won_once_and_then_reports_the_successor(db: &TestDat
             successor: successor.clone(),
         }
     );
-    assert!(raw::token(&mut conn, late.id.as_str()).is_none());
     assert_eq!(
         store
             .find(&session.id)
@@ -1172,6 +1168,27 @@ pub(crate) fn a_rotation_is_won_once_and_then_reports_the_successor(db: &TestDat
         store.rotate(&successor, &next, second_use).expect("ran"),
         Rotation::Won,
         "the successor rotates in turn"
+    );
+    assert_eq!(
+        store.rotate(&successor, &late, second_use).expect("ran"),
+        Rotation::Spent {
+            used_at: second_use,
+            successor: next.clone(),
+        },
+        "the last rotation's loser gets the current token"
+    );
+    assert_eq!(
+        store.rotate(&spent, &late, second_use).expect("ran"),
+        Rotation::Superseded,
+        "a token two rotations back is a reuse"
+    );
+    assert_eq!(
+        store.find(&session.id).expect("ran").expect("found"),
+        Session {
+            last_used_at: second_use,
+            expires_at: next.expires_at,
+            ..session
+        }
     );
 }
 
@@ -1231,45 +1248,82 @@ pub(crate) fn concurrent_rotations_of_one_token_have_one_winner(db: &TestDatabas
         })
         .count();
     assert_eq!(spent_reports, CONTENDERS - 1, "{results:?}");
-    let mut conn = raw::connect(db);
-    assert_eq!(raw::count(&mut conn, "refresh_tokens"), 2);
+    let live = database
+        .sessions()
+        .find(&session.id)
+        .expect("ran")
+        .expect("found");
+    assert_eq!(
+        (live.last_used_at, live.expires_at),
+        (*won_at, winning_successor.expires_at),
+        "the session moved once, with the winner"
+    );
 }
 
-pub(crate) fn rotating_an_unrecorded_or_revoked_token_is_unknown(db: &TestDatabase) {
-    let tokens = db.database().refresh_tokens();
+pub(crate) fn rotating_a_token_of_no_live_session_of_its_user_is_unknown(db: &TestDatabase) {
     let store = db.database().sessions();
-    let mut conn = raw::connect(db);
     let alice = create_user(db, "alice");
+    let bob = create_user(db, "bob");
     let t0 = at("2026-12-01T10:00:00Z");
     let session = store.start(new_session(alice, t0), 5).expect("started");
+    let ended = store.start(new_session(alice, t0), 5).expect("started");
+    store
+        .end(alice, &ended.id, SessionEnd::LoggedOut, t0)
+        .expect("ran");
     let now = t0 + Duration::minutes(1);
 
-    let unrecorded = refresh(&session, t0);
-    let successor = refresh(&session, now);
-    assert_eq!(
-        store.rotate(&unrecorded, &successor, now).expect("ran"),
-        Rotation::Unknown
-    );
-    assert!(raw::token(&mut conn, successor.id.as_str()).is_none());
-
-    let revoked = refresh(&session, t0);
-    tokens.record(&revoked).expect("recorded");
-    tokens.revoke(&revoked, t0).expect("revoked");
-    assert_eq!(
-        store.rotate(&revoked, &successor, now).expect("ran"),
-        Rotation::Unknown,
-        "a revoked token that was never spent has no successor to report"
-    );
-    assert!(raw::token(&mut conn, successor.id.as_str()).is_none());
-    let row = raw::token(&mut conn, revoked.id.as_str()).expect("the revoked row");
-    assert_eq!((row.used_at, row.successor_jti), (None, None));
+    let of_ended = refresh(&ended, t0);
     assert_eq!(
         store
-            .find(&session.id)
-            .expect("ran")
-            .expect("found")
-            .last_used_at,
-        t0
+            .rotate(&of_ended, &refresh(&ended, now), now)
+            .expect("ran"),
+        Rotation::Unknown,
+        "an ended session"
+    );
+
+    let bobs_claims = |claims: TokenClaims| TokenClaims {
+        user_id: bob,
+        ..claims
+    };
+    assert_eq!(
+        store
+            .rotate(
+                &bobs_claims(refresh(&session, t0)),
+                &bobs_claims(refresh(&session, now)),
+                now
+            )
+            .expect("ran"),
+        Rotation::Unknown,
+        "another user's session"
+    );
+
+    let gone = Session {
+        id: unknown_session_id(),
+        ..session.clone()
+    };
+    assert_eq!(
+        store
+            .rotate(&refresh(&gone, t0), &refresh(&gone, now), now)
+            .expect("ran"),
+        Rotation::Unknown,
+        "a session that does not exist"
+    );
+
+    let without_session = TokenClaims {
+        session_id: None,
+        ..refresh(&session, t0)
+    };
+    assert_eq!(
+        store
+            .rotate(&without_session, &refresh(&session, now), now)
+            .expect("ran"),
+        Rotation::Unknown,
+        "a token from before sessions"
+    );
+    assert_eq!(
+        store.find(&session.id).expect("ran").expect("found"),
+        session,
+        "nothing moved"
     );
 }
 

@@ -85,7 +85,7 @@ contract_tests!(
     deleting_a_user_deletes_its_sessions,
     a_rotation_is_won_once_and_then_reports_the_successor,
     concurrent_rotations_of_one_token_have_one_winner,
-    rotating_an_unrecorded_or_revoked_token_is_unknown,
+    rotating_a_token_of_no_live_session_of_its_user_is_unknown,
     pruning_removes_only_ended_or_expired_sessions_at_most_a_batch_at_a_time,
     expired_tokens_are_deleted_at_most_a_batch_at_a_time,
     a_recorded_tokens_session_round_trips,

@@ -64,15 +64,11 @@ pub(crate) struct TokenRow {
     pub(crate) revoked_at: Option<chrono::NaiveDateTime>,
     #[diesel(sql_type = Nullable<Text>)]
     pub(crate) session_id: Option<String>,
-    #[diesel(sql_type = Nullable<Timestamp>)]
-    pub(crate) used_at: Option<chrono::NaiveDateTime>,
-    #[diesel(sql_type = Nullable<Text>)]
-    pub(crate) successor_jti: Option<String>,
 }
 
 pub(crate) fn token(conn: &mut RawConnection, jti: &str) -> Option<TokenRow> {
     diesel::sql_query(
-        "SELECT user_id, issued_at, expires_at, revoked_at, session_id, used_at, successor_jti \
+        "SELECT user_id, issued_at, expires_at, revoked_at, session_id \
          FROM refresh_tokens WHERE jti = $1",
     )
     .bind::<Text, _>(jti)
