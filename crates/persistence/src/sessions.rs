@@ -2,8 +2,11 @@
 
 use application::ports::{NewSession, RepositoryError, Rotation, SessionStore};
 use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::backend::Backend;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Timestamp};
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::serialize::ToSql;
+use diesel::sql_types::{BigInt, HasSqlType, Text, Timestamp};
 use domain::{Session, SessionEnd, SessionId, TokenClaims, TokenId, TokenType, UserId};
 use uuid::Uuid;
 
@@ -83,6 +86,64 @@ fn lost_rotation(
         },
     })
 }
+
+/// A rotation's one statement: `UPDATE sessions SET <the new head of the chain> WHERE id = <its
+/// session> AND user_id = <its user> AND ended_at IS NULL AND (refresh_jti = <the spent token> OR
+/// refresh_jti IS NULL)`; until its first rotation a session has one refresh token, its first.
+///
+/// Written out rather than built with `diesel::update`, because diesel never keeps the prepared
+/// statement of an `UpdateStatement` (a changeset of `Option`s may leave columns out), and on
+/// SQLite preparing is compiling: every rotation compiled this statement again while holding the
+/// write lock. This one has a fixed text and a static query id, so each connection prepares it
+/// once.
+struct RotateSession<'a> {
+    session_id: &'a str,
+    user_id: i64,
+    spent_jti: &'a str,
+    successor_jti: &'a str,
+    successor_issued_at: NaiveDateTime,
+    at: NaiveDateTime,
+    expires_at: NaiveDateTime,
+}
+
+impl<DB> QueryFragment<DB> for RotateSession<'_>
+where
+    DB: Backend + HasSqlType<Text> + HasSqlType<BigInt> + HasSqlType<Timestamp>,
+    str: ToSql<Text, DB>,
+    i64: ToSql<BigInt, DB>,
+    NaiveDateTime: ToSql<Timestamp, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql("UPDATE sessions SET refresh_jti = ");
+        out.push_bind_param::<Text, _>(self.successor_jti)?;
+        out.push_sql(", refresh_issued_at = ");
+        out.push_bind_param::<Timestamp, _>(&self.successor_issued_at)?;
+        out.push_sql(", previous_refresh_jti = ");
+        out.push_bind_param::<Text, _>(self.spent_jti)?;
+        out.push_sql(", rotated_at = ");
+        out.push_bind_param::<Timestamp, _>(&self.at)?;
+        out.push_sql(", last_used_at = ");
+        out.push_bind_param::<Timestamp, _>(&self.at)?;
+        out.push_sql(", expires_at = ");
+        out.push_bind_param::<Timestamp, _>(&self.expires_at)?;
+        out.push_sql(" WHERE id = ");
+        out.push_bind_param::<Text, _>(self.session_id)?;
+        out.push_sql(" AND user_id = ");
+        out.push_bind_param::<BigInt, _>(&self.user_id)?;
+        out.push_sql(" AND ended_at IS NULL AND (refresh_jti = ");
+        out.push_bind_param::<Text, _>(self.spent_jti)?;
+        out.push_sql(" OR refresh_jti IS NULL)");
+        Ok(())
+    }
+}
+
+impl QueryId for RotateSession<'_> {
+    type QueryId = RotateSession<'static>;
+
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl<Conn> RunQueryDsl<Conn> for RotateSession<'_> {}
 
 fn to_session(row: SessionRow) -> Result<Session, RepositoryError> {
     Session::try_from(row).map_err(unexpected)
@@ -191,30 +252,16 @@ impl SessionStore for DieselSessionStore {
                 "a rotation's successor must be of the spent token's session and user".into(),
             ));
         }
-        let stored_at = to_stored(at);
-        let won = self.db.write(|conn| {
-            diesel::update(
-                sessions::table
-                    .filter(sessions::id.eq(session_id.as_str()))
-                    .filter(sessions::user_id.eq(spent.user_id.get()))
-                    .filter(sessions::ended_at.is_null())
-                    // Until its first rotation a session has one refresh token: its first.
-                    .filter(
-                        sessions::refresh_jti
-                            .eq(spent.id.as_str())
-                            .or(sessions::refresh_jti.is_null()),
-                    ),
-            )
-            .set((
-                sessions::refresh_jti.eq(Some(successor.id.as_str())),
-                sessions::refresh_issued_at.eq(Some(to_stored(successor.issued_at))),
-                sessions::previous_refresh_jti.eq(Some(spent.id.as_str())),
-                sessions::rotated_at.eq(Some(stored_at)),
-                sessions::last_used_at.eq(stored_at),
-                sessions::expires_at.eq(to_stored(successor.expires_at)),
-            ))
-            .execute(conn)
-        })?;
+        let rotation = RotateSession {
+            session_id: session_id.as_str(),
+            user_id: spent.user_id.get(),
+            spent_jti: spent.id.as_str(),
+            successor_jti: successor.id.as_str(),
+            successor_issued_at: to_stored(successor.issued_at),
+            at: to_stored(at),
+            expires_at: to_stored(successor.expires_at),
+        };
+        let won = self.db.write(|conn| rotation.execute(conn))?;
         if won == 1 {
             return Ok(Rotation::Won);
         }
@@ -313,5 +360,62 @@ impl SessionStore for DieselSessionStore {
                 .execute(conn)
         })?;
         Ok(row_count(deleted))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use diesel::connection::{Instrumentation, InstrumentationEvent};
+
+    use super::*;
+    use crate::connection::AnyConnection;
+    use crate::testing::TestDatabase;
+
+    /// Counts the statements a connection put in its cache of prepared statements.
+    struct CountCached(Arc<Mutex<usize>>);
+
+    impl Instrumentation for CountCached {
+        fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
+            if let InstrumentationEvent::CacheQuery { .. } = event {
+                *self.0.lock().expect("not poisoned") += 1;
+            }
+        }
+    }
+
+    #[test]
+    fn each_connection_prepares_the_rotation_once() {
+        let db = TestDatabase::sqlite();
+        let path = db.url().trim_start_matches("sqlite://");
+        let mut conn = AnyConnection::Sqlite(SqliteConnection::establish(path).expect("opened"));
+        let cached = Arc::new(Mutex::new(0));
+        conn.set_instrumentation(CountCached(Arc::clone(&cached)));
+        let at = DateTime::UNIX_EPOCH.naive_utc();
+        for n in 0..3 {
+            let jti = format!("{n:032x}");
+            let rotated = RotateSession {
+                session_id: "5e55",
+                user_id: 1,
+                spent_jti: &jti,
+                successor_jti: &jti,
+                successor_issued_at: at,
+                at,
+                expires_at: at,
+            }
+            .execute(&mut conn)
+            .expect("ran");
+            assert_eq!(rotated, 0, "there is no such session");
+        }
+        assert_eq!(*cached.lock().expect("not poisoned"), 1);
+
+        // What the statement replaced: diesel compiles an `UPDATE` every time.
+        for _ in 0..3 {
+            diesel::update(sessions::table.find("5e55"))
+                .set(sessions::last_used_at.eq(at))
+                .execute(&mut conn)
+                .expect("ran");
+        }
+        assert_eq!(*cached.lock().expect("not poisoned"), 1);
     }
 }
