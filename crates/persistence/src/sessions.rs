@@ -159,11 +159,15 @@ macro_rules! live_at {
     };
 }
 
-/// At most `$2` sessions ended or expired before `$1`. As for `delete_expired`, the limit goes in
-/// a subquery: neither backend limits a `DELETE` itself. `$1` is one parameter on both backends.
-const PRUNE: &str = "DELETE FROM sessions WHERE id IN \
-     (SELECT id FROM sessions \
-      WHERE ended_at < $1 OR expires_at < $1 OR absolute_expires_at < $1 LIMIT $2)";
+/// Ended or expired before `$now`, as pruning counts it.
+macro_rules! dead_at {
+    ($now:expr) => {
+        sessions::ended_at
+            .lt($now)
+            .or(sessions::expires_at.lt($now))
+            .or(sessions::absolute_expires_at.lt($now))
+    };
+}
 
 impl SessionStore for DieselSessionStore {
     /// The new session is always kept, so a `max_live` of 0 acts as 1. The eviction reads the
@@ -352,12 +356,31 @@ impl SessionStore for DieselSessionStore {
         rows.into_iter().map(to_session).collect()
     }
 
+    /// The search reads, outside the write lock; only the delete, by primary key, writes. The
+    /// sliding `expires_at` has no index (a rotation moves it, and each index it is in is a page
+    /// more that every rotation writes), so the search may scan the table, which a reader can
+    /// afford once per batch and a writer holding SQLite's only write lock could not.
     fn prune(&self, now: DateTime<Utc>, batch: u32) -> Result<u64, RepositoryError> {
+        let now = to_stored(now);
+        let dead: Vec<String> = self.db.run(|conn| {
+            sessions::table
+                .filter(dead_at!(now))
+                .select(sessions::id)
+                .limit(i64::from(batch))
+                .load(conn)
+        })?;
+        if dead.is_empty() {
+            return Ok(0);
+        }
+        // Dead stays dead: an ended session never resumes, and an expired one is refused before
+        // a refresh could move its expiry. The condition is repeated all the same.
         let deleted = self.db.write(|conn| {
-            diesel::sql_query(PRUNE)
-                .bind::<Timestamp, _>(to_stored(now))
-                .bind::<BigInt, _>(i64::from(batch))
-                .execute(conn)
+            diesel::delete(
+                sessions::table
+                    .filter(sessions::id.eq_any(&dead))
+                    .filter(dead_at!(now)),
+            )
+            .execute(conn)
         })?;
         Ok(row_count(deleted))
     }

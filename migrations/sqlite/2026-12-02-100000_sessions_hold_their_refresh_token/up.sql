@@ -36,3 +36,11 @@ WHERE refresh_jti IS NOT NULL;
 
 ALTER TABLE refresh_tokens DROP COLUMN used_at;
 ALTER TABLE refresh_tokens DROP COLUMN successor_jti;
+
+-- A rotation moves last_used_at and expires_at; every index holding either is a page more that
+-- each rotation writes. A user's sessions are few (MAX_SESSIONS_PER_USER), so listing and
+-- eviction sort them without an index, and pruning searches for dead rows with a read, outside
+-- the write lock, before it deletes them by id.
+DROP INDEX sessions_user_id_last_used_at_idx;
+DROP INDEX sessions_expires_at_idx;
+CREATE INDEX sessions_user_id_idx ON sessions (user_id);
