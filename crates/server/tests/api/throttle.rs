@@ -507,6 +507,24 @@ async fn a_success_resets_the_count_of_failures(app: TestApp) {
     .await;
 }
 
+with_settings!(ipv6_clients_of_one_64_network_share_a_back_off, backing_off);
+
+async fn ipv6_clients_of_one_64_network_share_a_back_off(app: TestApp) {
+    app.register("alice").await;
+    for n in 1..=5 {
+        let client = format!("2001:db8:1:2::{n}");
+        let response = log_in_from(&app, &client, "alice", WRONG).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "failure {n}");
+    }
+    assert_throttled(
+        log_in_from(&app, "2001:db8:1:2:ffff::6", "alice", PASSWORD).await,
+        1..=1,
+    )
+    .await;
+    let neighbour = log_in_from(&app, "2001:db8:1:3::1", "alice", PASSWORD).await;
+    assert_eq!(neighbour.status(), StatusCode::OK);
+}
+
 /// A second server over the same PostgreSQL database, as behind a load balancer.
 #[tokio::test]
 #[cfg_attr(not(postgres_tests), ignore = "needs TEST_POSTGRES_URL")]
