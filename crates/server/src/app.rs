@@ -238,7 +238,9 @@ impl Application {
         }
         match settings.throttle_rates() {
             Some(rates) => tracing::info!(%rates, "rates per client address"),
-            None => tracing::info!("throttling is off"),
+            None => {
+                tracing::info!("throttling is off: no rates per client address, no login back-off")
+            }
         }
         let adapters = Adapters::build(settings)?;
         let listener = TcpListener::bind(&settings.server.bind_address)
