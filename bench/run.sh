@@ -24,7 +24,8 @@ usage: bash bench/run.sh [--quick] [--postgres] [--record]
 
 Environment: CARGO_TARGET_DIR is respected; AUTH__* variables are passed to the server (and
 recorded); BENCH_DURATION=<seconds> overrides the per-scenario duration; BENCH_PERF=0 skips
-`perf stat` (context switches). See bench/README.md.
+`perf stat` (context switches); BENCH_ATTACK_RATES sets THROTTLE_RATES for the attack scenario
+(default login=100000/second; empty for the server's defaults). See bench/README.md.
 EOF
 }
 
@@ -65,6 +66,13 @@ MIXED_PROFILE_CONNECTIONS=16
 WRK_TIMEOUT=5s
 TIMED_STARTS=3
 PASSWORD='Bench-pass-7f3k9Q2x'
+# The attack scenario: the attacker's and the account owner's client addresses, sent as
+# X-Forwarded-For to a server that trusts 127.0.0.1, and its THROTTLE_RATES. The per-address login
+# rate is lifted by default so that every attacker request reaches the login back-off in the
+# database (with the default 30/minute the in-memory rate refuses nearly all of them first).
+ATTACKER_ADDRESS=203.0.113.66
+OWNER_ADDRESS=198.51.100.7
+ATTACK_RATES=${BENCH_ATTACK_RATES-login=100000/second}
 POSTGRES_URL=${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 DB_KIND=$( ((POSTGRES)) && echo PostgreSQL || echo SQLite)
 
@@ -76,6 +84,7 @@ TMP=""
 SERVER_PID=""
 SAMPLER_PID=""
 FLOOD_PID=""
+OWNER_PID=""
 PERF_PID=""
 PG_DB=""
 
@@ -98,7 +107,7 @@ cleanup() {
     local status=$?
     trap - EXIT INT TERM
     local pid
-    for pid in "$SAMPLER_PID" "$FLOOD_PID" "$PERF_PID"; do
+    for pid in "$SAMPLER_PID" "$FLOOD_PID" "$OWNER_PID" "$PERF_PID"; do
         if [[ -n $pid ]]; then
             kill -TERM "$pid" 2>/dev/null || true
             wait "$pid" 2>/dev/null || true
@@ -266,10 +275,14 @@ probe_health() { # 0 when GET /health answers 200 (bash only: no process is fork
 
 # Starts the server and waits until /health answers; sets SERVER_PID, LISTEN_MS (spawn to the
 # port accepting a connection) and HEALTH_MS (spawn to the first 200 from /health). Throttling is
-# off (THROTTLE=true turns it on): every scenario comes from one address, far above THROTTLE_RATES.
+# off (THROTTLE=true turns it on): every scenario but the attack comes from one address, far above
+# THROTTLE_RATES. PROXIES and RATES, when set, become TRUSTED_PROXIES and THROTTLE_RATES.
 start_server() {
     : >>"$TMP/server.log"
     local t0 t_listen="" now deadline i
+    local extra=()
+    if [[ -n ${PROXIES:-} ]]; then extra+=("TRUSTED_PROXIES=$PROXIES"); fi
+    if [[ -n ${RATES:-} ]]; then extra+=("THROTTLE_RATES=$RATES"); fi
     t0=$EPOCHREALTIME
     (
         cd "$TMP/cwd"
@@ -286,6 +299,7 @@ start_server() {
             DATABASE_URL="$DATABASE_URL" \
             ROTATE_REFRESH_TOKENS="${ROTATE:-false}" \
             THROTTLE_ENABLED="${THROTTLE:-false}" \
+            "${extra[@]}" \
             "$BIN" serve
     ) >>"$TMP/server.log" 2>&1 &
     SERVER_PID=$!
@@ -608,7 +622,7 @@ HASH_CEILING=$(calc "printf \"%.1f\", $CORES * 1000 / $VERIFY_MS")
 log "one verify (argon2 alone, median of ${R[argon2.samples]}): $VERIFY_MS ms; hash ceiling $CORES / $VERIFY_MS ms = $HASH_CEILING/s; $CORES threads at once: ${R[argon2.parallel_per_s]}/s"
 
 # --- scenarios -------------------------------------------------------------------------------
-SCENARIOS=(health profile refresh login register mixed-login mixed-profile refresh-rotating)
+SCENARIOS=(health profile refresh login register mixed-login mixed-profile refresh-rotating attack-flood attack-owner attack-profile)
 LOAD_T0=$EPOCHREALTIME
 scenario health health.lua "$CONNECTIONS"
 HTTP_CEILING=${R[health.rps]}
@@ -659,13 +673,92 @@ ROTATE=true start_server || die "the server would not start with rotation; log a
 BENCH_THREADS=$THREADS scenario refresh-rotating refresh_rotating.lua "$ROTATING_CONNECTIONS"
 stop_server
 
+# The owner of the attacked account signs in from their own address once a second, `count` times;
+# curl times each login (connect to the last byte of the answer). Appends "<status> <seconds>"
+# per login to `file` ("000" when curl got no answer).
+owner_logins() { # count file
+    local count=$1 file=$2 body t0 k due line
+    body=$(printf '{"username":"%s","password":"%s"}' "$ATTACKED_USER" "$PASSWORD")
+    t0=$EPOCHREALTIME
+    for ((k = 0; k < count; k++)); do
+        due=$(calc "printf \"%.6f\", $t0 + $k - $EPOCHREALTIME")
+        if calc "exit !($due > 0)"; then pause "$due"; fi
+        line=$(curl -sS --max-time 5 -o /dev/null -w '%{http_code} %{time_total}' \
+            -H 'Content-Type: application/json' -H "X-Forwarded-For: $OWNER_ADDRESS" \
+            -d "$body" "$BASE_URL/api/auth/login/" 2>>"$TMP/out/attack-owner.err") || true
+        [[ $line =~ ^[0-9]{3}\ [0-9.]+$ ]] || line="000 5"
+        echo "$line" >>"$file"
+    done
+}
+
+owner_result() { # file: fills R[attack-owner.*] as parse_result does for wrk (p99 is nearest-rank)
+    local name=attack-owner line field
+    line=$(sort -k2,2 -g "$1" | awk -v duration="$DURATION" '
+        { n++; us[n] = $2 * 1e6; sum += us[n]
+          if ($1 == "000") failed++; else if ($1 != "200") { bad++; by[$1]++ } }
+        function rank(p,  r) { r = p * n; r = (r > int(r)) ? int(r) + 1 : int(r); if (r < 1) r = 1; return us[r] }
+        END {
+            if (n == 0) exit 1
+            statuses = ""
+            for (s in by) statuses = statuses (statuses == "" ? "" : ",") s ":" by[s]
+            printf "requests=%d rps=%.2f lat_mean_us=%.1f lat_p50_us=%d lat_p90_us=%d lat_p99_us=%d lat_max_us=%d non2xx=%d err_connect=0 err_read=0 err_write=0 err_timeout=%d statuses=%s\n",
+                n, n / duration, sum / n, rank(0.5), rank(0.9), rank(0.99), us[n], bad, failed, (statuses == "" ? "-" : statuses)
+        }') || die "the owner's logins left no result"
+    for field in $line; do
+        R[$name.${field%%=*}]=${field#*=}
+    done
+    R[$name.errors]=$((R[$name.non2xx] + R[$name.err_timeout]))
+}
+
+# Attack: the same database served again with throttling on behind the trusted proxy 127.0.0.1.
+# An attacker floods the first seeded account with wrong passwords from one address at 64
+# connections for DURATION + 2 s; from 1 s into the flood the account's owner signs in from
+# another address once a second (DURATION logins) while profile GETs run at 16 connections for
+# DURATION s. The owner's address has never signed in with the back-off on, so it is not known.
+ATTACKED_USER="s${RUN_ID}n1"
+log "restarting the server with THROTTLE_ENABLED=true TRUSTED_PROXIES=127.0.0.1${ATTACK_RATES:+ THROTTLE_RATES=$ATTACK_RATES}"
+THROTTLE=true PROXIES=127.0.0.1 RATES=$ATTACK_RATES start_server \
+    || die "the server would not start with throttling; log above"
+log "scenario attack: wrong passwords for $ATTACKED_USER from $ATTACKER_ADDRESS, wrk -t$THREADS -c$LOGIN_CONNECTIONS -d$((DURATION + 2))s; its owner from $OWNER_ADDRESS once a second ($DURATION logins) and profile wrk -t$THREADS -c$MIXED_PROFILE_CONNECTIONS -d${DURATION}s inside it"
+start_sampler attack
+cpu_begin attack
+BENCH_NAME=attack-flood BENCH_DATA="$TMP/data.lua" BENCH_LUA_DIR="$LUA_DIR" BENCH_RUN="$RUN_ID" \
+    BENCH_ATTACKER="$ATTACKER_ADDRESS" \
+    wrk -t"$THREADS" -c"$LOGIN_CONNECTIONS" -d"$((DURATION + 2))s" --timeout "$WRK_TIMEOUT" \
+    -s "$LUA_DIR/login_attack.lua" "$BASE_URL" >"$TMP/out/attack-flood.txt" 2>&1 &
+FLOOD_PID=$!
+pause 1
+owner_logins "$DURATION" "$TMP/out/attack-owner.txt" &
+OWNER_PID=$!
+run_wrk attack-profile profile.lua "$THREADS" "$MIXED_PROFILE_CONNECTIONS" "$DURATION" \
+    || { cat "$TMP/out/attack-profile.txt" >&2; die "wrk failed for attack-profile"; }
+wait "$OWNER_PID" || die "the owner's logins failed"
+OWNER_PID=""
+flood_status=0
+wait "$FLOOD_PID" || flood_status=$?
+FLOOD_PID=""
+((flood_status == 0)) || { cat "$TMP/out/attack-flood.txt" >&2; die "wrk failed for attack-flood"; }
+cpu_end attack
+stop_sampler attack
+parse_result attack-flood
+parse_result attack-profile
+owner_result "$TMP/out/attack-owner.txt"
+for field in peak_rss_kb peak_threads cpu_server cpu_wrk cpu_db cpu_other server_ticks minflt ctx_switches migrations; do
+    for name in attack-flood attack-owner attack-profile; do
+        R[$name.$field]=${R[attack.$field]}
+    done
+done
+server_alive
+stop_server
+
 # --- the table -------------------------------------------------------------------------------
 ms() { calc "printf \"%.2f ms\", $1 / 1000"; }
 mb() { calc "printf \"%.1f MB\", $1 * 1024 / 1e6"; }
 
-ceiling_of() { # scenario: "http" or "hash"
+ceiling_of() { # scenario: "http", "hash" or "none"
     case $1 in
         login | register | mixed-login) echo hash ;;
+        attack-flood | attack-owner) echo none ;;
         *) echo http ;;
     esac
 }
@@ -694,6 +787,9 @@ evaluate() { # name -> TARGET, MET
         login | register) need_ratio 85; need_no_errors; ((POSTGRES)) && informational=1 ;;
         mixed-login) need_no_errors; ((POSTGRES)) && informational=1 ;;
         mixed-profile) need_p99 25; need_rss 100; ((POSTGRES)) && informational=1 ;;
+        attack-flood) TARGET="(the attacker: 401 and 429 are its expected answers)"; MET="—"; return ;;
+        attack-owner) need_p99 100; need_no_errors; need_rss 100; ((POSTGRES)) && informational=1 ;;
+        attack-profile) need_p99 25; ((POSTGRES)) && informational=1 ;;
     esac
     TARGET=${text%, }
     if ((informational)); then
@@ -707,7 +803,10 @@ evaluate() { # name -> TARGET, MET
 
 rows=()
 for name in "${SCENARIOS[@]}"; do
-    if [[ $(ceiling_of "$name") == hash ]]; then
+    if [[ $(ceiling_of "$name") == none ]]; then
+        R[$name.ratio]=0
+        ratio_text="—"
+    elif [[ $(ceiling_of "$name") == hash ]]; then
         R[$name.ratio]=$(calc "printf \"%.1f\", 100 * ${R[$name.rps]} / $HASH_CEILING")
         ratio_text="${R[$name.ratio]}% of hash"
     else
@@ -717,12 +816,19 @@ for name in "${SCENARIOS[@]}"; do
     evaluate "$name"
     TOTAL_ERRORS=$((TOTAL_ERRORS + R[$name.errors]))
     errors_text=${R[$name.non2xx]}
+    # The attacker's 401 and 429 are in its statuses but are not errors.
+    [[ $name != attack-flood ]] || errors_text+=" unexpected"
     socket=$((R[$name.errors] - R[$name.non2xx]))
     ((socket == 0)) || errors_text+=" (+$socket socket)"
     [[ ${R[$name.statuses]} == - ]] || errors_text+=" [${R[$name.statuses]}]"
-    connections=$CONNECTIONS
-    case $name in login | mixed-login) connections=$LOGIN_CONNECTIONS ;; mixed-profile) connections=$MIXED_PROFILE_CONNECTIONS ;; refresh-rotating) connections=$ROTATING_CONNECTIONS ;; esac
-    rows+=("| $name (c$connections) | $(calc "printf \"%.0f\", ${R[$name.rps]}") | $(ms "${R[$name.lat_p50_us]}") | $(ms "${R[$name.lat_p99_us]}") | $errors_text | $(mb "${R[$name.peak_rss_kb]}") | $ratio_text | $TARGET | $MET |")
+    case $name in
+        login | mixed-login | attack-flood) connections=c$LOGIN_CONNECTIONS ;;
+        mixed-profile | attack-profile) connections=c$MIXED_PROFILE_CONNECTIONS ;;
+        refresh-rotating) connections=c$ROTATING_CONNECTIONS ;;
+        attack-owner) connections="1/s" ;;
+        *) connections=c$CONNECTIONS ;;
+    esac
+    rows+=("| $name ($connections) | $(calc "printf \"%.0f\", ${R[$name.rps]}") | $(ms "${R[$name.lat_p50_us]}") | $(ms "${R[$name.lat_p99_us]}") | $errors_text | $(mb "${R[$name.peak_rss_kb]}") | $ratio_text | $TARGET | $MET |")
 done
 
 idle_mb=$(calc "printf \"%.3f\", $IDLE_RSS_KB * 1024 / 1e6")
@@ -743,7 +849,10 @@ start_rows+=("| idle RSS after start | $(mb "$IDLE_RSS_KB") ($IDLE_THREADS threa
 details=()
 for name in calibrate-verify calibrate-overhead calibrate-verify-parallel "${SCENARIOS[@]}"; do
     requests=${R[$name.requests]}
-    case $name in mixed-*) requests=$((R[mixed-login.requests] + R[mixed-profile.requests])) ;; esac
+    case $name in
+        mixed-*) requests=$((R[mixed-login.requests] + R[mixed-profile.requests])) ;;
+        attack-*) requests=$((R[attack-flood.requests] + R[attack-owner.requests] + R[attack-profile.requests])) ;;
+    esac
     per_request=$(calc "r = $requests; if (r < 1) r = 1; printf \"%.0f µs | %.1f\", ${R[$name.server_ticks]} * 1e6 / $CLK_TCK / r, ${R[$name.minflt]} / r")
     if [[ -n ${R[$name.ctx_switches]:-} && ${R[$name.ctx_switches]} =~ ^[0-9]+$ ]]; then
         per_request+=" | $(calc "r = $requests; if (r < 1) r = 1; printf \"%.1f\", ${R[$name.ctx_switches]} / r")"
@@ -761,7 +870,7 @@ MACHINE="$CORES cores ($CPU_MODEL), $(calc "printf \"%.1f\", $MEM_KB / 1048576")
 LOADAVG=$(cut -d' ' -f1-3 /proc/loadavg)
 
 report() {
-    echo "Mode: $MODE, $DB_KIND; wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s (login -c$LOGIN_CONNECTIONS; mixed: login -c$LOGIN_CONNECTIONS with profile -c$MIXED_PROFILE_CONNECTIONS); $SEED_USERS seeded users; $MACHINE."
+    echo "Mode: $MODE, $DB_KIND; wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s (login -c$LOGIN_CONNECTIONS; mixed: login -c$LOGIN_CONNECTIONS with profile -c$MIXED_PROFILE_CONNECTIONS; attack: wrong passwords -c$LOGIN_CONNECTIONS from one address, the owner's login once a second from another, profile -c$MIXED_PROFILE_CONNECTIONS, throttling on${ATTACK_RATES:+ with THROTTLE_RATES=$ATTACK_RATES}); $SEED_USERS seeded users; $MACHINE."
     echo
     echo "Ceilings (this run): HTTP = $(calc "printf \"%.0f\", $HTTP_CEILING") req/s (GET /health); hash = $CORES cores / $VERIFY_MS ms per verify = $HASH_CEILING req/s (argon2id m=$ARGON2_MEMORY_KIB t=$ARGON2_ITERATIONS p=$ARGON2_PARALLELISM alone, median of ${R[argon2.samples]}; mean ${R[argon2.mean_us]} µs, min ${R[argon2.min_us]} µs)."
     echo

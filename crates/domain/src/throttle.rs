@@ -29,12 +29,18 @@
 //! the success that may follow resets the address record. A throttled attempt is not charged,
 //! so it never extends the wait.
 
+use std::net::{IpAddr, Ipv6Addr};
+
 use chrono::{DateTime, Duration, Utc};
 
 use crate::{USERNAME_MAX_CHARS, Username};
 
 /// The strings a login attempt is throttled by: where it came from and the username submitted,
 /// in NFKC as usernames are stored.
+///
+/// An IPv6 client is counted by its /64 network, as the per-address rates count it: one
+/// subscriber usually holds a whole /64, and taking a fresh address for every attempt would
+/// otherwise give each its own five free failures.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ThrottleKey {
     address: String,
@@ -46,7 +52,7 @@ impl ThrottleKey {
     /// cut to that length: it names no account either way, and the stored key stays small.
     pub fn new(address: &str, username: &str) -> Self {
         Self {
-            address: address.to_owned(),
+            address: counted_address(address),
             username: Username::normalize(username)
                 .chars()
                 .take(USERNAME_MAX_CHARS)
@@ -60,6 +66,19 @@ impl ThrottleKey {
 
     pub fn username(&self) -> &str {
         &self.username
+    }
+}
+
+/// An IPv4 address as it is (also when written IPv4-mapped), an IPv6 address as its /64 network
+/// (`2001:db8:1:2::/64`), and anything else (no address at all) unchanged.
+fn counted_address(address: &str) -> String {
+    match address.parse::<IpAddr>().map(|ip| ip.to_canonical()) {
+        Ok(IpAddr::V4(v4)) => v4.to_string(),
+        Ok(IpAddr::V6(v6)) => {
+            let network = Ipv6Addr::from(u128::from(v6) & !u128::from(u64::MAX));
+            format!("{network}/64")
+        }
+        Err(_) => address.to_owned(),
     }
 }
 
@@ -789,6 +808,17 @@ mod tests {
             ThrottleKey::new("::1", &long).username().chars().count(),
             USERNAME_MAX_CHARS
         );
+    }
+
+    #[test]
+    fn an_ipv6_client_is_counted_by_its_64_network_and_mapped_ipv4_as_ipv4() {
+        let key = |address: &str| ThrottleKey::new(address, "alice").address().to_owned();
+        assert_eq!(key("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(key("2001:db8:1:2::2"), key("2001:db8:1:2:ffff::9"));
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+        assert_eq!(key("::ffff:192.0.2.9"), "192.0.2.9");
+        assert_eq!(key("192.0.2.9"), "192.0.2.9");
+        assert_eq!(key(""), "");
     }
 
     #[test]

@@ -25,6 +25,8 @@ pub struct Adapters {
     pub tokens: Arc<JwtCodec>,
     pub clock: Arc<dyn Clock>,
     pub policy: SessionPolicy,
+    /// The login back-off over the database, or disabled with `THROTTLE_ENABLED=false`.
+    pub login_throttle: LoginThrottle,
 }
 
 impl Adapters {
@@ -69,8 +71,14 @@ impl Adapters {
         if let Some(audience) = &jwt.audience {
             tokens = tokens.with_audience(audience);
         }
+        let login_throttle = if settings.throttle_enabled() {
+            LoginThrottle::enabled(Arc::new(database.throttle()))
+        } else {
+            LoginThrottle::disabled()
+        };
         Ok(Self {
             database,
+            login_throttle,
             hasher: Arc::new(hasher),
             tokens: Arc::new(tokens),
             clock: Arc::new(SystemClock),
@@ -100,7 +108,7 @@ impl Adapters {
                 tokens: self.tokens.clone(),
                 clock: self.clock.clone(),
                 policy: self.policy,
-                throttle: LoginThrottle::enabled(Arc::new(self.database.throttle())),
+                throttle: self.login_throttle.clone(),
             },
             refresh: RefreshToken {
                 users: users.clone(),
@@ -230,7 +238,9 @@ impl Application {
         }
         match settings.throttle_rates() {
             Some(rates) => tracing::info!(%rates, "rates per client address"),
-            None => tracing::info!("throttling is off"),
+            None => {
+                tracing::info!("throttling is off: no rates per client address, no login back-off")
+            }
         }
         let adapters = Adapters::build(settings)?;
         let listener = TcpListener::bind(&settings.server.bind_address)

@@ -365,7 +365,7 @@ impl Settings {
         }
         if !self.throttle.enabled && !self.security.debug {
             warnings.push(
-                "THROTTLE_ENABLED is false: logins, registrations and refreshes are not rate-limited".to_owned(),
+                "THROTTLE_ENABLED is false: logins, registrations and refreshes are not rate-limited, and failed logins are not backed off".to_owned(),
             );
         }
         Ok(warnings)

@@ -76,17 +76,31 @@ fn token_pair(
 }
 
 /// What login and registration share: the optional bearer token decoded, the request admitted
-/// under the scope `S`'s rate, the cross-site check (when the cookie is on), a turn at a password
-/// hash, the token's user checked, then the use case on the body and the caller's client, and
+/// under the scope `S`'s rate, the cross-site check (when the cookie is on), the token's user
+/// checked, a turn at a password hash for the use case on the body and the caller's client, and
 /// the pair as body and cookie. Taken as one extractor by both handlers. A throttled request is
 /// refused before its body is read or a turn is taken.
 struct SignIn<S> {
     req: HttpRequest,
-    credentials: Credentials,
-    body: Result<Body, ApiError>,
+    form: Form,
     cookies: web::Data<CookiePolicy>,
     slots: web::Data<HashSlots>,
     scope: PhantomData<S>,
+}
+
+/// A sign-in's token and body, read on the blocking pool with the use case's first step.
+struct Form {
+    credentials: Credentials,
+    body: Result<Body, ApiError>,
+}
+
+impl Form {
+    /// The body's fields, once the token's user (if a token came) is found active. Blocks.
+    fn read(self) -> Result<Fields, ApiError> {
+        self.credentials.check()?;
+        let Body(fields) = self.body?;
+        Ok(fields)
+    }
 }
 
 impl<S: RateScope> FromRequest for SignIn<S> {
@@ -107,8 +121,10 @@ impl<S: RateScope> FromRequest for SignIn<S> {
             let unregistered = |error: actix_web::Error| ApiError::internal(error.to_string());
             let credentials = admitted?;
             Ok(Self {
-                credentials,
-                body: body.await,
+                form: Form {
+                    credentials,
+                    body: body.await,
+                },
                 cookies: cookies.map_err(unregistered)?,
                 slots: slots.map_err(unregistered)?,
                 req,
@@ -119,29 +135,40 @@ impl<S: RateScope> FromRequest for SignIn<S> {
 }
 
 impl<S> SignIn<S> {
+    /// Registration: the token's user, the body and the use case in one turn at a hash.
     async fn run(
         self,
         success: fn() -> HttpResponseBuilder,
         use_case: impl FnOnce(&Fields, ClientInfo) -> Result<TokenPair, ApiError> + Send + 'static,
     ) -> Result<HttpResponse, ApiError> {
-        let Self {
-            req,
-            credentials,
-            body,
-            cookies,
-            slots,
-            scope: _,
-        } = self;
-        cookies.check_sign_in(&req)?;
-        let client = client_info(&req);
-        let _slot = slots.acquire().await?;
-        let pair = run(move || {
-            credentials.check()?;
-            let Body(fields) = body?;
-            use_case(&fields, client)
-        })
-        .await?;
-        Ok(token_pair(success(), &cookies, pair))
+        let client = self.check_origin()?;
+        let _turn = self.slots.acquire().await?;
+        let form = self.form;
+        let pair = run(move || use_case(&form.read()?, client)).await?;
+        Ok(token_pair(success(), &self.cookies, pair))
+    }
+
+    /// Login: `admit` (the token's user, the body, the back-off: database work, no hash) before
+    /// a turn at a hash, so an attempt it refuses never waits for one; then `finish` (the
+    /// password check) in the turn.
+    async fn run_admitted<A: Send + 'static>(
+        self,
+        success: fn() -> HttpResponseBuilder,
+        admit: impl FnOnce(&Fields, ClientInfo) -> Result<A, ApiError> + Send + 'static,
+        finish: impl FnOnce(A) -> Result<TokenPair, ApiError> + Send + 'static,
+    ) -> Result<HttpResponse, ApiError> {
+        let client = self.check_origin()?;
+        let form = self.form;
+        let admitted = run(move || admit(&form.read()?, client)).await?;
+        let _turn = self.slots.acquire().await?;
+        let pair = run(move || finish(admitted)).await?;
+        Ok(token_pair(success(), &self.cookies, pair))
+    }
+
+    /// The cross-site check of the cookie policy; then the caller's client.
+    fn check_origin(&self) -> Result<ClientInfo, ApiError> {
+        self.cookies.check_sign_in(&self.req)?;
+        Ok(client_info(&self.req))
     }
 }
 
@@ -168,19 +195,26 @@ async fn register(
         .await
 }
 
+/// The back-off decides before the turn at a hash: a throttled attempt (429) costs one query,
+/// and neither waits in the hash queue nor takes a place in it.
 async fn log_in(
     sign_in: SignIn<LoginRate>,
     log_in: web::Data<LogIn>,
 ) -> Result<HttpResponse, ApiError> {
+    let finishing = log_in.clone();
     sign_in
-        .run(HttpResponse::Ok, move |fields, client| {
-            let input = LogInInput {
-                client,
-                username: body::string(fields, "username"),
-                password: body::string(fields, "password"),
-            };
-            Ok(log_in.execute(input)?)
-        })
+        .run_admitted(
+            HttpResponse::Ok,
+            move |fields, client| {
+                let input = LogInInput {
+                    client,
+                    username: body::string(fields, "username"),
+                    password: body::string(fields, "password"),
+                };
+                Ok(log_in.admit(input)?)
+            },
+            move |admitted| Ok(finishing.finish(admitted)?),
+        )
         .await
 }
 
