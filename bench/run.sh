@@ -23,7 +23,8 @@ usage: bash bench/run.sh [--quick] [--postgres] [--record]
   --record    prepend the results to bench/RESULTS.md (with $BENCH_NOTE, if set, as a note)
 
 Environment: CARGO_TARGET_DIR is respected; AUTH__* variables are passed to the server (and
-recorded); BENCH_DURATION=<seconds> overrides the per-scenario duration; BENCH_PERF=0 skips
+recorded); BENCH_BIN=<path> measures that binary instead of building one (an earlier commit's,
+say); BENCH_DURATION=<seconds> overrides the per-scenario duration; BENCH_PERF=0 skips
 `perf stat` (context switches); BENCH_ATTACK_RATES sets THROTTLE_RATES for the attack scenario
 (default login=100000/second; empty for the server's defaults). See bench/README.md.
 EOF
@@ -193,12 +194,18 @@ tree_state() {
 TREE_AT_START=$(tree_state)
 
 # --- build -----------------------------------------------------------------------------------
-log "building the release binary"
-(cd "$REPO" && cargo build --release --locked --bin auth-server) >&2 || die "cargo build failed"
 TARGET_DIR=$(cd "$REPO" && cargo metadata --format-version 1 --no-deps --locked 2>/dev/null \
     | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
 [[ -n $TARGET_DIR ]] || TARGET_DIR=${CARGO_TARGET_DIR:-$REPO/target}
-BIN=$TARGET_DIR/release/auth-server
+if [[ -n ${BENCH_BIN:-} ]]; then
+    # A binary built elsewhere, e.g. from an earlier commit, measured by this harness.
+    BIN=$(realpath "$BENCH_BIN")
+    log "measuring the prebuilt binary $BIN"
+else
+    log "building the release binary"
+    (cd "$REPO" && cargo build --release --locked --bin auth-server) >&2 || die "cargo build failed"
+    BIN=$TARGET_DIR/release/auth-server
+fi
 [[ -x $BIN ]] || die "no binary at $BIN"
 log "building the argon2 verify timer (crates/security/benches/verify_time.rs)"
 (cd "$REPO" && cargo bench -p security --bench verify_time --no-run --locked) >&2 \
@@ -919,6 +926,10 @@ if ((RECORD)); then
     overrides=$(env | grep -E '^AUTH__' | grep -v '^AUTH__LOG__LEVEL=' | sort | tr '\n' ' ' || true)
     if [[ -n $overrides ]]; then command_line="$overrides$command_line"; fi
     if [[ -n ${BENCH_POSTGRES_URL:-} ]]; then command_line="BENCH_POSTGRES_URL=$BENCH_POSTGRES_URL $command_line"; fi
+    if [[ -n ${BENCH_BIN:-} ]]; then
+        command_line="BENCH_BIN=$BENCH_BIN $command_line"
+        commit="harness at $commit; server: the prebuilt binary $BIN"
+    fi
     {
         echo "## $(date -u '+%Y-%m-%d %H:%M UTC') — $DB_KIND, $MODE"
         echo
