@@ -11,7 +11,7 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use r2d2::{HandleError, Pool};
 use thiserror::Error;
 
-use crate::connection::{AnyConnection, ConnectionManager};
+use crate::connection::{AnyConnection, ConnectionManager, PooledConnection};
 use crate::database_url::{ACCEPTED_FORMS, DatabaseUrl};
 use crate::error::{DbError, is_connection_failure};
 use crate::{
@@ -181,20 +181,24 @@ impl Database {
     }
 
     /// Runs `work`, which writes, on a pooled connection: on SQLite one writer of this process at
-    /// a time.
+    /// a time. The connection is checked out before the turn is taken, so that a writer never
+    /// holds every other writer's turn while it waits for a connection.
     pub(crate) fn write<T>(
         &self,
         work: impl FnOnce(&mut AnyConnection) -> Result<T, DieselError>,
     ) -> Result<T, DbError> {
-        if self.backend != Backend::Sqlite {
-            return self.run(work);
-        }
-        // A writer that panicked left no state behind the lock worth refusing.
-        let _turn = self
-            .sqlite_writer
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        self.run(work)
+        let mut conn = self.pool.get().map_err(DbError::Checkout)?;
+        let result = if self.backend == Backend::Sqlite {
+            // A writer that panicked left no state behind the lock worth refusing.
+            let _turn = self
+                .sqlite_writer
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            work(&mut conn.inner)
+        } else {
+            work(&mut conn.inner)
+        };
+        Self::settle(&mut conn, result)
     }
 
     /// Runs `work` on a pooled connection. A connection that failed at the connection level is
@@ -205,6 +209,14 @@ impl Database {
     ) -> Result<T, DbError> {
         let mut conn = self.pool.get().map_err(DbError::Checkout)?;
         let result = work(&mut conn.inner);
+        Self::settle(&mut conn, result)
+    }
+
+    /// Marks the connection lost after a connection-level failure, or freshly used otherwise.
+    fn settle<T>(
+        conn: &mut PooledConnection,
+        result: Result<T, DieselError>,
+    ) -> Result<T, DbError> {
         match &result {
             Err(error) if is_connection_failure(error) => conn.lost = true,
             _ => conn.last_used = Instant::now(),
