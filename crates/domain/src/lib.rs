@@ -23,7 +23,7 @@ pub use python_text::python_strip;
 pub use session::{ClientInfo, Session, SessionEnd, SessionId};
 pub use throttle::{
     AccountAttempts, AddressAttempts, Charge, LoginDecision, LoginHistory, ThrottleKey,
-    ThrottlePolicy,
+    ThrottlePolicy, whole_seconds_until,
 };
 pub use token::{TokenClaims, TokenId, TokenType};
 pub use user::{

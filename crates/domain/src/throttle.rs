@@ -148,8 +148,11 @@ pub enum LoginDecision {
     /// It may, once the charge is stored.
     Allowed(Charge),
     /// It may not, and must not be charged. `retry_after_secs` is how long until an attempt
-    /// would be allowed, rounded up to whole seconds, at least 1.
-    Throttled { retry_after_secs: u64 },
+    /// would be allowed, rounded up to whole seconds, at least 1; `available_at`, the instant.
+    Throttled {
+        retry_after_secs: u64,
+        available_at: DateTime<Utc>,
+    },
 }
 
 /// The records to store before the password is checked, counting the attempt as a failure.
@@ -172,6 +175,7 @@ impl ThrottlePolicy {
         match back_off_ends.into_iter().chain(account_opens).max() {
             Some(available_at) if now < available_at => LoginDecision::Throttled {
                 retry_after_secs: whole_seconds_until(available_at - now),
+                available_at,
             },
             _ => LoginDecision::Allowed(Charge {
                 address: AddressAttempts {
@@ -284,7 +288,7 @@ impl ThrottlePolicy {
 }
 
 /// Rounded up to whole seconds, at least 1: a client that waits that long is let through.
-fn whole_seconds_until(wait: Duration) -> u64 {
+pub fn whole_seconds_until(wait: Duration) -> u64 {
     let whole = wait.num_seconds();
     let rounded = if wait > Duration::seconds(whole) {
         whole + 1
@@ -347,7 +351,9 @@ mod tests {
     fn outcome(decision: LoginDecision) -> Option<u64> {
         match decision {
             LoginDecision::Allowed(_) => None,
-            LoginDecision::Throttled { retry_after_secs } => Some(retry_after_secs),
+            LoginDecision::Throttled {
+                retry_after_secs, ..
+            } => Some(retry_after_secs),
         }
     }
 

@@ -1,7 +1,8 @@
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
-use domain::{LoginDecision, ThrottleKey, ThrottlePolicy};
+use domain::{LoginDecision, ThrottleKey, ThrottlePolicy, whole_seconds_until};
 
 use crate::ports::{Expiring, RepositoryError, ThrottleCharge, ThrottleStore, WriteOutcome};
 
@@ -9,6 +10,9 @@ use crate::ports::{Expiring, RepositoryError, ThrottleCharge, ThrottleStore, Wri
 /// Each conflict means another attempt was charged meanwhile, so a few rounds turn a flood into
 /// throttled answers.
 pub(crate) const CHARGE_TRIES: u32 = 8;
+
+/// The most keys this instance remembers as held; beyond it, attempts go to the database.
+pub(crate) const MAX_HELD_KEYS: usize = 10_000;
 
 /// The answer of the back-off to one attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,10 +26,17 @@ pub(crate) enum Admission {
 
 /// The login back-off over its store: [`ThrottlePolicy`] decides, the store keeps the records.
 /// Disabled, it makes no store calls at all.
+///
+/// Each instance also remembers, in memory, the keys it found held and until when: an attempt at
+/// one of them before then is answered from memory, without reading the database, so a flood
+/// from one address costs a map lookup per attempt. That is sound because a wait decided on the
+/// stored records only ever grows: it would end earlier only after a success at the same key,
+/// and no attempt at the key is let through, on any instance, while it is held.
 #[derive(Clone)]
 pub struct LoginThrottle {
     store: Option<Arc<dyn ThrottleStore>>,
     policy: ThrottlePolicy,
+    held: Arc<Mutex<HashMap<ThrottleKey, DateTime<Utc>>>>,
 }
 
 impl LoginThrottle {
@@ -34,6 +45,7 @@ impl LoginThrottle {
         Self {
             store: Some(store),
             policy: ThrottlePolicy::default(),
+            held: Arc::default(),
         }
     }
 
@@ -45,6 +57,7 @@ impl LoginThrottle {
         Self {
             store: None,
             policy: ThrottlePolicy::default(),
+            held: Arc::default(),
         }
     }
 
@@ -67,10 +80,17 @@ impl LoginThrottle {
         let Some(store) = &self.store else {
             return Ok(Admission::Charged);
         };
+        if let Some(retry_after_secs) = self.held_until(key, now) {
+            return Ok(Admission::Throttled { retry_after_secs });
+        }
         for _ in 0..CHARGE_TRIES {
             let read = store.load(key)?;
             let charge = match self.policy.decide(&read.history(), now) {
-                LoginDecision::Throttled { retry_after_secs } => {
+                LoginDecision::Throttled {
+                    retry_after_secs,
+                    available_at,
+                } => {
+                    self.hold(key, now, available_at);
                     return Ok(Admission::Throttled { retry_after_secs });
                 }
                 LoginDecision::Allowed(charge) => charge,
@@ -95,6 +115,27 @@ impl LoginThrottle {
         })
     }
 
+    /// The whole seconds left, rounded up as the policy rounds them, while this instance
+    /// remembers the key as held.
+    fn held_until(&self, key: &ThrottleKey, now: DateTime<Utc>) -> Option<u64> {
+        let held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
+        let until = *held.get(key)?;
+        (now < until).then(|| whole_seconds_until(until - now))
+    }
+
+    /// Remembers that the key is held until `until`, forgetting the keys whose wait is over when
+    /// the map is full; when it is still full, the key is not kept.
+    fn hold(&self, key: &ThrottleKey, now: DateTime<Utc>, until: DateTime<Utc>) {
+        let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
+        if held.len() >= MAX_HELD_KEYS && !held.contains_key(key) {
+            held.retain(|_, until| *until > now);
+            if held.len() >= MAX_HELD_KEYS {
+                return;
+            }
+        }
+        held.insert(key.clone(), until);
+    }
+
     /// Resets the back-off of the key and makes its address known to the username.
     pub(crate) fn record_success(
         &self,
@@ -112,5 +153,123 @@ impl LoginThrottle {
                 expires_at: self.policy.address_expires_at(&record),
             },
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeDelta;
+    use domain::AddressAttempts;
+
+    use super::*;
+    use crate::ports::{MockThrottleStore, ThrottleRecords, Versioned};
+    use crate::use_cases::test_support::now;
+
+    fn key() -> ThrottleKey {
+        ThrottleKey::new("203.0.113.7", "alice")
+    }
+
+    /// Five failures, the last at `last`: held for one second after it.
+    fn five_failures(last: DateTime<Utc>) -> ThrottleRecords {
+        ThrottleRecords {
+            address: Some(Versioned {
+                record: AddressAttempts {
+                    failures: 5,
+                    last_failure_at: Some(last),
+                    signed_in_at: None,
+                },
+                version: 1,
+            }),
+            account: None,
+        }
+    }
+
+    fn at(millis: i64) -> DateTime<Utc> {
+        now() + TimeDelta::milliseconds(millis)
+    }
+
+    #[test]
+    fn a_held_key_is_answered_from_memory_until_its_wait_ends_and_then_read_again() {
+        let mut store = MockThrottleStore::new();
+        store
+            .expect_load()
+            .times(2)
+            .returning(|_| Ok(five_failures(now())));
+        store
+            .expect_charge()
+            .times(1)
+            .returning(|_, _, _| Ok(WriteOutcome::Written));
+        let throttle = LoginThrottle::enabled(Arc::new(store));
+
+        assert_eq!(
+            throttle.admit(&key(), at(200)).expect("ran"),
+            Admission::Throttled {
+                retry_after_secs: 1
+            }
+        );
+        // From memory: no load. The wait left is rounded up as the policy rounds it.
+        assert_eq!(
+            throttle.admit(&key(), at(999)).expect("ran"),
+            Admission::Throttled {
+                retry_after_secs: 1
+            }
+        );
+        // The wait is over exactly one second after the last failure, as the policy says.
+        assert_eq!(
+            throttle.admit(&key(), at(1_000)).expect("ran"),
+            Admission::Charged
+        );
+    }
+
+    #[test]
+    fn another_key_is_not_held_by_memory() {
+        let mut store = MockThrottleStore::new();
+        store
+            .expect_load()
+            .withf(|key| key.username() == "alice")
+            .times(1)
+            .returning(|_| Ok(five_failures(now())));
+        store
+            .expect_load()
+            .withf(|key| key.username() == "bob")
+            .times(1)
+            .returning(|_| Ok(ThrottleRecords::default()));
+        store
+            .expect_charge()
+            .times(1)
+            .returning(|_, _, _| Ok(WriteOutcome::Written));
+        let throttle = LoginThrottle::enabled(Arc::new(store));
+
+        assert!(matches!(
+            throttle.admit(&key(), at(0)).expect("ran"),
+            Admission::Throttled { .. }
+        ));
+        assert_eq!(
+            throttle
+                .admit(&ThrottleKey::new("203.0.113.7", "bob"), at(0))
+                .expect("ran"),
+            Admission::Charged
+        );
+    }
+
+    #[test]
+    fn a_full_memory_forgets_waits_that_are_over_and_otherwise_keeps_no_more() {
+        let throttle = LoginThrottle::disabled();
+        for n in 0..MAX_HELD_KEYS {
+            let until = if n == 0 { at(10) } else { at(60_000) };
+            throttle.hold(&ThrottleKey::new(&n.to_string(), "alice"), at(0), until);
+        }
+        let newcomer = ThrottleKey::new("newcomer", "alice");
+        throttle.hold(&newcomer, at(20), at(60_000));
+        assert_eq!(throttle.held_until(&newcomer, at(20)), Some(60));
+        assert_eq!(
+            throttle.held.lock().expect("not poisoned").len(),
+            MAX_HELD_KEYS,
+            "the one whose wait was over made room"
+        );
+
+        let late = ThrottleKey::new("late", "alice");
+        throttle.hold(&late, at(20), at(60_000));
+        assert_eq!(throttle.held_until(&late, at(20)), None, "no room left");
     }
 }
