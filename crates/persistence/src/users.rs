@@ -16,10 +16,17 @@ use crate::connection::AnyConnection;
 use crate::database::Database;
 use crate::error::{DbError, violated_unique_constraint};
 use crate::rows::{
-    NewProfileRow, NewUserRow, ProfileChangesRow, ProfileRow, SessionRow, UserChanges, UserRow,
-    to_stored, unexpected,
+    InvalidRow, NewProfileRow, NewUserRow, ProfileChangesRow, ProfileRow, SessionRow, UserChanges,
+    UserRow, to_stored, unexpected,
 };
 use crate::schema::{profiles, sessions, users};
+
+/// The domain value of a row a LEFT JOIN may not have found.
+fn domain<R, T: TryFrom<R, Error = InvalidRow>>(
+    row: Option<R>,
+) -> Result<Option<T>, RepositoryError> {
+    row.map(T::try_from).transpose().map_err(unexpected)
+}
 
 diesel::define_sql_function! {
     /// SQL `lower()`: ASCII-only on SQLite, locale-aware on PostgreSQL.
@@ -143,15 +150,8 @@ impl UserRepository for DieselUserRepository {
                 .get_result::<(UserRow, Option<SessionRow>)>(conn)
                 .optional()
         })?;
-        let Some((user, session)) = row else {
-            return Ok(None);
-        };
-        let user = User::try_from(user).map_err(unexpected)?;
-        let session = session
-            .map(Session::try_from)
+        row.map(|(user, session)| Ok((User::try_from(user).map_err(unexpected)?, domain(session)?)))
             .transpose()
-            .map_err(unexpected)?;
-        Ok(Some((user, session)))
     }
 
     fn find_with_profile(
@@ -180,19 +180,11 @@ impl UserRepository for DieselUserRepository {
                 .get_result::<(UserRow, Option<SessionRow>, Option<ProfileRow>)>(conn)
                 .optional()
         })?;
-        let Some((user, session, profile)) = row else {
-            return Ok(None);
-        };
-        let user = User::try_from(user).map_err(unexpected)?;
-        let session = session
-            .map(Session::try_from)
-            .transpose()
-            .map_err(unexpected)?;
-        let profile = profile
-            .map(Profile::try_from)
-            .transpose()
-            .map_err(unexpected)?;
-        Ok(Some((user, session, profile)))
+        row.map(|(user, session, profile)| {
+            let user = User::try_from(user).map_err(unexpected)?;
+            Ok((user, domain(session)?, domain(profile)?))
+        })
+        .transpose()
     }
 
     fn deactivate(&self, id: UserId, at: DateTime<Utc>) -> Result<bool, RepositoryError> {

@@ -417,52 +417,36 @@ mod tests {
         assert_eq!(refreshed.refresh.as_deref(), Some("winners-token"));
     }
 
+    /// A spent token after the reuse interval, and one spent before the session's last rotation
+    /// at any time: both are reuses.
     #[test]
-    fn a_spent_token_after_the_reuse_interval_ends_the_session() {
-        let mut ports = Ports::new();
-        valid(&mut ports);
-        issues(&mut ports, TokenType::Refresh, "unused-successor", 's');
-        ports
-            .sessions
-            .expect_rotate()
-            .returning(|_, _, _| Ok(spent_at(11)));
-        ports
-            .sessions
-            .expect_end()
-            .withf(|user, id, reason, _| {
-                *user == USER_ID && *id == session_id() && *reason == SessionEnd::TokenReused
-            })
-            .times(1)
-            .returning(|_, _, _, _| Ok(true));
-        ports.tokens.expect_encode().never();
-        assert!(matches!(
-            use_case_with(ports, true).execute(input("refresh-token")),
-            Err(RefreshTokenError::Token(TokenProblem::Blacklisted))
-        ));
-    }
-
-    #[test]
-    fn a_token_spent_before_the_last_rotation_ends_the_session_whenever_it_comes() {
-        let mut ports = Ports::new();
-        valid(&mut ports);
-        issues(&mut ports, TokenType::Refresh, "unused-successor", 's');
-        ports
-            .sessions
-            .expect_rotate()
-            .returning(|_, _, _| Ok(Rotation::Superseded));
-        ports
-            .sessions
-            .expect_end()
-            .withf(|user, id, reason, _| {
-                *user == USER_ID && *id == session_id() && *reason == SessionEnd::TokenReused
-            })
-            .times(1)
-            .returning(|_, _, _, _| Ok(true));
-        ports.tokens.expect_encode().never();
-        assert!(matches!(
-            use_case_with(ports, true).execute(input("refresh-token")),
-            Err(RefreshTokenError::Token(TokenProblem::Blacklisted))
-        ));
+    fn a_reuse_ends_the_session() {
+        for rotation in [spent_at(11), Rotation::Superseded] {
+            let mut ports = Ports::new();
+            valid(&mut ports);
+            issues(&mut ports, TokenType::Refresh, "unused-successor", 's');
+            let found = rotation.clone();
+            ports
+                .sessions
+                .expect_rotate()
+                .returning(move |_, _, _| Ok(found.clone()));
+            ports
+                .sessions
+                .expect_end()
+                .withf(|user, id, reason, _| {
+                    *user == USER_ID && *id == session_id() && *reason == SessionEnd::TokenReused
+                })
+                .times(1)
+                .returning(|_, _, _, _| Ok(true));
+            ports.tokens.expect_encode().never();
+            assert!(
+                matches!(
+                    use_case_with(ports, true).execute(input("refresh-token")),
+                    Err(RefreshTokenError::Token(TokenProblem::Blacklisted))
+                ),
+                "{rotation:?}"
+            );
+        }
     }
 
     #[test]
