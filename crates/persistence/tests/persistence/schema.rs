@@ -155,3 +155,61 @@ fn migrations_apply_once() {
         );
     }
 }
+
+const POSTGRES_MIGRATIONS: diesel_migrations::EmbeddedMigrations =
+    diesel_migrations::embed_migrations!("../../migrations/postgres");
+const SQLITE_MIGRATIONS: diesel_migrations::EmbeddedMigrations =
+    diesel_migrations::embed_migrations!("../../migrations/sqlite");
+
+fn revert_all(conn: &mut RawConnection) -> usize {
+    use diesel_migrations::MigrationHarness;
+    match conn {
+        RawConnection::Postgres(pg) => pg.revert_all_migrations(POSTGRES_MIGRATIONS),
+        RawConnection::Sqlite(lite) => lite.revert_all_migrations(SQLITE_MIGRATIONS),
+    }
+    .expect("reverted")
+    .len()
+}
+
+fn apply_all(conn: &mut RawConnection) -> usize {
+    use diesel_migrations::MigrationHarness;
+    match conn {
+        RawConnection::Postgres(pg) => pg.run_pending_migrations(POSTGRES_MIGRATIONS),
+        RawConnection::Sqlite(lite) => lite.run_pending_migrations(SQLITE_MIGRATIONS),
+    }
+    .expect("applied")
+    .len()
+}
+
+/// Reverts every migration, newest first, checks that no table of ours is left, then applies them
+/// again and checks that the schema is what it was.
+fn every_migration_reverts_and_applies_again(database: &TestDatabase) {
+    let mut conn = raw::connect(database);
+    let schema = |conn: &mut RawConnection| match conn {
+        RawConnection::Postgres(_) => (postgres_columns(conn), postgres_indexes(conn)),
+        RawConnection::Sqlite(_) => (sqlite_columns(conn), sqlite_indexes(conn)),
+    };
+    let before = schema(&mut conn);
+    let reverted = revert_all(&mut conn);
+    assert!(reverted >= 4, "{reverted} migrations reverted");
+    assert_eq!(
+        schema(&mut conn),
+        (Columns::new(), Vec::new()),
+        "every table is gone"
+    );
+    assert_eq!(apply_all(&mut conn), reverted);
+    assert_eq!(schema(&mut conn), before);
+}
+
+#[test]
+fn every_sqlite_migration_reverts_and_applies_again() {
+    every_migration_reverts_and_applies_again(&TestDatabase::sqlite());
+}
+
+#[test]
+#[cfg_attr(not(postgres_tests), ignore = "needs TEST_POSTGRES_URL")]
+fn every_postgres_migration_reverts_and_applies_again() {
+    if let Some(postgres) = crate::postgres_or_skip() {
+        every_migration_reverts_and_applies_again(&postgres);
+    }
+}
