@@ -623,6 +623,20 @@ pub(crate) fn concurrent_registrations_with_one_username_create_one_user(db: &Te
     assert_eq!(raw::count(&mut conn, "profiles"), 1);
 }
 
+/// A pool over `db` with one connection per contender, so that all of them really meet in the
+/// database.
+pub(crate) fn contending(db: &TestDatabase, contenders: usize) -> Database {
+    Database::connect(
+        db.url(),
+        PoolOptions {
+            max_size: u32::try_from(contenders).expect("fits"),
+            connection_timeout: std::time::Duration::from_secs(30),
+            ..PoolOptions::default()
+        },
+    )
+    .expect("connected")
+}
+
 fn create_user(db: &TestDatabase, username: &str) -> UserId {
     let (user, _) = db
         .database()
@@ -1194,16 +1208,7 @@ pub(crate) fn a_rotation_is_won_once_and_then_reports_the_successor(db: &TestDat
 
 pub(crate) fn concurrent_rotations_of_one_token_have_one_winner(db: &TestDatabase) {
     const CONTENDERS: usize = 16;
-    // One connection per contender, so that all of them really meet in the database.
-    let database = Database::connect(
-        db.url(),
-        PoolOptions {
-            max_size: u32::try_from(CONTENDERS).expect("fits"),
-            connection_timeout: std::time::Duration::from_secs(30),
-            ..PoolOptions::default()
-        },
-    )
-    .expect("connected");
+    let database = contending(db, CONTENDERS);
     let alice = create_user(db, "alice");
     let t0 = at("2026-12-01T10:00:00Z");
     let session = database

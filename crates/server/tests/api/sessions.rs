@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use crate::on_both_databases;
 use crate::support::{PASSWORD, TestApp, Tokens, answer, jwt_parts, now};
+use crate::with_settings;
 
 on_both_databases!(
     tokens_carry_the_session_and_the_session_is_listed_as_current,
@@ -339,28 +340,6 @@ async fn deactivation_ends_sessions_and_reactivation_does_not_revive_them(app: T
     assert_ended(&app, &tokens).await;
     // Signing in again works and starts a new session.
     assert_live(&app, &log_in(&app, "alice").await).await;
-}
-
-/// Runs `test` once per database on a server whose settings `customize` changed.
-macro_rules! with_settings {
-    ($test:ident, $customize:expr) => {
-        mod $test {
-            use super::*;
-
-            #[tokio::test]
-            async fn sqlite() {
-                super::$test(TestApp::spawn(TestDatabase::sqlite(), $customize).await).await;
-            }
-
-            #[tokio::test]
-            #[cfg_attr(not(postgres_tests), ignore = "needs TEST_POSTGRES_URL")]
-            async fn postgres() {
-                if let Some(db) = TestDatabase::postgres() {
-                    super::$test(TestApp::spawn(db, $customize).await).await;
-                }
-            }
-        }
-    };
 }
 
 with_settings!(

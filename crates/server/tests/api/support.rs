@@ -221,3 +221,27 @@ pub async fn answer(response: Response) -> (StatusCode, Value) {
     };
     (status, body)
 }
+
+/// Runs `test` once per database on a server whose settings `customize` changed. The calling
+/// module must have `TestApp` and `TestDatabase` in scope.
+#[macro_export]
+macro_rules! with_settings {
+    ($test:ident, $customize:expr) => {
+        mod $test {
+            use super::*;
+
+            #[tokio::test]
+            async fn sqlite() {
+                super::$test(TestApp::spawn(TestDatabase::sqlite(), $customize).await).await;
+            }
+
+            #[tokio::test]
+            #[cfg_attr(not(postgres_tests), ignore = "needs TEST_POSTGRES_URL")]
+            async fn postgres() {
+                if let Some(db) = TestDatabase::postgres() {
+                    super::$test(TestApp::spawn(db, $customize).await).await;
+                }
+            }
+        }
+    };
+}

@@ -12,28 +12,7 @@ use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 
 use crate::support::{PASSWORD, TestApp, answer};
-
-/// Runs `test` once per database on a server whose settings `customize` changed.
-macro_rules! with_settings {
-    ($test:ident, $customize:expr) => {
-        mod $test {
-            use super::*;
-
-            #[tokio::test]
-            async fn sqlite() {
-                super::$test(TestApp::spawn(TestDatabase::sqlite(), $customize).await).await;
-            }
-
-            #[tokio::test]
-            #[cfg_attr(not(postgres_tests), ignore = "needs TEST_POSTGRES_URL")]
-            async fn postgres() {
-                if let Some(db) = TestDatabase::postgres() {
-                    super::$test(TestApp::spawn(db, $customize).await).await;
-                }
-            }
-        }
-    };
-}
+use crate::with_settings;
 
 /// Throttling on with `rates` over the defaults, behind a trusted proxy on 127.0.0.1.
 fn behind_a_proxy(rates: &str) -> impl FnOnce(&mut Settings) {

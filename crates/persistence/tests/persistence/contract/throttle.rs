@@ -9,9 +9,8 @@ use application::ports::{
 use chrono::{DateTime, Duration, Utc};
 use domain::{AccountAttempts, AddressAttempts, ThrottleKey};
 use persistence::testing::TestDatabase;
-use persistence::{Database, PoolOptions};
 
-use super::at;
+use super::{at, contending};
 
 fn t0() -> DateTime<Utc> {
     at("2026-12-02T10:00:00.123456Z")
@@ -170,16 +169,7 @@ pub(crate) fn a_throttle_charge_loses_when_a_row_changed_since_it_was_read(db: &
 
 pub(crate) fn concurrent_throttle_charges_of_one_key_lose_no_update(db: &TestDatabase) {
     const CONTENDERS: usize = 16;
-    // One connection per contender, so that all of them really meet in the database.
-    let database = Database::connect(
-        db.url(),
-        PoolOptions {
-            max_size: u32::try_from(CONTENDERS).expect("fits"),
-            connection_timeout: std::time::Duration::from_secs(30),
-            ..PoolOptions::default()
-        },
-    )
-    .expect("connected");
+    let database = contending(db, CONTENDERS);
     let key = ThrottleKey::new("203.0.113.7", "alice");
     let barrier = Arc::new(Barrier::new(CONTENDERS));
 
@@ -228,15 +218,7 @@ pub(crate) fn concurrent_throttle_charges_of_one_key_lose_no_update(db: &TestDat
 /// Of `CONTENDERS` charges made at once from one read, how many were written.
 fn charges_from_one_read(db: &TestDatabase, key: &ThrottleKey) -> Vec<WriteOutcome> {
     const CONTENDERS: usize = 16;
-    let database = Database::connect(
-        db.url(),
-        PoolOptions {
-            max_size: u32::try_from(CONTENDERS).expect("fits"),
-            connection_timeout: std::time::Duration::from_secs(30),
-            ..PoolOptions::default()
-        },
-    )
-    .expect("connected");
+    let database = contending(db, CONTENDERS);
     // Every contender has read before any writes.
     let barrier = Arc::new(Barrier::new(CONTENDERS));
     let handles: Vec<_> = (0..CONTENDERS)
