@@ -48,6 +48,9 @@ pub enum UpdateUserError {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProfileChanges {
     pub email: Option<Email>,
+    /// `Some(Some(address))` records an address change waiting for verification,
+    /// `Some(None)` clears it, `None` keeps what is stored.
+    pub pending_email: Option<Option<Email>>,
     pub first_name: Option<PersonName>,
     pub last_name: Option<PersonName>,
     pub phone: Option<Phone>,
@@ -62,7 +65,12 @@ pub trait UserRepository: Send + Sync {
     /// MUST return `UsernameTaken` when the username exists (case-sensitively) and `EmailTaken`
     /// when the email exists ignoring case, as decided by the database's unique constraints, so
     /// that concurrent creations cannot both succeed.
-    fn create(&self, user: NewUser) -> Result<(User, Profile), CreateUserError>;
+    /// `queued` goes into the outbox in the same transaction (a verification mail, say).
+    fn create(
+        &self,
+        user: NewUser,
+        queued: Vec<OutboxMessage>,
+    ) -> Result<(User, Profile), CreateUserError>;
 
     fn find_by_id(&self, id: UserId) -> Result<Option<User>, RepositoryError>;
 
@@ -100,7 +108,8 @@ pub trait UserRepository: Send + Sync {
     /// The profile of a user; `None` when it is missing.
     fn find_profile(&self, user_id: UserId) -> Result<Option<Profile>, RepositoryError>;
 
-    /// Applies the changes and sets the profile's `updated_at`, in one transaction.
+    /// Applies the changes, sets the profile's `updated_at` and queues `queued`, in one
+    /// transaction.
     ///
     /// # Errors
     /// MUST return `EmailTaken` when the new email belongs to another user ignoring case, and
@@ -110,7 +119,39 @@ pub trait UserRepository: Send + Sync {
         id: UserId,
         changes: ProfileChanges,
         updated_at: DateTime<Utc>,
+        queued: Vec<OutboxMessage>,
     ) -> Result<(User, Profile), UpdateUserError>;
+
+    /// Replaces the password hash, ends every live session of the user except `keep` as
+    /// `PasswordChanged`, and queues `queued`, in one transaction; `false` (nothing written) when
+    /// the user does not exist.
+    fn change_password(
+        &self,
+        id: UserId,
+        hash: PasswordHash,
+        keep: Option<SessionId>,
+        at: DateTime<Utc>,
+        queued: Vec<OutboxMessage>,
+    ) -> Result<bool, RepositoryError>;
+
+    /// Marks `email` verified for the user, in one transaction with `queued`: when it is the
+    /// user's address, `email_verified` becomes true; when it is the user's pending address, it
+    /// becomes the address (verified) and the pending one is cleared.
+    ///
+    /// # Errors
+    /// MUST return `NotFound` when the user does not exist or `email` is neither its address
+    /// nor its pending one (ignoring case), writing nothing, and `EmailTaken` when the pending
+    /// address belongs to another user by now.
+    fn confirm_email(
+        &self,
+        id: UserId,
+        email: &Email,
+        queued: Vec<OutboxMessage>,
+    ) -> Result<User, UpdateUserError>;
+
+    /// Deletes the user with its profile, sessions, refresh tokens and anything else of it;
+    /// `false` when it did not exist.
+    fn delete(&self, id: UserId) -> Result<bool, RepositoryError>;
 
     fn record_login(&self, id: UserId, at: DateTime<Utc>) -> Result<(), RepositoryError>;
 
@@ -420,4 +461,220 @@ impl Clock for SystemClock {
     fn now(&self) -> DateTime<Utc> {
         Utc::now()
     }
+}
+
+/// What a mail is about; it picks the template and lets the worker count recent mails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MailKind {
+    /// A link to set a new password.
+    PasswordReset,
+    /// A notice that the password was changed or reset.
+    PasswordChanged,
+    /// A link that proves the address is the user's.
+    VerifyEmail,
+    /// A notice to the old address that the account's address changed.
+    EmailChanged,
+}
+
+impl MailKind {
+    pub const ALL: [Self; 4] = [
+        Self::PasswordReset,
+        Self::PasswordChanged,
+        Self::VerifyEmail,
+        Self::EmailChanged,
+    ];
+
+    /// The name stored in the outbox and the template's file stem.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::PasswordReset => "password_reset",
+            Self::PasswordChanged => "password_changed",
+            Self::VerifyEmail => "verify_email",
+            Self::EmailChanged => "email_changed",
+        }
+    }
+
+    pub fn parse(stored: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.as_str() == stored)
+    }
+}
+
+/// What a template is filled with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailContext {
+    pub kind: MailKind,
+    pub username: String,
+    /// The link the mail is for (reset, verify); `None` for notices.
+    pub link: Option<String>,
+    /// The account's new address, for `EmailChanged`.
+    pub new_email: Option<String>,
+}
+
+/// A message ready to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingEmail {
+    pub kind: MailKind,
+    pub to: Email,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// A row of the outbox: work that a change causes, committed with it and done later by the
+/// background worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutboxMessage {
+    /// A mail to deliver.
+    Email(OutgoingEmail),
+    /// Someone asked for a password reset for this address. Whether an account has it is found
+    /// out by the worker, off the request path, so that the answer takes the same time either
+    /// way.
+    PasswordResetRequested { email: Email },
+    /// Someone asked for the verification mail again, for this address; as above.
+    VerificationResendRequested { email: Email },
+}
+
+/// An outbox row claimed by a worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedMessage {
+    pub id: i64,
+    pub message: OutboxMessage,
+    /// How many tries failed before this one.
+    pub attempts: u32,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The outbox table.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait Outbox: Send + Sync {
+    /// Queues a message on its own, due at once.
+    fn enqueue(&self, message: OutboxMessage, at: DateTime<Utc>) -> Result<(), RepositoryError>;
+
+    /// Claims at most `batch` messages that are pending and due at `now` and not leased by
+    /// another worker, oldest first, leasing each until `lease_until`. One conditional update
+    /// per row decides, so two workers (instances) never claim the same message; a lease that
+    /// runs out (a worker that crashed) makes the message claimable again.
+    fn claim(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        batch: u32,
+    ) -> Result<Vec<QueuedMessage>, RepositoryError>;
+
+    /// The message was delivered: it is marked sent and its bodies are cleared (a reset link
+    /// must not outlive its delivery in the database).
+    fn mark_sent(&self, id: i64, at: DateTime<Utc>) -> Result<(), RepositoryError>;
+
+    /// A try failed: `attempts` tries have failed now; it is due again at `next_attempt_at`.
+    fn retry_later(
+        &self,
+        id: i64,
+        attempts: u32,
+        next_attempt_at: DateTime<Utc>,
+        error: &str,
+    ) -> Result<(), RepositoryError>;
+
+    /// The message will never be delivered (too many tries, or a permanent refusal); its bodies
+    /// are cleared and the reason kept.
+    fn mark_failed(
+        &self,
+        id: i64,
+        attempts: u32,
+        at: DateTime<Utc>,
+        error: &str,
+    ) -> Result<(), RepositoryError>;
+
+    /// Completes a request (`PasswordResetRequested`, `VerificationResendRequested`) by
+    /// replacing it with the messages it leads to (none, for an unknown address), in one
+    /// transaction.
+    fn resolve(
+        &self,
+        id: i64,
+        follow_ups: Vec<OutboxMessage>,
+        at: DateTime<Utc>,
+    ) -> Result<(), RepositoryError>;
+
+    /// How many `Email` messages of `kind` to `to` (ignoring case) were queued at or after
+    /// `since`, whatever became of them: the per-address cap on reset mails.
+    fn count_recent(
+        &self,
+        kind: MailKind,
+        to: &Email,
+        since: DateTime<Utc>,
+    ) -> Result<u64, RepositoryError>;
+
+    /// Deletes at most `batch` sent or failed messages finished before `before`; returns how many.
+    fn prune(&self, before: DateTime<Utc>, batch: u32) -> Result<u64, RepositoryError>;
+
+    /// Blocks until a transaction through this store (or any store sharing its database
+    /// handle) committed a new outbox row, or `timeout` passed. The worker waits on it between
+    /// passes, so mail this instance queues goes out at once and mail another instance queues
+    /// within `timeout`. A commit that happened since the last call returns at once.
+    fn wait_for_work(&self, timeout: std::time::Duration);
+}
+
+#[derive(Debug, Error)]
+pub enum MailError {
+    /// Worth another try later: the server is down, timed out, or answered 4xx.
+    #[error("mail delivery failed for now: {0}")]
+    Transient(String),
+    /// Another try will not help: the server refused the message or a recipient (5xx).
+    #[error("mail delivery refused: {0}")]
+    Permanent(String),
+}
+
+/// Delivers mail (SMTP, files, the console).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait Mailer: Send + Sync {
+    fn send(&self, email: &OutgoingEmail) -> Result<(), MailError>;
+}
+
+#[derive(Debug, Error)]
+#[error("mail template failed: {0}")]
+pub struct ComposeError(pub String);
+
+/// Fills the mail templates.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait MailComposer: Send + Sync {
+    fn compose(&self, to: &Email, context: &MailContext) -> Result<OutgoingEmail, ComposeError>;
+}
+
+/// The links' secrets: password-reset tokens derived statelessly, as Django's
+/// `PasswordResetTokenGenerator` does, and signed e-mail verification keys. Nothing of them is
+/// stored.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait AccountTokens: Send + Sync {
+    /// The `uid` of a reset link: the user's id in URL-safe base64, as Django's
+    /// `urlsafe_base64_encode(force_bytes(pk))`.
+    fn encode_uid(&self, id: UserId) -> String;
+
+    /// The id a `uid` names; `None` for anything `encode_uid` cannot have made.
+    fn decode_uid(&self, uid: &str) -> Option<UserId>;
+
+    /// A token for the user's reset link made at `now`. It depends on the user's id, password
+    /// hash, last login and address, so it stops working once any of them changes (a reset, a
+    /// change, a sign-in).
+    fn reset_token(&self, user: &User, now: DateTime<Utc>) -> String;
+
+    /// Whether `token` was made for the user as it is now, at most `max_age` before `now` and
+    /// not after it. Compares in constant time.
+    fn check_reset_token(
+        &self,
+        user: &User,
+        token: &str,
+        now: DateTime<Utc>,
+        max_age: chrono::Duration,
+    ) -> bool;
+
+    /// A key for the verification link of `email`, made at `now`.
+    fn verification_key(&self, email: &Email, now: DateTime<Utc>) -> String;
+
+    /// The address a key was made for, when its signature holds and it is at most `max_age`
+    /// old; `None` otherwise.
+    fn check_verification_key(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+        max_age: chrono::Duration,
+    ) -> Option<Email>;
 }

@@ -165,6 +165,8 @@ pub struct NewUser {
     pub is_staff: bool,
     pub is_superuser: bool,
     pub joined_at: DateTime<Utc>,
+    /// Whether the address is known to be the user's (`createsuperuser`, or a verified link).
+    pub email_verified: bool,
 }
 
 /// A stored account.
@@ -181,6 +183,11 @@ pub struct User {
     pub is_superuser: bool,
     pub date_joined: DateTime<Utc>,
     pub last_login: Option<DateTime<Utc>>,
+    /// Whether `email` was proven to be the user's (by a verification link, or because an
+    /// administrator created the account).
+    pub email_verified: bool,
+    /// An address the user asked to change to; it takes effect once verified.
+    pub pending_email: Option<super::Email>,
 }
 
 /// A user's profile, one per user.

@@ -147,5 +147,7 @@ pub(crate) fn new_user(
         is_staff: superuser,
         is_superuser: superuser,
         joined_at,
+        // `createsuperuser`'s accounts are trusted as Django's admin-made ones are.
+        email_verified: superuser,
     }
 }

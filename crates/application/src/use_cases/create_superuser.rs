@@ -66,7 +66,7 @@ impl CreateSuperuser {
             true,
             self.clock.now(),
         );
-        match self.users.create(user) {
+        match self.users.create(user, Vec::new()) {
             Ok((user, _profile)) => Ok(user),
             Err(error) => Err(CreateSuperuserError::Invalid(taken_to_field_errors(error)?)),
         }
@@ -106,9 +106,11 @@ mod tests {
         ports
             .users
             .expect_create()
-            .withf(|new| new.is_staff && new.is_superuser)
+            .withf(|new, queued| {
+                new.is_staff && new.is_superuser && new.email_verified && queued.is_empty()
+            })
             .times(1)
-            .returning(|new| Ok(stored_user_from(new)));
+            .returning(|new, _| Ok(stored_user_from(new)));
         let user = use_case(ports)
             .execute(input("a-long-unusual-passphrase"))
             .expect("creates");

@@ -124,7 +124,7 @@ impl RegisterUser {
         let password_hash = self.hasher.hash(&account.password)?;
         let now = self.clock.now();
         let user = new_user(account, password_hash, phone, false, now);
-        let (user, _profile) = match self.users.create(user) {
+        let (user, _profile) = match self.users.create(user, Vec::new()) {
             Ok(created) => created,
             Err(error) => return Err(RegisterUserError::Invalid(taken_to_field_errors(error)?)),
         };
@@ -184,7 +184,7 @@ mod tests {
     fn a_valid_registration_creates_the_user_with_its_profile_and_returns_tokens() {
         let mut ports = Ports::new();
         ports.users = free_names();
-        ports.users.expect_create().times(1).returning(|new| {
+        ports.users.expect_create().times(1).returning(|new, _| {
             assert_eq!(new.username.as_str(), "alice");
             assert_eq!(new.phone.as_str(), "1234567890");
             assert_eq!(new.password_hash.as_str(), "hashed");
@@ -322,7 +322,7 @@ mod tests {
     fn an_absent_profile_gives_an_empty_phone() {
         let mut ports = Ports::new();
         ports.users = free_names();
-        ports.users.expect_create().returning(|new| {
+        ports.users.expect_create().returning(|new, _| {
             assert_eq!(new.phone.as_str(), "");
             Ok(stored_user_from(new))
         });
@@ -397,7 +397,7 @@ mod tests {
         ports
             .users
             .expect_create()
-            .returning(|_| Err(CreateUserError::EmailTaken));
+            .returning(|_, _| Err(CreateUserError::EmailTaken));
         ports.hasher.expect_hash().returning(|_| Ok(hash("hashed")));
         let errors = invalid(use_case(ports).execute(valid_input()));
         assert_eq!(

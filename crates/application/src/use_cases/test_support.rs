@@ -48,6 +48,8 @@ pub fn stored_user() -> User {
         is_superuser: false,
         date_joined: now(),
         last_login: None,
+        email_verified: false,
+        pending_email: None,
     }
 }
 
@@ -74,6 +76,8 @@ pub fn stored_user_from(new: NewUser) -> (User, Profile) {
         is_superuser: new.is_superuser,
         date_joined: new.joined_at,
         last_login: None,
+        email_verified: new.email_verified,
+        pending_email: None,
     };
     let profile = Profile {
         phone: new.phone,

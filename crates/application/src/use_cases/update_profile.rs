@@ -84,12 +84,13 @@ impl UpdateProfile {
 
         let changes = ProfileChanges {
             email,
+            pending_email: None,
             first_name,
             last_name,
             phone,
         };
         self.users
-            .update_profile(input.user_id, changes, self.clock.now())
+            .update_profile(input.user_id, changes, self.clock.now(), Vec::new())
             .map_err(|error| match error {
                 UpdateUserError::EmailTaken => UpdateProfileError::Invalid(FieldErrors::single_at(
                     &["user", "email"],
@@ -143,7 +144,7 @@ mod tests {
         ports
             .users
             .expect_update_profile()
-            .withf(|id, changes, at| {
+            .withf(|id, changes, at, _| {
                 *id == USER_ID
                     && changes.email.as_ref().map(|e| e.as_str()) == Some("new@example.com")
                     && changes.first_name.is_none()
@@ -151,7 +152,7 @@ mod tests {
                     && *at == now()
             })
             .times(1)
-            .returning(|_, _, _| Ok((stored_user(), stored_profile())));
+            .returning(|_, _, _, _| Ok((stored_user(), stored_profile())));
         assert!(
             use_case(ports)
                 .execute(changes(value("new@example.com"), value("555"), false))
@@ -181,8 +182,8 @@ mod tests {
         ports
             .users
             .expect_update_profile()
-            .withf(|_, changes, _| changes.email.is_none() && changes.phone.is_some())
-            .returning(|_, _, _| Ok((stored_user(), stored_profile())));
+            .withf(|_, changes, _, _| changes.email.is_none() && changes.phone.is_some())
+            .returning(|_, _, _, _| Ok((stored_user(), stored_profile())));
         let input = UpdateProfileInput {
             user_id: USER_ID,
             user: Submitted::Absent,
@@ -225,7 +226,7 @@ mod tests {
         ports
             .users
             .expect_update_profile()
-            .returning(|_, _, _| Ok((stored_user(), stored_profile())));
+            .returning(|_, _, _, _| Ok((stored_user(), stored_profile())));
         assert!(
             use_case(ports)
                 .execute(changes(value("ALICE@example.com"), Submitted::Absent, true))
@@ -256,7 +257,7 @@ mod tests {
         ports
             .users
             .expect_update_profile()
-            .returning(|_, _, _| Err(UpdateUserError::EmailTaken));
+            .returning(|_, _, _, _| Err(UpdateUserError::EmailTaken));
         assert_eq!(
             invalid(use_case(ports).execute(changes(
                 value("x@example.com"),
@@ -276,7 +277,7 @@ mod tests {
         ports
             .users
             .expect_update_profile()
-            .returning(|_, _, _| Err(UpdateUserError::NotFound));
+            .returning(|_, _, _, _| Err(UpdateUserError::NotFound));
         let input = UpdateProfileInput {
             user_id: USER_ID,
             user: Submitted::Absent,
