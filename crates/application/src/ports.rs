@@ -666,15 +666,23 @@ pub trait AccountTokens: Send + Sync {
         max_age: chrono::Duration,
     ) -> bool;
 
-    /// A key for the verification link of `email`, made at `now`.
-    fn verification_key(&self, email: &Email, now: DateTime<Utc>) -> String;
+    /// A key for the link that verifies `email` as the address of the user `username` (which
+    /// never changes, and unlike the id is known before the user is stored), made at `now`.
+    fn verification_key(&self, username: &str, email: &Email, now: DateTime<Utc>) -> String;
 
-    /// The address a key was made for, when its signature holds and it is at most `max_age`
-    /// old; `None` otherwise.
+    /// The user and address a key was made for, when its signature holds and it is at most
+    /// `max_age` old and not from the future; `None` otherwise.
     fn check_verification_key(
         &self,
         key: &str,
         now: DateTime<Utc>,
         max_age: chrono::Duration,
-    ) -> Option<Email>;
+    ) -> Option<VerificationClaim>;
+}
+
+/// What a valid verification key says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerificationClaim {
+    pub username: String,
+    pub email: Email,
 }

@@ -33,6 +33,9 @@ pub enum LogInError {
     /// which.
     #[error("no active account found with the given credentials")]
     InvalidCredentials,
+    /// The password is right, but verification is mandatory and the address is not verified.
+    #[error("the e-mail address is not verified")]
+    EmailNotVerified,
     #[error(transparent)]
     Repository(#[from] RepositoryError),
     #[error(transparent)]
@@ -65,6 +68,8 @@ pub struct LogIn {
     pub clock: Arc<dyn Clock>,
     pub policy: SessionPolicy,
     pub throttle: LoginThrottle,
+    /// `ACCOUNT_EMAIL_VERIFICATION = mandatory`: an unverified user cannot sign in.
+    pub require_verified_email: bool,
 }
 
 impl LogIn {
@@ -140,7 +145,12 @@ impl LogIn {
 
         let now = self.clock.now();
         if let Some(key) = &throttle_key {
+            // The password was right: the back-off resets even if the address is unverified,
+            // so its owner is not locked out while fetching the link.
             self.throttle.record_success(key, now)?;
+        }
+        if self.require_verified_email && !user.email_verified {
+            return Err(LogInError::EmailNotVerified);
         }
         if needs_rehash {
             // The login already succeeded; a failed upgrade is retried at the next login.
@@ -185,6 +195,7 @@ mod tests {
             clock: fixed_clock(),
             policy: SessionPolicy::default(),
             throttle: LoginThrottle::disabled(),
+            require_verified_email: false,
         }
     }
 

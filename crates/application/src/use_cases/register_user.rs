@@ -7,10 +7,11 @@ use super::account::{
     AccountFields, PASSWORDS_DIFFER, check_strength, new_user, parse_free_email, parse_name,
     parse_new_username, parse_password, parse_phone, taken_to_field_errors,
 };
+use super::mail::{AccountPolicy, EmailVerification, Mails};
 use super::token_pair::{SessionPolicy, TokenPair, start_session};
 use crate::ports::{
-    Clock, HashError, IssueError, PasswordHasher, RefreshTokenStore, RepositoryError, SessionStore,
-    TokenCodec, UserRepository,
+    AccountTokens, Clock, ComposeError, HashError, IssueError, MailComposer, PasswordHasher,
+    RefreshTokenStore, RepositoryError, SessionStore, TokenCodec, UserRepository,
 };
 use crate::validation::{FieldErrors, Submitted};
 
@@ -43,6 +44,17 @@ pub enum RegisterUserError {
     Hash(#[from] HashError),
     #[error(transparent)]
     Issue(#[from] IssueError),
+    #[error(transparent)]
+    Compose(#[from] ComposeError),
+}
+
+/// What a registration ended in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Registered {
+    /// The user is signed in.
+    SignedIn(TokenPair),
+    /// Verification is mandatory: the link is on its way, and no session started.
+    AwaitingVerification,
 }
 
 /// Creates an account with its profile and signs the new user in.
@@ -55,12 +67,15 @@ pub struct RegisterUser {
     pub tokens: Arc<dyn TokenCodec>,
     pub clock: Arc<dyn Clock>,
     pub policy: SessionPolicy,
+    pub composer: Arc<dyn MailComposer>,
+    pub account_tokens: Arc<dyn AccountTokens>,
+    pub account: AccountPolicy,
 }
 
 impl RegisterUser {
     /// Field rules are checked first and all reported together; the password-match and strength
     /// checks run only when every field is valid on its own, as they need the others.
-    pub fn execute(&self, input: RegisterUserInput) -> Result<TokenPair, RegisterUserError> {
+    pub fn execute(&self, input: RegisterUserInput) -> Result<Registered, RegisterUserError> {
         let input_client = input.client.clone();
         let mut errors = FieldErrors::new();
         let username = input.username.required("username", &mut errors);
@@ -124,10 +139,23 @@ impl RegisterUser {
         let password_hash = self.hasher.hash(&account.password)?;
         let now = self.clock.now();
         let user = new_user(account, password_hash, phone, false, now);
-        let (user, _profile) = match self.users.create(user, Vec::new()) {
+        let queued = if self.account.email_verification.sends_mail() {
+            let mails = Mails {
+                composer: self.composer.as_ref(),
+                tokens: self.account_tokens.as_ref(),
+                policy: &self.account,
+            };
+            vec![mails.verify_email(user.username.as_str(), &user.email, now)?]
+        } else {
+            Vec::new()
+        };
+        let (user, _profile) = match self.users.create(user, queued) {
             Ok(created) => created,
             Err(error) => return Err(RegisterUserError::Invalid(taken_to_field_errors(error)?)),
         };
+        if self.account.email_verification == EmailVerification::Mandatory {
+            return Ok(Registered::AwaitingVerification);
+        }
         start_session(
             self.sessions.as_ref(),
             self.tokens.as_ref(),
@@ -137,6 +165,7 @@ impl RegisterUser {
             input_client,
             now,
         )
+        .map(Registered::SignedIn)
     }
 }
 
@@ -170,6 +199,9 @@ mod tests {
             tokens: Arc::new(ports.tokens),
             clock: fixed_clock(),
             policy: SessionPolicy::default(),
+            composer: Arc::new(ports.composer),
+            account_tokens: Arc::new(ports.account_tokens),
+            account: AccountPolicy::default(),
         }
     }
 
@@ -200,10 +232,10 @@ mod tests {
         let pair = use_case(ports).execute(valid_input()).expect("registers");
         assert_eq!(
             pair,
-            TokenPair {
+            Registered::SignedIn(TokenPair {
                 access: "access-token".into(),
                 refresh: "refresh-token".into()
-            }
+            })
         );
     }
 
@@ -425,7 +457,7 @@ mod tests {
         ));
     }
 
-    fn invalid(result: Result<TokenPair, RegisterUserError>) -> FieldErrors {
+    fn invalid(result: Result<Registered, RegisterUserError>) -> FieldErrors {
         match result {
             Err(RegisterUserError::Invalid(errors)) => errors,
             other => panic!("expected field errors, got {other:?}"),

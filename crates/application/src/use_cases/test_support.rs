@@ -10,8 +10,9 @@ use domain::{
 };
 
 use crate::ports::{
-    Clock, IssuedToken, MockClock, MockPasswordHasher, MockRefreshTokenStore, MockSessionStore,
-    MockThrottleStore, MockTokenCodec, MockUserRepository, RepositoryError,
+    Clock, IssuedToken, MockAccountTokens, MockClock, MockMailComposer, MockMailer, MockOutbox,
+    MockPasswordHasher, MockRefreshTokenStore, MockSessionStore, MockThrottleStore, MockTokenCodec,
+    MockUserRepository, RepositoryError,
 };
 use crate::validation::{FieldErrors, Submitted};
 
@@ -129,6 +130,10 @@ pub struct Ports {
     pub tokens: MockTokenCodec,
     pub sessions: MockSessionStore,
     pub throttle: MockThrottleStore,
+    pub composer: MockMailComposer,
+    pub account_tokens: MockAccountTokens,
+    pub outbox: MockOutbox,
+    pub mailer: MockMailer,
 }
 
 impl Ports {
@@ -140,6 +145,10 @@ impl Ports {
             tokens: MockTokenCodec::new(),
             sessions: MockSessionStore::new(),
             throttle: MockThrottleStore::new(),
+            composer: MockMailComposer::new(),
+            account_tokens: MockAccountTokens::new(),
+            outbox: MockOutbox::new(),
+            mailer: MockMailer::new(),
         }
     }
 

@@ -4,7 +4,11 @@ use domain::{Profile, User, UserId};
 use thiserror::Error;
 
 use super::account::{EMAIL_TAKEN, parse_free_email, parse_name, parse_phone};
-use crate::ports::{Clock, ProfileChanges, RepositoryError, UpdateUserError, UserRepository};
+use super::mail::{AccountPolicy, Mails};
+use crate::ports::{
+    AccountTokens, Clock, ComposeError, MailComposer, ProfileChanges, RepositoryError,
+    UpdateUserError, UserRepository,
+};
 use crate::validation::{FieldErrors, Submitted};
 
 #[derive(Debug, Clone)]
@@ -42,13 +46,20 @@ pub enum UpdateProfileError {
     NotFound,
     #[error(transparent)]
     Repository(#[from] RepositoryError),
+    #[error(transparent)]
+    Compose(#[from] ComposeError),
 }
 
 /// Changes a user's email, names and phone. Username, ids and timestamps are not changeable.
+/// With e-mail verification on, a new address is only recorded as pending and sent a link; it
+/// replaces the old one once verified.
 #[derive(Clone)]
 pub struct UpdateProfile {
     pub users: Arc<dyn UserRepository>,
     pub clock: Arc<dyn Clock>,
+    pub composer: Arc<dyn MailComposer>,
+    pub tokens: Arc<dyn AccountTokens>,
+    pub account: AccountPolicy,
 }
 
 impl UpdateProfile {
@@ -82,15 +93,40 @@ impl UpdateProfile {
         let phone = parse_phone(phone, &["phone"], &mut errors);
         errors.into_result().map_err(UpdateProfileError::Invalid)?;
 
-        let changes = ProfileChanges {
+        let now = self.clock.now();
+        let mut changes = ProfileChanges {
             email,
             pending_email: None,
             first_name,
             last_name,
             phone,
         };
+        let mut queued = Vec::new();
+        if self.account.email_verification.sends_mail() {
+            if let Some(new) = changes.email.take() {
+                let current = self
+                    .users
+                    .find_by_id(input.user_id)?
+                    .ok_or(UpdateProfileError::NotFound)?;
+                if new.as_str().eq_ignore_ascii_case(current.email.as_str()) {
+                    // The same mailbox: nothing to verify, and an address change asked for
+                    // earlier is withdrawn.
+                    changes.email = Some(new);
+                    changes.pending_email = current.pending_email.is_some().then_some(None);
+                } else {
+                    // Saving the same new address again sends a fresh link.
+                    let mails = Mails {
+                        composer: self.composer.as_ref(),
+                        tokens: self.tokens.as_ref(),
+                        policy: &self.account,
+                    };
+                    queued.push(mails.verify_email(current.username.as_str(), &new, now)?);
+                    changes.pending_email = Some(Some(new));
+                }
+            }
+        }
         self.users
-            .update_profile(input.user_id, changes, self.clock.now(), Vec::new())
+            .update_profile(input.user_id, changes, now, queued)
             .map_err(|error| match error {
                 UpdateUserError::EmailTaken => UpdateProfileError::Invalid(FieldErrors::single_at(
                     &["user", "email"],
@@ -111,6 +147,9 @@ mod tests {
         UpdateProfile {
             users: Arc::new(ports.users),
             clock: fixed_clock(),
+            composer: Arc::new(ports.composer),
+            tokens: Arc::new(ports.account_tokens),
+            account: AccountPolicy::default(),
         }
     }
 

@@ -1,0 +1,157 @@
+//! Deleting one's own account, password required.
+
+use std::sync::Arc;
+
+use domain::UserId;
+use thiserror::Error;
+
+use super::account::parse_password;
+use crate::ports::{PasswordHasher, RepositoryError, UserRepository, Verification};
+use crate::validation::{FieldErrors, Submitted};
+
+pub(crate) const PASSWORD_WRONG: &str = "Your password was entered incorrectly.";
+
+#[derive(Debug, Error)]
+pub enum DeleteAccountError {
+    #[error("the form is invalid")]
+    Invalid(FieldErrors),
+    #[error("no such user")]
+    UserNotFound,
+    #[error(transparent)]
+    Repository(#[from] RepositoryError),
+}
+
+/// Deletes the user with everything of it; its tokens are refused from then on.
+#[derive(Clone)]
+pub struct DeleteAccount {
+    pub users: Arc<dyn UserRepository>,
+    pub hasher: Arc<dyn PasswordHasher>,
+}
+
+impl DeleteAccount {
+    pub fn execute(
+        &self,
+        user_id: UserId,
+        password: Submitted<String>,
+    ) -> Result<(), DeleteAccountError> {
+        let user = self
+            .users
+            .find_by_id(user_id)?
+            .ok_or(DeleteAccountError::UserNotFound)?;
+        let mut errors = FieldErrors::new();
+        let password = password.required("password", &mut errors);
+        let Some(password) = parse_password(password, "password", &mut errors) else {
+            return Err(DeleteAccountError::Invalid(errors));
+        };
+        if !matches!(
+            self.hasher.verify(&password, &user.password_hash),
+            Verification::Match { .. }
+        ) {
+            return Err(DeleteAccountError::Invalid(FieldErrors::single_at(
+                &["password"],
+                PASSWORD_WRONG,
+            )));
+        }
+        if !self.users.delete(user.id)? {
+            return Err(DeleteAccountError::UserNotFound);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::use_cases::test_support::*;
+
+    fn use_case(ports: Ports) -> DeleteAccount {
+        DeleteAccount {
+            users: Arc::new(ports.users),
+            hasher: Arc::new(ports.hasher),
+        }
+    }
+
+    fn with_user(ports: &mut Ports) {
+        ports
+            .users
+            .expect_find_by_id()
+            .returning(|_| Ok(Some(stored_user())));
+    }
+
+    #[test]
+    fn the_right_password_deletes_the_user() {
+        let mut ports = Ports::new();
+        with_user(&mut ports);
+        ports
+            .hasher
+            .expect_verify()
+            .withf(|password, hash| {
+                password.expose() == "pw" && *hash == stored_user().password_hash
+            })
+            .returning(|_, _| Verification::Match {
+                needs_rehash: false,
+            });
+        ports
+            .users
+            .expect_delete()
+            .withf(|id| *id == USER_ID)
+            .times(1)
+            .returning(|_| Ok(true));
+        assert!(use_case(ports).execute(USER_ID, value("pw")).is_ok());
+    }
+
+    #[test]
+    fn a_wrong_or_unusable_password_deletes_nothing() {
+        for outcome in [Verification::Mismatch, Verification::Unusable] {
+            let mut ports = Ports::new();
+            with_user(&mut ports);
+            ports.hasher.expect_verify().return_const(outcome);
+            ports.users.expect_delete().never();
+            let Err(DeleteAccountError::Invalid(errors)) =
+                use_case(ports).execute(USER_ID, value("pw"))
+            else {
+                panic!("expected a field error");
+            };
+            assert_eq!(
+                pairs(&errors),
+                [("password".to_owned(), PASSWORD_WRONG.to_owned())]
+            );
+        }
+    }
+
+    #[test]
+    fn a_missing_password_is_required() {
+        let mut ports = Ports::new();
+        with_user(&mut ports);
+        ports.hasher.expect_verify().never();
+        let Err(DeleteAccountError::Invalid(errors)) =
+            use_case(ports).execute(USER_ID, Submitted::Absent)
+        else {
+            panic!("expected a field error");
+        };
+        assert_eq!(fields(&errors), ["password"]);
+    }
+
+    #[test]
+    fn a_user_gone_meanwhile_is_not_found() {
+        let mut ports = Ports::new();
+        ports.users.expect_find_by_id().returning(|_| Ok(None));
+        assert!(matches!(
+            use_case(ports).execute(USER_ID, value("pw")),
+            Err(DeleteAccountError::UserNotFound)
+        ));
+        let mut ports = Ports::new();
+        with_user(&mut ports);
+        ports
+            .hasher
+            .expect_verify()
+            .return_const(Verification::Match {
+                needs_rehash: false,
+            });
+        ports.users.expect_delete().returning(|_| Ok(false));
+        assert!(matches!(
+            use_case(ports).execute(USER_ID, value("pw")),
+            Err(DeleteAccountError::UserNotFound)
+        ));
+    }
+}

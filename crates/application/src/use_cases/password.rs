@@ -1,0 +1,261 @@
+//! Changing a password, and resetting a forgotten one through a mailed link (dj-rest-auth's
+//! `PasswordChangeSerializer`, `PasswordResetSerializer` and `PasswordResetConfirmSerializer`,
+//! over Django's `SetPasswordForm`).
+
+use std::sync::Arc;
+
+use domain::{Email, Password, SessionId, User, UserAttributes, UserId, check_password_strength};
+use thiserror::Error;
+
+use super::account::parse_password;
+use super::mail::{AccountPolicy, Mails};
+use crate::ports::{
+    AccountTokens, Clock, ComposeError, HashError, MailComposer, Outbox, OutboxMessage,
+    PasswordHasher, RepositoryError, UserRepository, Verification,
+};
+use crate::validation::{FieldErrors, Submitted};
+
+pub(crate) const OLD_PASSWORD_WRONG: &str =
+    "Your old password was entered incorrectly. Please enter it again.";
+pub(crate) const NEW_PASSWORDS_DIFFER: &str = "The two password fields didn\u{2019}t match.";
+pub(crate) const INVALID_VALUE: &str = "Invalid value";
+
+#[derive(Debug, Error)]
+pub enum PasswordFlowError {
+    #[error("the form is invalid")]
+    Invalid(FieldErrors),
+    /// The signed-in user is gone.
+    #[error("no such user")]
+    UserNotFound,
+    #[error(transparent)]
+    Repository(#[from] RepositoryError),
+    #[error(transparent)]
+    Hash(#[from] HashError),
+    #[error(transparent)]
+    Compose(#[from] ComposeError),
+}
+
+/// The two new-password fields of Django's `SetPasswordForm`.
+struct NewPasswords {
+    new_password1: Submitted<String>,
+    new_password2: Submitted<String>,
+}
+
+impl NewPasswords {
+    fn parse(self, errors: &mut FieldErrors) -> (Option<Password>, Option<Password>) {
+        let first = self.new_password1.required("new_password1", errors);
+        let first = parse_password(first, "new_password1", errors);
+        let second = self.new_password2.required("new_password2", errors);
+        let second = parse_password(second, "new_password2", errors);
+        (first, second)
+    }
+}
+
+/// `SetPasswordForm.clean`: a mismatch is reported under `new_password2` and then nothing else;
+/// otherwise the validators' messages, also under `new_password2`.
+fn check_new_password(
+    user: &User,
+    first: Password,
+    second: Password,
+) -> Result<Password, FieldErrors> {
+    if first != second {
+        return Err(FieldErrors::single_at(
+            &["new_password2"],
+            NEW_PASSWORDS_DIFFER,
+        ));
+    }
+    let attributes = UserAttributes {
+        username: user.username.as_str(),
+        first_name: user.first_name.as_str(),
+        last_name: user.last_name.as_str(),
+        email: user.email.as_str(),
+    };
+    check_password_strength(&second, &attributes).map_err(|problems| {
+        let mut errors = FieldErrors::new();
+        for problem in problems {
+            errors.add(&["new_password2"], problem.to_string());
+        }
+        errors
+    })?;
+    Ok(second)
+}
+
+#[derive(Debug, Clone)]
+pub struct ChangePasswordInput {
+    pub user_id: UserId,
+    /// The session of the request, which goes on; every other one ends.
+    pub session_id: Option<SessionId>,
+    pub old_password: Submitted<String>,
+    pub new_password1: Submitted<String>,
+    pub new_password2: Submitted<String>,
+}
+
+/// Sets a new password for a signed-in user who knows the current one.
+#[derive(Clone)]
+pub struct ChangePassword {
+    pub users: Arc<dyn UserRepository>,
+    pub hasher: Arc<dyn PasswordHasher>,
+    pub composer: Arc<dyn MailComposer>,
+    pub tokens: Arc<dyn AccountTokens>,
+    pub clock: Arc<dyn Clock>,
+    pub policy: AccountPolicy,
+}
+
+impl ChangePassword {
+    /// As DRF does, each field is checked on its own first (the old password against the
+    /// stored hash among them) and every problem reported; the form's checks run only then.
+    pub fn execute(&self, input: ChangePasswordInput) -> Result<(), PasswordFlowError> {
+        let user = self
+            .users
+            .find_by_id(input.user_id)?
+            .ok_or(PasswordFlowError::UserNotFound)?;
+        let mut errors = FieldErrors::new();
+        let old = input.old_password.required("old_password", &mut errors);
+        if let Some(old) = parse_password(old, "old_password", &mut errors) {
+            if !matches!(
+                self.hasher.verify(&old, &user.password_hash),
+                Verification::Match { .. }
+            ) {
+                errors.add(&["old_password"], OLD_PASSWORD_WRONG);
+            }
+        }
+        let passwords = NewPasswords {
+            new_password1: input.new_password1,
+            new_password2: input.new_password2,
+        };
+        let (first, second) = passwords.parse(&mut errors);
+        let (Some(first), Some(second)) = (first, second) else {
+            return Err(PasswordFlowError::Invalid(errors));
+        };
+        errors.into_result().map_err(PasswordFlowError::Invalid)?;
+        let password =
+            check_new_password(&user, first, second).map_err(PasswordFlowError::Invalid)?;
+
+        let hash = self.hasher.hash(&password)?;
+        let notice = self.mails().password_changed(&user)?;
+        let now = self.clock.now();
+        if !self
+            .users
+            .change_password(user.id, hash, input.session_id, now, vec![notice])?
+        {
+            return Err(PasswordFlowError::UserNotFound);
+        }
+        Ok(())
+    }
+
+    fn mails(&self) -> Mails<'_> {
+        Mails {
+            composer: self.composer.as_ref(),
+            tokens: self.tokens.as_ref(),
+            policy: &self.policy,
+        }
+    }
+}
+
+/// Asks for a reset link. Whether an account has the address is found out later, by the
+/// outbox worker: the answer, and the work done before it, are the same either way.
+#[derive(Clone)]
+pub struct RequestPasswordReset {
+    pub outbox: Arc<dyn Outbox>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl RequestPasswordReset {
+    pub fn execute(&self, email: Submitted<String>) -> Result<(), PasswordFlowError> {
+        let email = parse_email_field(email)?;
+        self.outbox.enqueue(
+            OutboxMessage::PasswordResetRequested { email },
+            self.clock.now(),
+        )?;
+        Ok(())
+    }
+}
+
+/// The `email` field of the reset and resend forms (DRF's `EmailField`).
+pub(crate) fn parse_email_field(email: Submitted<String>) -> Result<Email, PasswordFlowError> {
+    let mut errors = FieldErrors::new();
+    let raw = email.required_non_blank("email", &mut errors);
+    let Some(raw) = raw else {
+        return Err(PasswordFlowError::Invalid(errors));
+    };
+    Email::parse(&raw).map_err(|problems| {
+        for problem in problems {
+            errors.add(&["email"], problem.to_string());
+        }
+        PasswordFlowError::Invalid(errors)
+    })
+}
+
+#[derive(Debug, Clone)]
+pub struct ConfirmPasswordResetInput {
+    pub uid: Submitted<String>,
+    pub token: Submitted<String>,
+    pub new_password1: Submitted<String>,
+    pub new_password2: Submitted<String>,
+}
+
+/// Sets a new password from a reset link; every session of the user ends.
+#[derive(Clone)]
+pub struct ConfirmPasswordReset {
+    pub users: Arc<dyn UserRepository>,
+    pub hasher: Arc<dyn PasswordHasher>,
+    pub composer: Arc<dyn MailComposer>,
+    pub tokens: Arc<dyn AccountTokens>,
+    pub clock: Arc<dyn Clock>,
+    pub policy: AccountPolicy,
+}
+
+impl ConfirmPasswordReset {
+    /// The fields must all be there; then the `uid`, then the `token`, then the form, each
+    /// reported alone, as dj-rest-auth's serializer does.
+    pub fn execute(&self, input: ConfirmPasswordResetInput) -> Result<(), PasswordFlowError> {
+        let mut errors = FieldErrors::new();
+        let uid = input.uid.required_non_blank("uid", &mut errors);
+        let token = input.token.required_non_blank("token", &mut errors);
+        let passwords = NewPasswords {
+            new_password1: input.new_password1,
+            new_password2: input.new_password2,
+        };
+        let (first, second) = passwords.parse(&mut errors);
+        let (Some(uid), Some(token), Some(first), Some(second)) = (uid, token, first, second)
+        else {
+            return Err(PasswordFlowError::Invalid(errors));
+        };
+
+        let invalid =
+            |field| PasswordFlowError::Invalid(FieldErrors::single_at(&[field], INVALID_VALUE));
+        let user = match self.tokens.decode_uid(&uid) {
+            Some(id) => self.users.find_by_id(id)?,
+            None => None,
+        }
+        .ok_or_else(|| invalid("uid"))?;
+        let now = self.clock.now();
+        if !self
+            .tokens
+            .check_reset_token(&user, &token, now, self.policy.reset_timeout())
+        {
+            return Err(invalid("token"));
+        }
+        let password =
+            check_new_password(&user, first, second).map_err(PasswordFlowError::Invalid)?;
+
+        let hash = self.hasher.hash(&password)?;
+        let mails = Mails {
+            composer: self.composer.as_ref(),
+            tokens: self.tokens.as_ref(),
+            policy: &self.policy,
+        };
+        let notice = mails.password_changed(&user)?;
+        // A user deleted in between: the link was for nobody any more.
+        if !self
+            .users
+            .change_password(user.id, hash, None, now, vec![notice])?
+        {
+            return Err(invalid("uid"));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;
