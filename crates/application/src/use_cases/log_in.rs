@@ -312,6 +312,62 @@ mod tests {
     }
 
     #[test]
+    fn with_verification_mandatory_only_a_verified_user_signs_in() {
+        for verified in [false, true] {
+            let mut ports = Ports::new();
+            ports.users.expect_find_by_username().returning(move |_| {
+                Ok(Some(domain::User {
+                    email_verified: verified,
+                    ..stored_user()
+                }))
+            });
+            ports
+                .hasher
+                .expect_verify()
+                .returning(|_, _| Verification::Match {
+                    needs_rehash: false,
+                });
+            if verified {
+                ports.users.expect_record_login().returning(|_, _| Ok(()));
+                ports.expect_token_pair_issued(USER_ID);
+            } else {
+                ports.users.expect_record_login().never();
+                ports.sessions.expect_start().never();
+            }
+            let log_in = LogIn {
+                require_verified_email: true,
+                ..use_case(ports)
+            };
+            let result = log_in.execute(input("alice", "right"));
+            assert_eq!(result.is_ok(), verified, "{result:?}");
+            if !verified {
+                assert!(matches!(result, Err(LogInError::EmailNotVerified)));
+            }
+        }
+    }
+
+    #[test]
+    fn with_verification_mandatory_a_wrong_password_still_reads_as_invalid_credentials() {
+        let mut ports = Ports::new();
+        ports
+            .users
+            .expect_find_by_username()
+            .returning(|_| Ok(Some(stored_user())));
+        ports
+            .hasher
+            .expect_verify()
+            .returning(|_, _| Verification::Mismatch);
+        let log_in = LogIn {
+            require_verified_email: true,
+            ..use_case(ports)
+        };
+        assert!(matches!(
+            log_in.execute(input("alice", "wrong")),
+            Err(LogInError::InvalidCredentials)
+        ));
+    }
+
+    #[test]
     fn a_wrong_password_is_invalid_credentials() {
         let mut ports = Ports::new();
         ports

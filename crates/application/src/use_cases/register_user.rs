@@ -173,6 +173,7 @@ impl RegisterUser {
 mod tests {
     use super::*;
     use crate::ports::{CreateUserError, MockUserRepository};
+    use crate::use_cases::mail::EmailVerification;
     use crate::use_cases::test_support::*;
 
     fn valid_input() -> RegisterUserInput {
@@ -237,6 +238,83 @@ mod tests {
                 refresh: "refresh-token".into()
             })
         );
+    }
+
+    fn verifying(mode: EmailVerification, ports: Ports) -> RegisterUser {
+        RegisterUser {
+            account: AccountPolicy {
+                email_verification: mode,
+                frontend_url: "https://app.example".into(),
+                ..AccountPolicy::default()
+            },
+            ..use_case(ports)
+        }
+    }
+
+    fn expect_verification_mail(ports: &mut Ports) {
+        ports
+            .account_tokens
+            .expect_verification_key()
+            .withf(|username, email, at| {
+                username == "alice" && email.as_str() == "alice@example.com" && *at == now()
+            })
+            .returning(|_, _, _| "the-key".into());
+        ports
+            .composer
+            .expect_compose()
+            .withf(|to, context| {
+                to.as_str() == "alice@example.com"
+                    && context.kind == crate::ports::MailKind::VerifyEmail
+                    && context.link.as_deref()
+                        == Some("https://app.example/verify-email?key=the-key")
+            })
+            .times(1)
+            .returning(|to, context| {
+                Ok(crate::ports::OutgoingEmail {
+                    kind: context.kind,
+                    to: to.clone(),
+                    subject: String::new(),
+                    text: String::new(),
+                    html: String::new(),
+                })
+            });
+        ports.hasher.expect_hash().returning(|_| Ok(hash("hashed")));
+    }
+
+    #[test]
+    fn with_verification_mandatory_the_link_is_queued_with_the_user_and_no_session_starts() {
+        let mut ports = Ports::new();
+        ports.users = free_names();
+        expect_verification_mail(&mut ports);
+        ports
+            .users
+            .expect_create()
+            .withf(|new, queued| !new.email_verified && queued.len() == 1)
+            .times(1)
+            .returning(|new, _| Ok(stored_user_from(new)));
+        ports.sessions.expect_start().never();
+        let registered = verifying(EmailVerification::Mandatory, ports)
+            .execute(valid_input())
+            .expect("registers");
+        assert_eq!(registered, Registered::AwaitingVerification);
+    }
+
+    #[test]
+    fn with_verification_optional_the_link_is_queued_and_the_user_signed_in() {
+        let mut ports = Ports::new();
+        ports.users = free_names();
+        expect_verification_mail(&mut ports);
+        ports
+            .users
+            .expect_create()
+            .withf(|_, queued| queued.len() == 1)
+            .times(1)
+            .returning(|new, _| Ok(stored_user_from(new)));
+        ports.expect_token_pair_issued(USER_ID);
+        let registered = verifying(EmailVerification::Optional, ports)
+            .execute(valid_input())
+            .expect("registers");
+        assert!(matches!(registered, Registered::SignedIn(_)));
     }
 
     #[test]

@@ -199,6 +199,86 @@ mod tests {
         );
     }
 
+    fn verifying(ports: Ports) -> UpdateProfile {
+        UpdateProfile {
+            account: AccountPolicy {
+                email_verification: crate::use_cases::mail::EmailVerification::Optional,
+                ..AccountPolicy::default()
+            },
+            ..use_case(ports)
+        }
+    }
+
+    fn current(ports: &mut Ports, pending: Option<&'static str>) {
+        ports.users.expect_find_by_email().returning(|_| Ok(None));
+        ports.users.expect_find_by_id().returning(move |_| {
+            Ok(Some(User {
+                pending_email: pending.map(|raw| domain::Email::parse(raw).unwrap()),
+                ..stored_user()
+            }))
+        });
+    }
+
+    #[test]
+    fn with_verification_on_a_new_address_waits_for_its_link() {
+        let mut ports = Ports::new();
+        current(&mut ports, None);
+        ports
+            .account_tokens
+            .expect_verification_key()
+            .withf(|username, email, _| username == "alice" && email.as_str() == "new@example.com")
+            .returning(|_, _, _| "key".into());
+        ports
+            .composer
+            .expect_compose()
+            .times(1)
+            .returning(|to, context| {
+                assert_eq!(to.as_str(), "new@example.com");
+                assert_eq!(context.kind, crate::ports::MailKind::VerifyEmail);
+                Ok(crate::ports::OutgoingEmail {
+                    kind: context.kind,
+                    to: to.clone(),
+                    subject: String::new(),
+                    text: String::new(),
+                    html: String::new(),
+                })
+            });
+        ports
+            .users
+            .expect_update_profile()
+            .withf(|_, changes, _, queued| {
+                changes.email.is_none()
+                    && changes.pending_email
+                        == Some(Some(domain::Email::parse("new@example.com").unwrap()))
+                    && queued.len() == 1
+            })
+            .times(1)
+            .returning(|_, _, _, _| Ok((stored_user(), stored_profile())));
+        verifying(ports)
+            .execute(changes(value("new@example.com"), Submitted::Absent, true))
+            .expect("saved");
+    }
+
+    #[test]
+    fn with_verification_on_the_same_mailbox_changes_at_once_and_withdraws_a_pending_change() {
+        let mut ports = Ports::new();
+        current(&mut ports, Some("elsewhere@example.com"));
+        ports.composer.expect_compose().never();
+        ports
+            .users
+            .expect_update_profile()
+            .withf(|_, changes, _, queued| {
+                changes.email.as_ref().map(|e| e.as_str()) == Some("ALICE@example.com")
+                    && changes.pending_email == Some(None)
+                    && queued.is_empty()
+            })
+            .times(1)
+            .returning(|_, _, _, _| Ok((stored_user(), stored_profile())));
+        verifying(ports)
+            .execute(changes(value("ALICE@example.com"), Submitted::Absent, true))
+            .expect("saved");
+    }
+
     #[test]
     fn a_full_update_requires_user() {
         let mut ports = Ports::new();
