@@ -111,13 +111,13 @@ impl ChangePassword {
             .ok_or(PasswordFlowError::UserNotFound)?;
         let mut errors = FieldErrors::new();
         let old = input.old_password.required("old_password", &mut errors);
-        if let Some(old) = parse_password(old, "old_password", &mut errors) {
-            if !matches!(
+        if let Some(old) = parse_password(old, "old_password", &mut errors)
+            && !matches!(
                 self.hasher.verify(&old, &user.password_hash),
                 Verification::Match { .. }
-            ) {
-                errors.add(&["old_password"], OLD_PASSWORD_WRONG);
-            }
+            )
+        {
+            errors.add(&["old_password"], OLD_PASSWORD_WRONG);
         }
         let passwords = NewPasswords {
             new_password1: input.new_password1,

@@ -102,27 +102,27 @@ impl UpdateProfile {
             phone,
         };
         let mut queued = Vec::new();
-        if self.account.email_verification.sends_mail() {
-            if let Some(new) = changes.email.take() {
-                let current = self
-                    .users
-                    .find_by_id(input.user_id)?
-                    .ok_or(UpdateProfileError::NotFound)?;
-                if new.as_str().eq_ignore_ascii_case(current.email.as_str()) {
-                    // The same mailbox: nothing to verify, and an address change asked for
-                    // earlier is withdrawn.
-                    changes.email = Some(new);
-                    changes.pending_email = current.pending_email.is_some().then_some(None);
-                } else {
-                    // Saving the same new address again sends a fresh link.
-                    let mails = Mails {
-                        composer: self.composer.as_ref(),
-                        tokens: self.tokens.as_ref(),
-                        policy: &self.account,
-                    };
-                    queued.push(mails.verify_email(current.username.as_str(), &new, now)?);
-                    changes.pending_email = Some(Some(new));
-                }
+        if self.account.email_verification.sends_mail()
+            && let Some(new) = changes.email.take()
+        {
+            let current = self
+                .users
+                .find_by_id(input.user_id)?
+                .ok_or(UpdateProfileError::NotFound)?;
+            if new.as_str().eq_ignore_ascii_case(current.email.as_str()) {
+                // The same mailbox: nothing to verify, and an address change asked for
+                // earlier is withdrawn.
+                changes.email = Some(new);
+                changes.pending_email = current.pending_email.is_some().then_some(None);
+            } else {
+                // Saving the same new address again sends a fresh link.
+                let mails = Mails {
+                    composer: self.composer.as_ref(),
+                    tokens: self.tokens.as_ref(),
+                    policy: &self.account,
+                };
+                queued.push(mails.verify_email(current.username.as_str(), &new, now)?);
+                changes.pending_email = Some(Some(new));
             }
         }
         self.users

@@ -1,3 +1,5 @@
+#![allow(clippy::unwrap_used)]
+
 use domain::{Email, User};
 
 use super::*;
