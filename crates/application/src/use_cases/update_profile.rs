@@ -213,7 +213,7 @@ mod tests {
         ports.users.expect_find_by_email().returning(|_| Ok(None));
         ports.users.expect_find_by_id().returning(move |_| {
             Ok(Some(User {
-                pending_email: pending.map(|raw| domain::Email::parse(raw).unwrap()),
+                pending_email: pending.map(|raw| domain::Email::parse(raw).expect("an address")),
                 ..stored_user()
             }))
         });
@@ -249,7 +249,9 @@ mod tests {
             .withf(|_, changes, _, queued| {
                 changes.email.is_none()
                     && changes.pending_email
-                        == Some(Some(domain::Email::parse("new@example.com").unwrap()))
+                        == Some(Some(
+                            domain::Email::parse("new@example.com").expect("an address"),
+                        ))
                     && queued.len() == 1
             })
             .times(1)
