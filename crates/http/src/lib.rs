@@ -24,5 +24,5 @@ mod throttle;
 pub use client::{InvalidProxy, TrustedProxies};
 pub use cookie::RefreshCookie;
 pub use error::ApiError;
-pub use server::{HttpSettings, Server, UseCases};
+pub use server::{AccountFlows, HttpSettings, Server, UseCases};
 pub use throttle::{InvalidRate, InvalidRates, Rate, RateLimits, Scope, ThrottleRates, rate_key};

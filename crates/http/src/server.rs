@@ -8,8 +8,9 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use application::ports::HealthProbe;
 use application::use_cases::{
-    Authenticate, EndSession, GetProfile, ListSessions, LogIn, LogOut, RefreshToken, RegisterUser,
-    UpdateProfile, VerifyToken,
+    Authenticate, ChangePassword, ConfirmPasswordReset, DeleteAccount, EndSession, GetProfile,
+    ListSessions, LogIn, LogOut, RefreshToken, RegisterUser, RequestPasswordReset,
+    ResendVerification, UpdateProfile, VerifyEmail, VerifyToken,
 };
 use tracing_actix_web::TracingLogger;
 
@@ -37,7 +38,19 @@ pub struct UseCases {
     pub verify: VerifyToken,
     pub list_sessions: ListSessions,
     pub end_session: EndSession,
+    pub account: AccountFlows,
     pub health: Arc<dyn HealthProbe>,
+}
+
+/// The password, verification and deletion flows.
+#[derive(Clone)]
+pub struct AccountFlows {
+    pub change_password: ChangePassword,
+    pub request_reset: RequestPasswordReset,
+    pub confirm_reset: ConfirmPasswordReset,
+    pub verify_email: VerifyEmail,
+    pub resend_verification: ResendVerification,
+    pub delete_account: DeleteAccount,
 }
 
 /// What the HTTP layer needs from the settings.
@@ -92,6 +105,13 @@ impl Server {
         let verify = web::Data::new(use_cases.verify);
         let list_sessions = web::Data::new(use_cases.list_sessions);
         let end_session = web::Data::new(use_cases.end_session);
+        let account = use_cases.account;
+        let change_password = web::Data::new(account.change_password);
+        let request_reset = web::Data::new(account.request_reset);
+        let confirm_reset = web::Data::new(account.confirm_reset);
+        let verify_email = web::Data::new(account.verify_email);
+        let resend_verification = web::Data::new(account.resend_verification);
+        let delete_account = web::Data::new(account.delete_account);
         let health = web::Data::<dyn HealthProbe>::from(use_cases.health);
         let hosts = web::Data::new(AllowedHosts::new(&settings.allowed_hosts, settings.debug));
         let cookies = web::Data::new(CookiePolicy::new(
@@ -123,6 +143,12 @@ impl Server {
                 .app_data(verify.clone())
                 .app_data(list_sessions.clone())
                 .app_data(end_session.clone())
+                .app_data(change_password.clone())
+                .app_data(request_reset.clone())
+                .app_data(confirm_reset.clone())
+                .app_data(verify_email.clone())
+                .app_data(resend_verification.clone())
+                .app_data(delete_account.clone())
                 .app_data(health.clone())
                 .app_data(hosts.clone())
                 .app_data(cookies.clone())

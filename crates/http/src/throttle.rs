@@ -318,6 +318,8 @@ pub(crate) trait RateScope {
 pub(crate) enum LoginRate {}
 pub(crate) enum RegisterRate {}
 pub(crate) enum RefreshRate {}
+/// Password reset and verification resend: the requests that send mail to an address.
+pub(crate) enum PasswordResetRate {}
 
 impl RateScope for LoginRate {
     const SCOPE: Scope = Scope::Login;
@@ -327,6 +329,9 @@ impl RateScope for RegisterRate {
 }
 impl RateScope for RefreshRate {
     const SCOPE: Scope = Scope::Refresh;
+}
+impl RateScope for PasswordResetRate {
+    const SCOPE: Scope = Scope::PasswordReset;
 }
 
 /// A request admitted under `S`'s rate. Taken before the body: the extractors after a refused

@@ -33,7 +33,72 @@ pub struct Settings {
     pub sessions: SessionSettings,
     pub password: PasswordSettings,
     pub throttle: ThrottleSettings,
+    pub account: AccountSettings,
+    pub email: EmailSettings,
     pub log: LogSettings,
+}
+
+/// The account flows: verification, reset links, and where links point.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AccountSettings {
+    /// django-allauth's `ACCOUNT_EMAIL_VERIFICATION`.
+    pub email_verification: EmailVerificationMode,
+    /// allauth's `ACCOUNT_EMAIL_CONFIRMATION_EXPIRE_DAYS`: how long a verification link works.
+    pub email_confirmation_expire_days: u64,
+    /// Django's `PASSWORD_RESET_TIMEOUT`, in seconds.
+    pub password_reset_timeout_secs: u64,
+    /// `FRONTEND_URL`: the web app's origin, the base of every link in a mail.
+    pub frontend_url: String,
+    /// `SITE_NAME`: the product's name in mails.
+    pub site_name: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EmailVerificationMode {
+    None,
+    Optional,
+    Mandatory,
+}
+
+/// Django's e-mail settings, and the outbox worker's.
+#[derive(Debug, Clone, Deserialize)]
+pub struct EmailSettings {
+    /// `EMAIL_BACKEND`: `smtp`, `file` or `console`.
+    pub backend: EmailBackend,
+    pub host: String,
+    pub port: u16,
+    pub host_user: String,
+    pub host_password: SecretString,
+    /// `EMAIL_USE_TLS`: STARTTLS, required.
+    pub use_tls: bool,
+    /// `EMAIL_USE_SSL`: implicit TLS (SMTPS, usually port 465).
+    pub use_ssl: bool,
+    /// `EMAIL_TIMEOUT`, seconds for each SMTP connection and command.
+    pub timeout_secs: u64,
+    /// `EMAIL_SSL_CAFILE`: a PEM file of one more certificate authority to trust for SMTP,
+    /// for a server with a private CA; empty for the system's roots only.
+    #[serde(default)]
+    pub ssl_cafile: String,
+    pub default_from_email: String,
+    /// `EMAIL_FILE_PATH`: the `file` backend's folder.
+    pub file_path: String,
+    /// `EMAIL_MAX_ATTEMPTS`: tries before a message is given up as failed.
+    pub max_attempts: u32,
+    /// `EMAIL_RETRY_DELAY`: seconds before the second try; doubles with each further one, up to
+    /// an hour.
+    pub retry_delay_secs: u64,
+    /// Seconds a worker waits between passes when no new mail was queued by this instance
+    /// (mail queued by another instance, and retries, are picked up within it).
+    pub poll_interval_secs: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EmailBackend {
+    Smtp,
+    File,
+    Console,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -210,7 +275,7 @@ fn parse_flag(name: &str, raw: &str) -> anyhow::Result<bool> {
 const EMBEDDED_DEFAULTS: &str = include_str!("../../../config/default.toml");
 
 /// The seed system's variables and where they land.
-const SEED_VARIABLES: [(&str, &str); 17] = [
+const SEED_VARIABLES: [(&str, &str); 35] = [
     ("SECRET_KEY", "security.secret_key"),
     ("DEBUG", "security.debug"),
     ("ALLOWED_HOSTS", "security.allowed_hosts"),
@@ -234,6 +299,32 @@ const SEED_VARIABLES: [(&str, &str); 17] = [
     ("THROTTLE_RATES", "throttle.rates"),
     ("TRUSTED_PROXIES", "server.trusted_proxies"),
     ("MAX_QUEUED_HASHES", "password.max_queued_hashes"),
+    // The account flows: django-allauth's and Django's names.
+    ("ACCOUNT_EMAIL_VERIFICATION", "account.email_verification"),
+    (
+        "ACCOUNT_EMAIL_CONFIRMATION_EXPIRE_DAYS",
+        "account.email_confirmation_expire_days",
+    ),
+    (
+        "PASSWORD_RESET_TIMEOUT",
+        "account.password_reset_timeout_secs",
+    ),
+    ("FRONTEND_URL", "account.frontend_url"),
+    ("SITE_NAME", "account.site_name"),
+    // Django's e-mail settings.
+    ("EMAIL_BACKEND", "email.backend"),
+    ("EMAIL_HOST", "email.host"),
+    ("EMAIL_PORT", "email.port"),
+    ("EMAIL_HOST_USER", "email.host_user"),
+    ("EMAIL_HOST_PASSWORD", "email.host_password"),
+    ("EMAIL_USE_TLS", "email.use_tls"),
+    ("EMAIL_USE_SSL", "email.use_ssl"),
+    ("EMAIL_TIMEOUT", "email.timeout_secs"),
+    ("EMAIL_SSL_CAFILE", "email.ssl_cafile"),
+    ("DEFAULT_FROM_EMAIL", "email.default_from_email"),
+    ("EMAIL_FILE_PATH", "email.file_path"),
+    ("EMAIL_MAX_ATTEMPTS", "email.max_attempts"),
+    ("EMAIL_RETRY_DELAY", "email.retry_delay_secs"),
 ];
 
 impl Settings {
@@ -293,8 +384,14 @@ impl Settings {
             );
         for (name, key) in SEED_VARIABLES {
             if let Some(value) = var(name) {
-                builder = if matches!(name, "DEBUG" | "ROTATE_REFRESH_TOKENS" | "THROTTLE_ENABLED")
-                {
+                builder = if matches!(
+                    name,
+                    "DEBUG"
+                        | "ROTATE_REFRESH_TOKENS"
+                        | "THROTTLE_ENABLED"
+                        | "EMAIL_USE_TLS"
+                        | "EMAIL_USE_SSL"
+                ) {
                     builder.set_override(key, parse_flag(name, &value)?)?
                 } else {
                     builder.set_override(key, value)?
@@ -357,6 +454,28 @@ impl Settings {
         }
         if self.sessions.prune_interval_secs == 0 {
             bail!("sessions.prune_interval_secs must be at least 1");
+        }
+        check_origin(&self.account.frontend_url)
+            .context("FRONTEND_URL must be an origin such as https://app.example.com")?;
+        if self.email.use_tls && self.email.use_ssl {
+            bail!(
+                "EMAIL_USE_TLS and EMAIL_USE_SSL are mutually exclusive, so only set one of those settings to true"
+            );
+        }
+        if self.email.max_attempts == 0 || self.email.poll_interval_secs == 0 {
+            bail!("EMAIL_MAX_ATTEMPTS and email.poll_interval_secs must be at least 1");
+        }
+        if self.account.password_reset_timeout_secs == 0
+            || self.account.email_confirmation_expire_days == 0
+        {
+            bail!(
+                "PASSWORD_RESET_TIMEOUT and ACCOUNT_EMAIL_CONFIRMATION_EXPIRE_DAYS must be at least 1"
+            );
+        }
+        if self.email.backend == EmailBackend::Console && !self.security.debug {
+            warnings.push(
+                "EMAIL_BACKEND is console and DEBUG is off: mail (reset links included) is written to standard output, not sent".to_owned(),
+            );
         }
         if self.server.trusted_proxies.trusts_everyone() {
             warnings.push(

@@ -1,6 +1,14 @@
 use std::sync::Arc;
 
-use crate::ports::{Clock, RefreshTokenStore, RepositoryError, SessionStore, ThrottleStore};
+use chrono::TimeDelta;
+
+use crate::ports::{
+    Clock, Outbox, RefreshTokenStore, RepositoryError, SessionStore, ThrottleStore,
+};
+
+/// How long sent and failed mail stays in the outbox (without its bodies), for the record and
+/// for the per-address cap on reset mails, which counts the last hour.
+pub const OUTBOX_RETENTION: TimeDelta = TimeDelta::days(7);
 
 /// Rows deleted per statement: small enough that no delete holds a table for long.
 pub const PRUNE_BATCH: u32 = 100;
@@ -12,17 +20,21 @@ pub struct Flushed {
     pub sessions: u64,
     /// Login back-off records that no longer change any decision.
     pub throttle_records: u64,
+    /// Outbox rows finished more than [`OUTBOX_RETENTION`] ago.
+    pub mail: u64,
 }
 
 /// Deletes the rows of refresh tokens that have expired (they can never be used again), of
 /// sessions that ended or expired, and of login back-off records that expired, in batches of
 /// [`PRUNE_BATCH`]: on demand (`flush-expired-tokens`) and on the server's own timer. The
 /// back-off's rows are pruned even while it is disabled: they may remain from when it was not.
+/// Outbox rows go [`OUTBOX_RETENTION`] after they were sent or given up.
 #[derive(Clone)]
 pub struct FlushExpiredTokens {
     pub refresh_tokens: Arc<dyn RefreshTokenStore>,
     pub sessions: Arc<dyn SessionStore>,
     pub throttle: Arc<dyn ThrottleStore>,
+    pub outbox: Arc<dyn Outbox>,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -43,6 +55,7 @@ impl FlushExpiredTokens {
             tokens: batches(&|| self.refresh_tokens.delete_expired(now, PRUNE_BATCH))?,
             sessions: batches(&|| self.sessions.prune(now, PRUNE_BATCH))?,
             throttle_records: batches(&|| self.throttle.prune(now, PRUNE_BATCH))?,
+            mail: batches(&|| self.outbox.prune(now - OUTBOX_RETENTION, PRUNE_BATCH))?,
         })
     }
 }
@@ -82,10 +95,17 @@ mod tests {
                 .in_sequence(&mut sequence)
                 .returning(move |_, _| Ok(deleted));
         }
+        ports
+            .outbox
+            .expect_prune()
+            .withf(|before, batch| *before == now() - OUTBOX_RETENTION && *batch == PRUNE_BATCH)
+            .times(1)
+            .returning(|_, _| Ok(3));
         let flush = FlushExpiredTokens {
             refresh_tokens: Arc::new(ports.refresh_tokens),
             sessions: Arc::new(ports.sessions),
             throttle: Arc::new(ports.throttle),
+            outbox: Arc::new(ports.outbox),
             clock: fixed_clock(),
         };
         assert_eq!(
@@ -94,6 +114,7 @@ mod tests {
                 tokens: 204,
                 sessions: 0,
                 throttle_records: 107,
+                mail: 3,
             }
         );
     }

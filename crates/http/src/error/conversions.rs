@@ -1,9 +1,11 @@
 //! Each use case's error, mapped once onto the answer it gets.
 
+use application::FieldErrors;
 use application::ports::RepositoryError;
 use application::use_cases::{
-    AuthenticateError, EndSessionError, GetProfileError, LogInError, LogOutError,
-    RefreshTokenError, RegisterUserError, UpdateProfileError, VerifyTokenError,
+    AuthenticateError, DeleteAccountError, EndSessionError, GetProfileError, LogInError,
+    LogOutError, PasswordFlowError, RefreshTokenError, RegisterUserError, UpdateProfileError,
+    VerifyEmailError, VerifyTokenError,
 };
 
 use super::ApiError;
@@ -38,6 +40,7 @@ impl From<RegisterUserError> for ApiError {
             RegisterUserError::Repository(error) => error.into(),
             RegisterUserError::Hash(error) => Self::internal(error),
             RegisterUserError::Issue(error) => Self::internal(error),
+            RegisterUserError::Compose(error) => Self::internal(error),
         }
     }
 }
@@ -50,6 +53,9 @@ impl From<LogInError> for ApiError {
                 wait_secs: retry_after_secs,
             },
             LogInError::InvalidCredentials => Self::InvalidCredentials,
+            LogInError::EmailNotVerified => {
+                Self::Validation(FieldErrors::single("E-mail is not verified."))
+            }
             LogInError::Repository(error) => error.into(),
             LogInError::Issue(error) => Self::internal(error),
         }
@@ -94,6 +100,40 @@ impl From<UpdateProfileError> for ApiError {
             UpdateProfileError::Invalid(errors) => Self::Validation(errors),
             UpdateProfileError::NotFound => Self::NotFound,
             UpdateProfileError::Repository(error) => error.into(),
+            UpdateProfileError::Compose(error) => Self::internal(error),
+        }
+    }
+}
+
+impl From<PasswordFlowError> for ApiError {
+    fn from(error: PasswordFlowError) -> Self {
+        match error {
+            PasswordFlowError::Invalid(errors) => Self::Validation(errors),
+            PasswordFlowError::UserNotFound => Self::UserNotFound,
+            PasswordFlowError::Repository(error) => error.into(),
+            PasswordFlowError::Hash(error) => Self::internal(error),
+            PasswordFlowError::Compose(error) => Self::internal(error),
+        }
+    }
+}
+
+impl From<VerifyEmailError> for ApiError {
+    fn from(error: VerifyEmailError) -> Self {
+        match error {
+            VerifyEmailError::Invalid(errors) => Self::Validation(errors),
+            VerifyEmailError::NotFound => Self::NotFound,
+            VerifyEmailError::Repository(error) => error.into(),
+            VerifyEmailError::Compose(error) => Self::internal(error),
+        }
+    }
+}
+
+impl From<DeleteAccountError> for ApiError {
+    fn from(error: DeleteAccountError) -> Self {
+        match error {
+            DeleteAccountError::Invalid(errors) => Self::Validation(errors),
+            DeleteAccountError::UserNotFound => Self::UserNotFound,
+            DeleteAccountError::Repository(error) => error.into(),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The endpoints, one module per resource. Handlers are thin: take the caller and the body as
 //! extractors, run the use case on the blocking pool, shape the response.
 
+mod account;
 mod probes;
 mod profile;
 mod sessions;
@@ -22,6 +23,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     tokens::configure(cfg);
     profile::configure(cfg);
     sessions::configure(cfg);
+    account::configure(cfg);
 }
 
 pub(crate) async fn not_found() -> Result<HttpResponse, ApiError> {

@@ -9,7 +9,7 @@ use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, HttpResponseBuilder, ResponseError, web};
 use application::use_cases::{
     LogIn, LogInInput, LogOut, LogOutInput, ProfileInput, RefreshToken, RefreshTokenInput,
-    RegisterUser, RegisterUserInput, TokenPair, VerifyToken,
+    RegisterUser, RegisterUserInput, Registered, TokenPair, VerifyToken,
 };
 use domain::ClientInfo;
 use serde::Serialize;
@@ -135,17 +135,22 @@ impl<S: RateScope> FromRequest for SignIn<S> {
 }
 
 impl<S> SignIn<S> {
-    /// Registration: the token's user, the body and the use case in one turn at a hash.
+    /// Registration: the token's user, the body and the use case in one turn at a hash. With
+    /// verification mandatory no session starts, and the answer says the link is on its way.
     async fn run(
         self,
         success: fn() -> HttpResponseBuilder,
-        use_case: impl FnOnce(&Fields, ClientInfo) -> Result<TokenPair, ApiError> + Send + 'static,
+        use_case: impl FnOnce(&Fields, ClientInfo) -> Result<Registered, ApiError> + Send + 'static,
     ) -> Result<HttpResponse, ApiError> {
         let client = self.check_origin()?;
         let _turn = self.slots.acquire().await?;
         let form = self.form;
-        let pair = run(move || use_case(&form.read()?, client)).await?;
-        Ok(token_pair(success(), &self.cookies, pair))
+        match run(move || use_case(&form.read()?, client)).await? {
+            Registered::SignedIn(pair) => Ok(token_pair(success(), &self.cookies, pair)),
+            Registered::AwaitingVerification => {
+                Ok(success().json(serde_json::json!({ "detail": "Verification e-mail sent." })))
+            }
+        }
     }
 
     /// Login: `admit` (the token's user, the body, the back-off: database work, no hash) before

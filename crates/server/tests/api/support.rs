@@ -1,6 +1,7 @@
 //! `TestApp`: a running server over a fresh database, and helpers to talk to it.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use auth_server::{Application, Settings};
 use base64::Engine;
@@ -43,7 +44,44 @@ pub struct TestApp {
     pub client: Client,
     pub settings: Settings,
     pub db: TestDatabase,
+    /// Where the `file` mail backend writes; removed with the app.
+    pub mail_dir: PathBuf,
     handle: actix_web::dev::ServerHandle,
+}
+
+/// A mail the server sent, read back from its `.eml` file.
+#[derive(Debug, Clone)]
+pub struct Mail {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+impl Mail {
+    /// The first link in the text part that starts with `prefix`.
+    pub fn link(&self, prefix: &str) -> String {
+        let start = self
+            .text
+            .find(prefix)
+            .unwrap_or_else(|| panic!("no link to {prefix} in {:?}", self.text));
+        self.text[start..]
+            .split(|c: char| c.is_whitespace() || c == '<' || c == '>' || c == '"')
+            .next()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// A query parameter of the first link to `prefix`.
+    pub fn link_parameter(&self, prefix: &str, name: &str) -> String {
+        let link = self.link(prefix);
+        let query = link.split_once('?').map(|(_, query)| query).unwrap_or("");
+        query
+            .split('&')
+            .find_map(|pair| pair.strip_prefix(&format!("{name}=")))
+            .unwrap_or_else(|| panic!("no {name} in {link}"))
+            .to_owned()
+    }
 }
 
 impl TestApp {
@@ -65,6 +103,10 @@ impl TestApp {
         settings.server.workers = 1;
         // Tests sign in many times from one address; the throttling tests turn it back on.
         settings.throttle.enabled = false;
+        let mail_dir =
+            std::env::temp_dir().join(format!("auth-server-mail-{}", uuid::Uuid::new_v4()));
+        settings.email.backend = auth_server::settings::EmailBackend::File;
+        settings.email.file_path = mail_dir.to_string_lossy().into_owned();
         customize(&mut settings);
         let application = Application::build(&settings).unwrap();
         let address = format!("http://127.0.0.1:{}", application.port());
@@ -79,8 +121,72 @@ impl TestApp {
             client,
             settings,
             db,
+            mail_dir,
             handle,
         }
+    }
+
+    /// Every mail sent to `address` so far, oldest first.
+    pub fn mails_to(&self, address: &str) -> Vec<Mail> {
+        let Ok(entries) = std::fs::read_dir(&self.mail_dir) else {
+            return Vec::new();
+        };
+        let mut files: Vec<PathBuf> = entries
+            .map(|entry| entry.unwrap().path())
+            .filter(|path| path.extension().is_some_and(|ext| ext == "eml"))
+            .collect();
+        files.sort();
+        files
+            .iter()
+            .map(|path| parse_mail(&std::fs::read(path).unwrap()))
+            .filter(|mail| mail.to.to_lowercase().contains(&address.to_lowercase()))
+            .collect()
+    }
+
+    /// Waits (up to 15 s) until `count` mails to `address` were sent, and returns them.
+    pub async fn wait_for_mails(&self, address: &str, count: usize) -> Vec<Mail> {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let mails = self.mails_to(address);
+            if mails.len() >= count {
+                return mails;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{count} mails to {address} expected, {} arrived",
+                mails.len()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The newest mail to `address`, waiting for the `count`-th one.
+    pub async fn mail(&self, address: &str, count: usize) -> Mail {
+        self.wait_for_mails(address, count).await.pop().unwrap()
+    }
+
+    /// Waits (up to 15 s) until the outbox holds nothing pending: everything queued so far was
+    /// sent, resolved or given up.
+    pub async fn outbox_settled(&self) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let pending = self
+                .db
+                .query_text(
+                    "SELECT CAST(COUNT(*) AS TEXT) AS value FROM outbox WHERE status = 'pending'",
+                )
+                .unwrap();
+            if pending == [Some("0".to_owned())] {
+                return;
+            }
+            assert!(Instant::now() < deadline, "the outbox did not settle");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// One text value read directly from the database (`SELECT CAST(x AS TEXT) AS value …`).
+    pub fn stored_text(&self, query: &str) -> Vec<Option<String>> {
+        self.db.query_text(query).unwrap()
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -184,6 +290,31 @@ impl Drop for TestApp {
     fn drop(&mut self) {
         // Stop accepting and close the pool's connections before the database is removed.
         drop(self.handle.stop(false));
+        let _ = std::fs::remove_dir_all(&self.mail_dir);
+    }
+}
+
+fn parse_mail(raw: &[u8]) -> Mail {
+    let message = mail_parser::MessageParser::default()
+        .parse(raw)
+        .expect("an RFC 5322 message");
+    let to = message
+        .to()
+        .and_then(|to| to.first())
+        .and_then(|address| address.address())
+        .unwrap_or_default()
+        .to_owned();
+    Mail {
+        to,
+        subject: message.subject().unwrap_or_default().to_owned(),
+        text: message
+            .body_text(0)
+            .map(|text| text.into_owned())
+            .unwrap_or_default(),
+        html: message
+            .body_html(0)
+            .map(|html| html.into_owned())
+            .unwrap_or_default(),
     }
 }
 
