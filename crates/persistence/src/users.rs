@@ -390,9 +390,11 @@ impl UserRepository for DieselUserRepository {
     }
 
     /// The profile and sessions go by their foreign keys' cascade. Refresh tokens have no foreign
-    /// key (a revoked token stays revoked after its session is pruned), so they are deleted here;
-    /// their user's id is never given again, so none of them could be accepted anyway. Login
-    /// throttle rows are keyed by username and address, not by user, and stay until they expire.
+    /// key, so they are deleted here, in the same transaction. That table kept them so that a
+    /// revoked token stays refused after its user is gone; it still is, because a token whose
+    /// user does not exist is refused, and ids are never given again (`BIGSERIAL`,
+    /// `AUTOINCREMENT`). Login throttle rows are keyed by username and address, not by user, and
+    /// stay until they expire; outbox rows are addressed, not owned, and go out or are pruned.
     fn delete(&self, id: UserId) -> Result<bool, RepositoryError> {
         let found = self.db.write(|conn| {
             conn.transaction(|conn| {
