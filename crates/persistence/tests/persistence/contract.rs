@@ -17,8 +17,12 @@ use persistence::{Database, PoolOptions};
 
 use crate::raw;
 
+mod accounts;
+mod outbox;
 mod throttle;
 
+pub(crate) use accounts::*;
+pub(crate) use outbox::*;
 pub(crate) use throttle::*;
 
 pub(super) fn at(rfc3339: &str) -> DateTime<Utc> {
