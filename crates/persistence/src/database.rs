@@ -2,7 +2,7 @@
 
 use std::error::Error as StdError;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 use std::{fs, io};
 
@@ -15,8 +15,8 @@ use crate::connection::{AnyConnection, ConnectionManager, PooledConnection};
 use crate::database_url::{ACCEPTED_FORMS, DatabaseUrl};
 use crate::error::{DbError, is_connection_failure};
 use crate::{
-    DieselHealthProbe, DieselRefreshTokenStore, DieselSessionStore, DieselThrottleStore,
-    DieselUserRepository,
+    DieselHealthProbe, DieselOutbox, DieselRefreshTokenStore, DieselSessionStore,
+    DieselThrottleStore, DieselUserRepository,
 };
 
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
@@ -86,6 +86,15 @@ pub struct Database {
     /// sleeps in steps of milliseconds. Writers of this process take turns here instead, and
     /// the busy handler is left for other processes.
     sqlite_writer: Arc<Mutex<()>>,
+    /// Set after a commit that queued outbox rows; what `Outbox::wait_for_work` waits for.
+    outbox_signal: Arc<OutboxSignal>,
+}
+
+/// A flag and its condition variable: set by the committer, cleared by the waiter that saw it.
+#[derive(Debug, Default)]
+struct OutboxSignal {
+    queued: Mutex<bool>,
+    wakeup: Condvar,
 }
 
 impl Database {
@@ -131,6 +140,7 @@ impl Database {
             pool,
             backend,
             sqlite_writer: Arc::default(),
+            outbox_signal: Arc::default(),
         })
     }
 
@@ -178,6 +188,37 @@ impl Database {
 
     pub fn health(&self) -> DieselHealthProbe {
         DieselHealthProbe::new(self.clone())
+    }
+
+    pub fn outbox(&self) -> DieselOutbox {
+        DieselOutbox::new(self.clone())
+    }
+
+    /// Wakes the outbox worker: call after a transaction that inserted outbox rows committed.
+    pub(crate) fn outbox_committed(&self) {
+        // A thread that panicked holding the flag left nothing behind it worth refusing.
+        let mut queued = self
+            .outbox_signal
+            .queued
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        *queued = true;
+        self.outbox_signal.wakeup.notify_all();
+    }
+
+    /// Returns once `outbox_committed` was called since the last return, or after `timeout`.
+    pub(crate) fn wait_for_outbox(&self, timeout: Duration) {
+        let queued = self
+            .outbox_signal
+            .queued
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let (mut queued, _) = self
+            .outbox_signal
+            .wakeup
+            .wait_timeout_while(queued, timeout, |queued| !*queued)
+            .unwrap_or_else(PoisonError::into_inner);
+        *queued = false;
     }
 
     /// Runs `work`, which writes, on a pooled connection: on SQLite one writer of this process at

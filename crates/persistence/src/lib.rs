@@ -12,6 +12,7 @@ mod database;
 mod database_url;
 mod error;
 mod health;
+mod outbox;
 mod refresh_tokens;
 mod rows;
 mod schema;
@@ -24,6 +25,7 @@ pub mod testing;
 
 pub use database::{Backend, ConnectError, Database, MigrationError, PoolOptions};
 pub use health::DieselHealthProbe;
+pub use outbox::DieselOutbox;
 pub use refresh_tokens::DieselRefreshTokenStore;
 pub use sessions::DieselSessionStore;
 pub use throttle::DieselThrottleStore;

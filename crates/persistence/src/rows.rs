@@ -3,7 +3,7 @@
 use std::error::Error as StdError;
 use std::fmt;
 
-use application::ports::RepositoryError;
+use application::ports::{MailKind, OutboxMessage, OutgoingEmail, QueuedMessage, RepositoryError};
 use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
 use diesel::prelude::*;
 use domain::{
@@ -11,7 +11,7 @@ use domain::{
     TokenClaims, User, UserId, Username,
 };
 
-use crate::schema::{profiles, refresh_tokens, sessions, users};
+use crate::schema::{outbox, profiles, refresh_tokens, sessions, users};
 
 /// A stored time: UTC, cut to the microseconds both backends keep, so that what is written is
 /// exactly what is read back.
@@ -69,6 +69,8 @@ pub(crate) struct UserRow {
     pub(crate) is_superuser: bool,
     pub(crate) date_joined: NaiveDateTime,
     pub(crate) last_login: Option<NaiveDateTime>,
+    pub(crate) email_verified: bool,
+    pub(crate) pending_email: Option<String>,
 }
 
 impl TryFrom<UserRow> for User {
@@ -84,6 +86,12 @@ impl TryFrom<UserRow> for User {
             .map_err(|problems| invalid(format!("username: {problems:?}")))?;
         let email =
             Email::parse(&row.email).map_err(|problems| invalid(format!("email: {problems:?}")))?;
+        let pending_email = row
+            .pending_email
+            .as_deref()
+            .map(Email::parse)
+            .transpose()
+            .map_err(|problems| invalid(format!("pending_email: {problems:?}")))?;
         let first_name = PersonName::parse(&row.first_name)
             .map_err(|problem| invalid(format!("first_name: {problem}")))?;
         let last_name = PersonName::parse(&row.last_name)
@@ -100,6 +108,8 @@ impl TryFrom<UserRow> for User {
             is_superuser: row.is_superuser,
             date_joined: from_stored(row.date_joined),
             last_login: row.last_login.map(from_stored),
+            email_verified: row.email_verified,
+            pending_email,
         })
     }
 }
@@ -116,6 +126,7 @@ pub(crate) struct NewUserRow<'a> {
     pub(crate) is_staff: bool,
     pub(crate) is_superuser: bool,
     pub(crate) date_joined: NaiveDateTime,
+    pub(crate) email_verified: bool,
 }
 
 /// The user columns a profile update may change; `None` keeps the stored value.
@@ -125,12 +136,17 @@ pub(crate) struct UserChanges<'a> {
     pub(crate) email: Option<&'a str>,
     pub(crate) first_name: Option<&'a str>,
     pub(crate) last_name: Option<&'a str>,
+    /// `Some(None)` sets NULL.
+    pub(crate) pending_email: Option<Option<&'a str>>,
 }
 
 impl UserChanges<'_> {
     /// diesel refuses an `UPDATE` with nothing to set.
     pub(crate) fn is_empty(&self) -> bool {
-        self.email.is_none() && self.first_name.is_none() && self.last_name.is_none()
+        self.email.is_none()
+            && self.first_name.is_none()
+            && self.last_name.is_none()
+            && self.pending_email.is_none()
     }
 }
 
@@ -293,6 +309,162 @@ pub(crate) struct NewSessionRow<'a> {
     pub(crate) absolute_expires_at: NaiveDateTime,
     pub(crate) ip_address: &'a str,
     pub(crate) user_agent: &'a str,
+}
+
+/// The `kind` of an outbox row.
+pub(crate) mod outbox_kind {
+    pub(crate) const EMAIL: &str = "email";
+    pub(crate) const PASSWORD_RESET_REQUESTED: &str = "password_reset_requested";
+    pub(crate) const VERIFICATION_RESEND_REQUESTED: &str = "verification_resend_requested";
+}
+
+/// The `status` of an outbox row.
+pub(crate) mod outbox_status {
+    pub(crate) const PENDING: &str = "pending";
+    pub(crate) const SENT: &str = "sent";
+    pub(crate) const FAILED: &str = "failed";
+}
+
+/// A claimed message, selected by [`OutboxRow::COLUMNS`]: the bookkeeping columns stay with the
+/// worker's calls that write them.
+#[derive(Debug, Queryable)]
+#[diesel(table_name = outbox)]
+pub(crate) struct OutboxRow {
+    pub(crate) id: i64,
+    pub(crate) kind: String,
+    pub(crate) mail_kind: Option<String>,
+    pub(crate) recipient: String,
+    pub(crate) subject: String,
+    pub(crate) text_body: String,
+    pub(crate) html_body: String,
+    pub(crate) attempts: i64,
+    pub(crate) created_at: NaiveDateTime,
+}
+
+impl OutboxRow {
+    pub(crate) const COLUMNS: (
+        outbox::id,
+        outbox::kind,
+        outbox::mail_kind,
+        outbox::recipient,
+        outbox::subject,
+        outbox::text_body,
+        outbox::html_body,
+        outbox::attempts,
+        outbox::created_at,
+    ) = (
+        outbox::id,
+        outbox::kind,
+        outbox::mail_kind,
+        outbox::recipient,
+        outbox::subject,
+        outbox::text_body,
+        outbox::html_body,
+        outbox::attempts,
+        outbox::created_at,
+    );
+}
+
+impl TryFrom<OutboxRow> for QueuedMessage {
+    type Error = InvalidRow;
+
+    fn try_from(row: OutboxRow) -> Result<Self, Self::Error> {
+        let invalid = |problem: String| InvalidRow {
+            table: "outbox",
+            id: row.id.to_string(),
+            problem,
+        };
+        let recipient = Email::parse(&row.recipient)
+            .map_err(|problems| invalid(format!("recipient: {problems:?}")))?;
+        let message = match (row.kind.as_str(), row.mail_kind.as_deref()) {
+            (outbox_kind::EMAIL, Some(stored)) => {
+                let kind = MailKind::parse(stored)
+                    .ok_or_else(|| invalid(format!("unknown mail_kind {stored:?}")))?;
+                OutboxMessage::Email(OutgoingEmail {
+                    kind,
+                    to: recipient,
+                    subject: row.subject,
+                    text: row.text_body,
+                    html: row.html_body,
+                })
+            }
+            (outbox_kind::EMAIL, None) => {
+                return Err(invalid("an email without a mail_kind".to_owned()));
+            }
+            (outbox_kind::PASSWORD_RESET_REQUESTED, _) => {
+                OutboxMessage::PasswordResetRequested { email: recipient }
+            }
+            (outbox_kind::VERIFICATION_RESEND_REQUESTED, _) => {
+                OutboxMessage::VerificationResendRequested { email: recipient }
+            }
+            (kind, _) => return Err(invalid(format!("unknown kind {kind:?}"))),
+        };
+        let attempts = u32::try_from(row.attempts)
+            .map_err(|_| invalid(format!("attempts {} out of range", row.attempts)))?;
+        Ok(QueuedMessage {
+            id: row.id,
+            message,
+            attempts,
+            created_at: from_stored(row.created_at),
+        })
+    }
+}
+
+/// A pending outbox row, due at once.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = outbox)]
+pub(crate) struct NewOutboxRow<'a> {
+    pub(crate) kind: &'static str,
+    pub(crate) mail_kind: Option<&'static str>,
+    pub(crate) recipient: &'a str,
+    pub(crate) subject: &'a str,
+    pub(crate) text_body: &'a str,
+    pub(crate) html_body: &'a str,
+    pub(crate) status: &'static str,
+    pub(crate) next_attempt_at: NaiveDateTime,
+    pub(crate) created_at: NaiveDateTime,
+}
+
+impl<'a> NewOutboxRow<'a> {
+    pub(crate) fn new(message: &'a OutboxMessage, at: NaiveDateTime) -> Self {
+        let (kind, mail_kind, recipient, subject, text_body, html_body) = match message {
+            OutboxMessage::Email(email) => (
+                outbox_kind::EMAIL,
+                Some(email.kind.as_str()),
+                &email.to,
+                email.subject.as_str(),
+                email.text.as_str(),
+                email.html.as_str(),
+            ),
+            OutboxMessage::PasswordResetRequested { email } => (
+                outbox_kind::PASSWORD_RESET_REQUESTED,
+                None,
+                email,
+                "",
+                "",
+                "",
+            ),
+            OutboxMessage::VerificationResendRequested { email } => (
+                outbox_kind::VERIFICATION_RESEND_REQUESTED,
+                None,
+                email,
+                "",
+                "",
+                "",
+            ),
+        };
+        Self {
+            kind,
+            mail_kind,
+            recipient: recipient.as_str(),
+            subject,
+            text_body,
+            html_body,
+            status: outbox_status::PENDING,
+            next_attempt_at: at,
+            created_at: at,
+        }
+    }
 }
 
 #[cfg(test)]

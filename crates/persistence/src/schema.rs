@@ -1,4 +1,7 @@
-//! The tables created by `migrations/postgres` and `migrations/sqlite`.
+//! The tables created by `migrations/postgres` and `migrations/sqlite`, and the SQL functions
+//! the queries call.
+
+use diesel::sql_types::{Nullable, Text};
 
 diesel::table! {
     users (id) {
@@ -13,6 +16,8 @@ diesel::table! {
         is_superuser -> Bool,
         date_joined -> Timestamp,
         last_login -> Nullable<Timestamp>,
+        email_verified -> Bool,
+        pending_email -> Nullable<Text>,
     }
 }
 
@@ -80,6 +85,36 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    outbox (id) {
+        id -> BigInt,
+        kind -> Text,
+        mail_kind -> Nullable<Text>,
+        recipient -> Text,
+        subject -> Text,
+        text_body -> Text,
+        html_body -> Text,
+        status -> Text,
+        attempts -> BigInt,
+        next_attempt_at -> Timestamp,
+        leased_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(profiles -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(users, profiles, sessions);
+
+diesel::define_sql_function! {
+    /// SQL `lower()`: ASCII-only on SQLite, locale-aware on PostgreSQL.
+    fn lower(text: Text) -> Text;
+}
+
+diesel::define_sql_function! {
+    /// SQL `lower()` of a nullable column.
+    #[sql_name = "lower"]
+    fn lower_nullable(text: Nullable<Text>) -> Nullable<Text>;
+}

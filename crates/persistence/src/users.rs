@@ -1,12 +1,12 @@
 //! `UserRepository` over diesel.
 
 use application::ports::{
-    CreateUserError, ProfileChanges, RepositoryError, UpdateUserError, UserRepository,
+    CreateUserError, OutboxMessage, ProfileChanges, RepositoryError, UpdateUserError,
+    UserRepository,
 };
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
-use diesel::sql_types::Text;
 use domain::{
     Email, NewUser, PasswordHash, PersonName, Phone, Profile, Session, SessionEnd, SessionId, User,
     UserId,
@@ -15,22 +15,18 @@ use domain::{
 use crate::connection::AnyConnection;
 use crate::database::Database;
 use crate::error::{DbError, violated_unique_constraint};
+use crate::outbox::queue;
 use crate::rows::{
     InvalidRow, NewProfileRow, NewUserRow, ProfileChangesRow, ProfileRow, SessionRow, UserChanges,
     UserRow, to_stored, unexpected,
 };
-use crate::schema::{profiles, sessions, users};
+use crate::schema::{lower, lower_nullable, profiles, refresh_tokens, sessions, users};
 
 /// The domain value of a row a LEFT JOIN may not have found.
 fn domain<R, T: TryFrom<R, Error = InvalidRow>>(
     row: Option<R>,
 ) -> Result<Option<T>, RepositoryError> {
     row.map(T::try_from).transpose().map_err(unexpected)
-}
-
-diesel::define_sql_function! {
-    /// SQL `lower()`: ASCII-only on SQLite, locale-aware on PostgreSQL.
-    fn lower(text: Text) -> Text;
 }
 
 /// Users and their profiles in the `users` and `profiles` tables.
@@ -51,6 +47,13 @@ impl DieselUserRepository {
         let row = self.db.run(query)?;
         row.map(User::try_from).transpose().map_err(unexpected)
     }
+
+    /// Wakes the outbox worker after a transaction that queued `queued` committed.
+    fn queued(&self, queued: &[OutboxMessage]) {
+        if !queued.is_empty() {
+            self.db.outbox_committed();
+        }
+    }
 }
 
 fn to_domain(user: UserRow, profile: ProfileRow) -> Result<(User, Profile), RepositoryError> {
@@ -61,7 +64,11 @@ fn to_domain(user: UserRow, profile: ProfileRow) -> Result<(User, Profile), Repo
 }
 
 impl UserRepository for DieselUserRepository {
-    fn create(&self, user: NewUser) -> Result<(User, Profile), CreateUserError> {
+    fn create(
+        &self,
+        user: NewUser,
+        queued: Vec<OutboxMessage>,
+    ) -> Result<(User, Profile), CreateUserError> {
         let joined_at = to_stored(user.joined_at);
         let new_user = NewUserRow {
             username: user.username.as_str(),
@@ -73,6 +80,7 @@ impl UserRepository for DieselUserRepository {
             is_staff: user.is_staff,
             is_superuser: user.is_superuser,
             date_joined: joined_at,
+            email_verified: user.email_verified,
         };
         let phone = user.phone.as_str();
         let created = self.db.write(|conn| {
@@ -88,11 +96,15 @@ impl UserRepository for DieselUserRepository {
                         updated_at: joined_at,
                     })
                     .get_result(conn)?;
+                queue(conn, &queued, joined_at)?;
                 Ok((user, profile))
             })
         });
         match created {
-            Ok((user, profile)) => Ok(to_domain(user, profile)?),
+            Ok((user, profile)) => {
+                self.queued(&queued);
+                Ok(to_domain(user, profile)?)
+            }
             Err(DbError::Query(error)) => match violated_unique_constraint(&error) {
                 Some(constraint) if constraint.contains("username") => {
                     Err(CreateUserError::UsernameTaken)
@@ -235,15 +247,21 @@ impl UserRepository for DieselUserRepository {
         id: UserId,
         changes: ProfileChanges,
         updated_at: DateTime<Utc>,
+        queued: Vec<OutboxMessage>,
     ) -> Result<(User, Profile), UpdateUserError> {
         let user_changes = UserChanges {
             email: changes.email.as_ref().map(Email::as_str),
             first_name: changes.first_name.as_ref().map(PersonName::as_str),
             last_name: changes.last_name.as_ref().map(PersonName::as_str),
+            pending_email: changes
+                .pending_email
+                .as_ref()
+                .map(|pending| pending.as_ref().map(Email::as_str)),
         };
+        let updated_at = to_stored(updated_at);
         let profile_changes = ProfileChangesRow {
             phone: changes.phone.as_ref().map(Phone::as_str),
-            updated_at: to_stored(updated_at),
+            updated_at,
         };
         // The profile is written first: on SQLite a transaction that starts with a write takes
         // the write lock at once (waiting up to busy_timeout), where one that reads first could
@@ -261,17 +279,136 @@ impl UserRepository for DieselUserRepository {
                         .set(&user_changes)
                         .get_result(conn)?
                 };
+                queue(conn, &queued, updated_at)?;
                 Ok((user, profile))
             })
         });
         match updated {
-            Ok((user, profile)) => Ok(to_domain(user, profile)?),
+            Ok((user, profile)) => {
+                self.queued(&queued);
+                Ok(to_domain(user, profile)?)
+            }
             Err(DbError::Query(DieselError::NotFound)) => Err(UpdateUserError::NotFound),
             Err(DbError::Query(error)) if violated_unique_constraint(&error).is_some() => {
                 Err(UpdateUserError::EmailTaken)
             }
             Err(error) => Err(RepositoryError::from(error).into()),
         }
+    }
+
+    /// Sessions are ended as `end_all` ends them: every one not ended yet, expired or not.
+    fn change_password(
+        &self,
+        id: UserId,
+        hash: PasswordHash,
+        keep: Option<SessionId>,
+        at: DateTime<Utc>,
+        queued: Vec<OutboxMessage>,
+    ) -> Result<bool, RepositoryError> {
+        let at = to_stored(at);
+        // No session id is empty, so `""` keeps none.
+        let keep = keep.as_ref().map_or("", SessionId::as_str);
+        let found = self.db.write(|conn| {
+            conn.transaction(|conn| {
+                let found = diesel::update(users::table.find(id.get()))
+                    .set(users::password.eq(hash.as_str()))
+                    .execute(conn)?;
+                if found == 0 {
+                    return Ok(false);
+                }
+                diesel::update(
+                    sessions::table
+                        .filter(sessions::user_id.eq(id.get()))
+                        .filter(sessions::ended_at.is_null())
+                        .filter(sessions::id.ne(keep)),
+                )
+                .set((
+                    sessions::ended_at.eq(Some(at)),
+                    sessions::end_reason.eq(Some(SessionEnd::PasswordChanged.as_str())),
+                ))
+                .execute(conn)?;
+                queue(conn, &queued, at)?;
+                Ok(true)
+            })
+        })?;
+        if found {
+            self.queued(&queued);
+        }
+        Ok(found)
+    }
+
+    /// The port gives no time, so the queued rows are stamped with the wall clock. The pending
+    /// address keeps the spelling it was stored with when it becomes the address.
+    fn confirm_email(
+        &self,
+        id: UserId,
+        email: &Email,
+        queued: Vec<OutboxMessage>,
+    ) -> Result<User, UpdateUserError> {
+        let now = to_stored(Utc::now());
+        let address = email.as_str();
+        // Each branch starts with its write, so that SQLite takes the write lock at once; the
+        // conditions say which address it is, and nothing is written when neither holds.
+        let confirmed = self.db.write(|conn| {
+            conn.transaction(|conn| {
+                let own: Option<UserRow> = diesel::update(
+                    users::table
+                        .find(id.get())
+                        .filter(lower(users::email).eq(lower(address))),
+                )
+                .set(users::email_verified.eq(true))
+                .get_result(conn)
+                .optional()?;
+                let user: UserRow =
+                    match own {
+                        Some(user) => user,
+                        None => diesel::update(users::table.find(id.get()).filter(
+                            lower_nullable(users::pending_email).eq(lower_nullable(address)),
+                        ))
+                        .set((
+                            users::email.eq(users::pending_email.assume_not_null()),
+                            users::email_verified.eq(true),
+                            users::pending_email.eq(None::<&str>),
+                        ))
+                        .get_result(conn)?,
+                    };
+                queue(conn, &queued, now)?;
+                Ok(user)
+            })
+        });
+        match confirmed {
+            Ok(user) => {
+                self.queued(&queued);
+                Ok(User::try_from(user).map_err(unexpected)?)
+            }
+            Err(DbError::Query(DieselError::NotFound)) => Err(UpdateUserError::NotFound),
+            Err(DbError::Query(error)) if violated_unique_constraint(&error).is_some() => {
+                Err(UpdateUserError::EmailTaken)
+            }
+            Err(error) => Err(RepositoryError::from(error).into()),
+        }
+    }
+
+    /// The profile and sessions go by their foreign keys' cascade. Refresh tokens have no foreign
+    /// key, so they are deleted here, in the same transaction. That table kept them so that a
+    /// revoked token stays refused after its user is gone; it still is, because a token whose
+    /// user does not exist is refused, and ids are never given again (`BIGSERIAL`,
+    /// `AUTOINCREMENT`). Login throttle rows are keyed by username and address, not by user, and
+    /// stay until they expire; outbox rows are addressed, not owned, and go out or are pruned.
+    fn delete(&self, id: UserId) -> Result<bool, RepositoryError> {
+        let found = self.db.write(|conn| {
+            conn.transaction(|conn| {
+                let found = diesel::delete(users::table.find(id.get())).execute(conn)?;
+                if found == 1 {
+                    diesel::delete(
+                        refresh_tokens::table.filter(refresh_tokens::user_id.eq(id.get())),
+                    )
+                    .execute(conn)?;
+                }
+                Ok(found == 1)
+            })
+        })?;
+        Ok(found)
     }
 
     fn record_login(&self, id: UserId, at: DateTime<Utc>) -> Result<(), RepositoryError> {

@@ -17,8 +17,12 @@ use persistence::{Database, PoolOptions};
 
 use crate::raw;
 
+mod accounts;
+mod outbox;
 mod throttle;
 
+pub(crate) use accounts::*;
+pub(crate) use outbox::*;
 pub(crate) use throttle::*;
 
 pub(super) fn at(rfc3339: &str) -> DateTime<Utc> {
@@ -44,6 +48,7 @@ fn new_user(username: &str, address: &str) -> NewUser {
         is_staff: false,
         is_superuser: false,
         joined_at: joined(),
+        email_verified: false,
     }
 }
 
@@ -72,7 +77,7 @@ fn new_jti() -> String {
 pub(crate) fn a_created_user_is_found_by_id_username_and_email(db: &TestDatabase) {
     let users = db.database().users();
     let (user, _) = users
-        .create(new_user("alice", "Alice@Example.com"))
+        .create(new_user("alice", "Alice@Example.com"), Vec::new())
         .expect("created");
 
     assert_eq!(user.username.as_str(), "alice");
@@ -104,7 +109,7 @@ pub(crate) fn a_created_user_is_active_with_a_profile_created_when_the_user_join
     let (user, profile) = db
         .database()
         .users()
-        .create(new_user("alice", "alice@example.com"))
+        .create(new_user("alice", "alice@example.com"), Vec::new())
         .expect("created");
 
     assert!(user.is_active);
@@ -122,7 +127,7 @@ pub(crate) fn a_created_user_is_active_with_a_profile_created_when_the_user_join
 pub(crate) fn unknown_users_are_not_found(db: &TestDatabase) {
     let users = db.database().users();
     users
-        .create(new_user("alice", "alice@example.com"))
+        .create(new_user("alice", "alice@example.com"), Vec::new())
         .expect("created");
 
     assert_eq!(users.find_by_id(UserId::new(987_654)).expect("ran"), None);
@@ -141,14 +146,14 @@ pub(crate) fn unknown_users_are_not_found(db: &TestDatabase) {
 pub(crate) fn usernames_are_unique_but_case_sensitive(db: &TestDatabase) {
     let users = db.database().users();
     let (upper, _) = users
-        .create(new_user("Alice", "one@example.com"))
+        .create(new_user("Alice", "one@example.com"), Vec::new())
         .expect("created");
     let (lower, _) = users
-        .create(new_user("alice", "two@example.com"))
+        .create(new_user("alice", "two@example.com"), Vec::new())
         .expect("a username differing in case is another username");
     assert_ne!(upper.id, lower.id);
 
-    let again = users.create(new_user("alice", "three@example.com"));
+    let again = users.create(new_user("alice", "three@example.com"), Vec::new());
     assert!(
         matches!(again, Err(CreateUserError::UsernameTaken)),
         "{again:?}"
@@ -160,7 +165,7 @@ pub(crate) fn usernames_are_unique_but_case_sensitive(db: &TestDatabase) {
 pub(crate) fn emails_are_unique_ignoring_case(db: &TestDatabase) {
     let users = db.database().users();
     users
-        .create(new_user("alice", "alice@example.com"))
+        .create(new_user("alice", "alice@example.com"), Vec::new())
         .expect("created");
 
     for address in [
@@ -168,7 +173,7 @@ pub(crate) fn emails_are_unique_ignoring_case(db: &TestDatabase) {
         "ALICE@example.com",
         "Alice@EXAMPLE.com",
     ] {
-        let result = users.create(new_user("bob", address));
+        let result = users.create(new_user("bob", address), Vec::new());
         assert!(
             matches!(result, Err(CreateUserError::EmailTaken)),
             "{address}: {result:?}"
@@ -180,10 +185,10 @@ pub(crate) fn a_failed_creation_leaves_neither_user_nor_profile(db: &TestDatabas
     let users = db.database().users();
     let mut conn = raw::connect(db);
     users
-        .create(new_user("alice", "alice@example.com"))
+        .create(new_user("alice", "alice@example.com"), Vec::new())
         .expect("created");
-    let _ = users.create(new_user("alice", "other@example.com"));
-    let _ = users.create(new_user("other", "ALICE@example.com"));
+    let _ = users.create(new_user("alice", "other@example.com"), Vec::new());
+    let _ = users.create(new_user("other", "ALICE@example.com"), Vec::new());
     assert_eq!(raw::count(&mut conn, "users"), 1);
     assert_eq!(raw::count(&mut conn, "profiles"), 1);
 
@@ -191,7 +196,7 @@ pub(crate) fn a_failed_creation_leaves_neither_user_nor_profile(db: &TestDatabas
     raw::refuse_phone_555(&mut conn);
     let mut refused = new_user("bob", "bob@example.com");
     refused.phone = Phone::parse("555").expect("a valid phone");
-    let result = users.create(refused);
+    let result = users.create(refused, Vec::new());
     assert!(
         matches!(
             result,
@@ -204,17 +209,17 @@ pub(crate) fn a_failed_creation_leaves_neither_user_nor_profile(db: &TestDatabas
     assert_eq!(raw::count(&mut conn, "profiles"), 1);
 
     users
-        .create(new_user("bob", "bob@example.com"))
+        .create(new_user("bob", "bob@example.com"), Vec::new())
         .expect("the username and email of a failed creation are free");
 }
 
 pub(crate) fn a_user_is_found_with_its_profile(db: &TestDatabase) {
     let users = db.database().users();
     let created = users
-        .create(new_user("alice", "alice@example.com"))
+        .create(new_user("alice", "alice@example.com"), Vec::new())
         .expect("created");
     users
-        .create(new_user("bob", "bob@example.com"))
+        .create(new_user("bob", "bob@example.com"), Vec::new())
         .expect("created");
 
     assert_eq!(stored(&users, created.0.id), Some(created));
@@ -224,7 +229,7 @@ pub(crate) fn a_user_is_found_with_its_profile(db: &TestDatabase) {
 pub(crate) fn an_update_changes_only_the_given_fields_and_sets_updated_at(db: &TestDatabase) {
     let users = db.database().users();
     let (user, profile) = users
-        .create(new_user("alice", "alice@example.com"))
+        .create(new_user("alice", "alice@example.com"), Vec::new())
         .expect("created");
 
     let first_update = at("2026-11-25T10:00:00.000001Z");
@@ -233,7 +238,7 @@ pub(crate) fn an_update_changes_only_the_given_fields_and_sets_updated_at(db: &T
         ..ProfileChanges::default()
     };
     let (after_phone, profile_after_phone) = users
-        .update_profile(user.id, phone_only, first_update)
+        .update_profile(user.id, phone_only, first_update, Vec::new())
         .expect("updated");
     assert_eq!(after_phone, user);
     assert_eq!(profile_after_phone.phone.as_str(), "0123");
@@ -247,7 +252,7 @@ pub(crate) fn an_update_changes_only_the_given_fields_and_sets_updated_at(db: &T
         ..ProfileChanges::default()
     };
     let (after_names, profile_after_names) = users
-        .update_profile(user.id, names, second_update)
+        .update_profile(user.id, names, second_update, Vec::new())
         .expect("updated");
     assert_eq!(after_names.first_name.as_str(), "Alicia");
     assert_eq!(after_names.last_name.as_str(), "");
@@ -257,7 +262,7 @@ pub(crate) fn an_update_changes_only_the_given_fields_and_sets_updated_at(db: &T
 
     let third_update = at("2026-11-27T00:00:00Z");
     let (unchanged, touched) = users
-        .update_profile(user.id, ProfileChanges::default(), third_update)
+        .update_profile(user.id, ProfileChanges::default(), third_update, Vec::new())
         .expect("an empty change still sets updated_at");
     assert_eq!(unchanged, after_names);
     assert_eq!(touched.updated_at, third_update);
@@ -267,7 +272,7 @@ pub(crate) fn an_update_changes_only_the_given_fields_and_sets_updated_at(db: &T
         ..ProfileChanges::default()
     };
     let (after_email, _) = users
-        .update_profile(user.id, address, third_update)
+        .update_profile(user.id, address, third_update, Vec::new())
         .expect("updated");
     assert_eq!(after_email.email.as_str(), "alicia@example.org");
     assert_eq!(stored(&users, user.id), Some((after_email, touched)));
@@ -282,10 +287,10 @@ pub(crate) fn an_update_changes_only_the_given_fields_and_sets_updated_at(db: &T
 pub(crate) fn an_update_to_another_users_email_is_refused_and_changes_nothing(db: &TestDatabase) {
     let users = db.database().users();
     users
-        .create(new_user("alice", "alice@example.com"))
+        .create(new_user("alice", "alice@example.com"), Vec::new())
         .expect("created");
     let bob = users
-        .create(new_user("bob", "bob@example.com"))
+        .create(new_user("bob", "bob@example.com"), Vec::new())
         .expect("created");
 
     let changes = ProfileChanges {
@@ -293,7 +298,7 @@ pub(crate) fn an_update_to_another_users_email_is_refused_and_changes_nothing(db
         phone: Some(Phone::parse("999").expect("a valid phone")),
         ..ProfileChanges::default()
     };
-    let result = users.update_profile(bob.0.id, changes, at("2026-12-01T00:00:00Z"));
+    let result = users.update_profile(bob.0.id, changes, at("2026-12-01T00:00:00Z"), Vec::new());
     assert!(
         matches!(result, Err(UpdateUserError::EmailTaken)),
         "{result:?}"
@@ -304,7 +309,7 @@ pub(crate) fn an_update_to_another_users_email_is_refused_and_changes_nothing(db
 pub(crate) fn a_user_may_change_the_case_of_their_own_email(db: &TestDatabase) {
     let users = db.database().users();
     let (alice, _) = users
-        .create(new_user("alice", "alice@example.com"))
+        .create(new_user("alice", "alice@example.com"), Vec::new())
         .expect("created");
 
     let changes = ProfileChanges {
@@ -312,7 +317,7 @@ pub(crate) fn a_user_may_change_the_case_of_their_own_email(db: &TestDatabase) {
         ..ProfileChanges::default()
     };
     let (updated, _) = users
-        .update_profile(alice.id, changes, at("2026-12-01T00:00:00Z"))
+        .update_profile(alice.id, changes, at("2026-12-01T00:00:00Z"), Vec::new())
         .expect("one's own address in another case is not taken");
     assert_eq!(updated.email.as_str(), "ALICE@example.com");
 }
@@ -326,6 +331,7 @@ pub(crate) fn an_update_of_an_unknown_user_is_not_found(db: &TestDatabase) {
             ..ProfileChanges::default()
         },
         at("2026-12-01T00:00:00Z"),
+        Vec::new(),
     );
     assert!(
         matches!(result, Err(UpdateUserError::NotFound)),
@@ -348,7 +354,7 @@ pub(crate) fn values_at_every_domain_limit_fit_their_columns(db: &TestDatabase) 
     assert_eq!(user.email.as_str().chars().count(), domain::EMAIL_MAX_CHARS);
 
     let created = users
-        .create(user)
+        .create(user, Vec::new())
         .expect("every value at its limit is stored");
     assert_eq!(created.0.email.as_str(), address);
     assert_eq!(created.0.username.as_str(), wide(150));
@@ -358,7 +364,7 @@ pub(crate) fn values_at_every_domain_limit_fit_their_columns(db: &TestDatabase) 
 pub(crate) fn a_login_is_recorded(db: &TestDatabase) {
     let users = db.database().users();
     let (alice, _) = users
-        .create(new_user("alice", "alice@example.com"))
+        .create(new_user("alice", "alice@example.com"), Vec::new())
         .expect("created");
 
     let first = at("2026-11-24T10:00:00.654321Z");
@@ -384,10 +390,10 @@ pub(crate) fn a_login_is_recorded(db: &TestDatabase) {
 pub(crate) fn a_password_hash_is_replaced(db: &TestDatabase) {
     let users = db.database().users();
     let (alice, _) = users
-        .create(new_user("alice", "alice@example.com"))
+        .create(new_user("alice", "alice@example.com"), Vec::new())
         .expect("created");
     let (bob, _) = users
-        .create(new_user("bob", "bob@example.com"))
+        .create(new_user("bob", "bob@example.com"), Vec::new())
         .expect("created");
 
     let stronger = PasswordHash::new("$argon2id$v=19$m=65536,t=3,p=1$c2FsdA$aGFzaA".to_owned());
@@ -503,7 +509,7 @@ pub(crate) fn times_round_trip_with_microseconds(db: &TestDatabase) {
         let time = at(time);
         let mut user = new_user(&format!("user{i}"), &format!("user{i}@example.com"));
         user.joined_at = time;
-        let (created, profile) = users.create(user).expect("created");
+        let (created, profile) = users.create(user, Vec::new()).expect("created");
         assert_eq!(created.date_joined, time);
         assert_eq!(profile.updated_at, time);
         users.record_login(created.id, time).expect("recorded");
@@ -521,7 +527,7 @@ pub(crate) fn times_round_trip_with_microseconds(db: &TestDatabase) {
     // Nanoseconds are beyond what PostgreSQL keeps; both backends drop them alike.
     let mut user = new_user("nanos", "nanos@example.com");
     user.joined_at = at("2026-11-24T09:15:30.123456789Z");
-    let (created, _) = users.create(user).expect("created");
+    let (created, _) = users.create(user, Vec::new()).expect("created");
     assert_eq!(created.date_joined, at("2026-11-24T09:15:30.123456Z"));
     assert_eq!(
         users
@@ -536,10 +542,10 @@ pub(crate) fn deleting_a_user_deletes_its_profile(db: &TestDatabase) {
     let users = db.database().users();
     let mut conn = raw::connect(db);
     let (alice, _) = users
-        .create(new_user("alice", "alice@example.com"))
+        .create(new_user("alice", "alice@example.com"), Vec::new())
         .expect("created");
     users
-        .create(new_user("bob", "bob@example.com"))
+        .create(new_user("bob", "bob@example.com"), Vec::new())
         .expect("created");
 
     raw::delete_user(&mut conn, alice.id.get());
@@ -562,7 +568,9 @@ fn race(db: &TestDatabase, contenders: Vec<NewUser>) -> Vec<Result<i64, CreateUs
             let barrier = Arc::clone(&barrier);
             thread::spawn(move || {
                 barrier.wait();
-                users.create(user).map(|(user, _)| user.id.get())
+                users
+                    .create(user, Vec::new())
+                    .map(|(user, _)| user.id.get())
             })
         })
         .collect();
@@ -641,7 +649,10 @@ fn create_user(db: &TestDatabase, username: &str) -> UserId {
     let (user, _) = db
         .database()
         .users()
-        .create(new_user(username, &format!("{username}@example.com")))
+        .create(
+            new_user(username, &format!("{username}@example.com")),
+            Vec::new(),
+        )
         .expect("created");
     user.id
 }

@@ -131,6 +131,7 @@ fn both_migration_folders_create_the_same_tables_columns_and_indexes() {
         [
             "login_throttle_accounts",
             "login_throttle_addresses",
+            "outbox",
             "profiles",
             "refresh_tokens",
             "sessions",
