@@ -146,6 +146,7 @@ pub trait UserRepository: Send + Sync {
         &self,
         id: UserId,
         email: &Email,
+        at: DateTime<Utc>,
         queued: Vec<OutboxMessage>,
     ) -> Result<User, UpdateUserError>;
 

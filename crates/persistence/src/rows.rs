@@ -138,6 +138,8 @@ pub(crate) struct UserChanges<'a> {
     pub(crate) last_name: Option<&'a str>,
     /// `Some(None)` sets NULL.
     pub(crate) pending_email: Option<Option<&'a str>>,
+    /// Set to `false` when the address changes to another mailbox.
+    pub(crate) email_verified: Option<bool>,
 }
 
 impl UserChanges<'_> {
@@ -147,6 +149,7 @@ impl UserChanges<'_> {
             && self.first_name.is_none()
             && self.last_name.is_none()
             && self.pending_email.is_none()
+            && self.email_verified.is_none()
     }
 }
 

@@ -249,7 +249,8 @@ impl UserRepository for DieselUserRepository {
         updated_at: DateTime<Utc>,
         queued: Vec<OutboxMessage>,
     ) -> Result<(User, Profile), UpdateUserError> {
-        let user_changes = UserChanges {
+        let mut user_changes = UserChanges {
+            email_verified: None,
             email: changes.email.as_ref().map(Email::as_str),
             first_name: changes.first_name.as_ref().map(PersonName::as_str),
             last_name: changes.last_name.as_ref().map(PersonName::as_str),
@@ -272,6 +273,17 @@ impl UserRepository for DieselUserRepository {
                     diesel::update(profiles::table.filter(profiles::user_id.eq(id.get())))
                         .set(&profile_changes)
                         .get_result(conn)?;
+                // An address in another mailbox is not verified, whatever the old one was
+                // (a change of case only keeps the state).
+                if let Some(new) = user_changes.email {
+                    let old: String = users::table
+                        .find(id.get())
+                        .select(users::email)
+                        .get_result(conn)?;
+                    if !old.eq_ignore_ascii_case(new) {
+                        user_changes.email_verified = Some(false);
+                    }
+                }
                 let user: UserRow = if user_changes.is_empty() {
                     users::table.find(id.get()).get_result(conn)?
                 } else {
@@ -343,9 +355,10 @@ impl UserRepository for DieselUserRepository {
         &self,
         id: UserId,
         email: &Email,
+        at: DateTime<Utc>,
         queued: Vec<OutboxMessage>,
     ) -> Result<User, UpdateUserError> {
-        let now = to_stored(Utc::now());
+        let now = to_stored(at);
         let address = email.as_str();
         // Each branch starts with its write, so that SQLite takes the write lock at once; the
         // conditions say which address it is, and nothing is written when neither holds.

@@ -72,7 +72,7 @@ impl VerifyEmail {
         } else {
             return Err(VerifyEmailError::NotFound);
         };
-        match self.users.confirm_email(user.id, &claim.email, queued) {
+        match self.users.confirm_email(user.id, &claim.email, now, queued) {
             Ok(_) => Ok(()),
             Err(UpdateUserError::NotFound) => Err(VerifyEmailError::NotFound),
             Err(UpdateUserError::EmailTaken) => Err(VerifyEmailError::Invalid(

@@ -58,11 +58,14 @@ fn a_key_for_the_unverified_address_verifies_it_without_mail() {
     ports
         .users
         .expect_confirm_email()
-        .withf(|id, email, queued| {
-            *id == USER_ID && email.as_str() == "ALICE@example.com" && queued.is_empty()
+        .withf(|id, email, at, queued| {
+            *at == now()
+                && *id == USER_ID
+                && email.as_str() == "ALICE@example.com"
+                && queued.is_empty()
         })
         .times(1)
-        .returning(|_, _, _| Ok(stored_user()));
+        .returning(|_, _, _, _| Ok(stored_user()));
     use_case(ports).execute(value("key")).expect("verified");
 }
 
@@ -92,9 +95,9 @@ fn a_key_for_the_pending_address_makes_it_the_address_and_tells_the_old_one() {
     ports
         .users
         .expect_confirm_email()
-        .withf(|_, email, queued| email.as_str() == "new@example.com" && queued.len() == 1)
+        .withf(|_, email, _, queued| email.as_str() == "new@example.com" && queued.len() == 1)
         .times(1)
-        .returning(|_, _, _| Ok(stored_user()));
+        .returning(|_, _, _, _| Ok(stored_user()));
     use_case(ports).execute(value("key")).expect("changed");
 }
 
@@ -168,7 +171,7 @@ fn a_pending_address_taken_meanwhile_is_reported_on_the_email() {
     ports
         .users
         .expect_confirm_email()
-        .returning(|_, _, _| Err(UpdateUserError::EmailTaken));
+        .returning(|_, _, _, _| Err(UpdateUserError::EmailTaken));
     let Err(VerifyEmailError::Invalid(errors)) = use_case(ports).execute(value("key")) else {
         panic!("expected a field error");
     };

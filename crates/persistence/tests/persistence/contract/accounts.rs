@@ -7,7 +7,7 @@ use application::ports::{
     UserRepository,
 };
 use chrono::{DateTime, Duration, Utc};
-use domain::{AddressAttempts, PasswordHash, SessionEnd, ThrottleKey, User, UserId};
+use domain::{AddressAttempts, NewUser, PasswordHash, SessionEnd, ThrottleKey, User, UserId};
 use persistence::testing::TestDatabase;
 
 use super::{at, create_user, email, new_session, new_user, refresh};
@@ -323,7 +323,12 @@ pub(crate) fn confirming_the_own_address_verifies_it_ignoring_case(db: &TestData
     let welcome = mail(MailKind::EmailChanged, "alice@example.com");
 
     let confirmed = users
-        .confirm_email(alice, &email("ALICE@example.com"), vec![welcome.clone()])
+        .confirm_email(
+            alice,
+            &email("ALICE@example.com"),
+            Utc::now(),
+            vec![welcome.clone()],
+        )
         .expect("confirmed");
 
     assert!(confirmed.email_verified);
@@ -349,7 +354,12 @@ pub(crate) fn confirming_the_pending_address_makes_it_the_address(db: &TestDatab
     let notice = mail(MailKind::EmailChanged, "alice@example.com");
 
     let confirmed = users
-        .confirm_email(alice, &email("alice@NEW.example.org"), vec![notice.clone()])
+        .confirm_email(
+            alice,
+            &email("alice@NEW.example.org"),
+            Utc::now(),
+            vec![notice.clone()],
+        )
         .expect("confirmed");
 
     assert_eq!(confirmed.email.as_str(), "Alice@new.example.org");
@@ -399,6 +409,7 @@ pub(crate) fn confirming_an_address_that_is_neither_is_not_found_and_writes_noth
         let result = users.confirm_email(
             id,
             &email(address),
+            Utc::now(),
             vec![mail(MailKind::EmailChanged, "alice@example.com")],
         );
         assert!(
@@ -433,6 +444,7 @@ pub(crate) fn confirming_a_pending_address_taken_meanwhile_is_refused(db: &TestD
     let result = users.confirm_email(
         alice,
         &email("shared@example.org"),
+        Utc::now(),
         vec![mail(MailKind::EmailChanged, "alice@example.com")],
     );
 
@@ -507,4 +519,38 @@ pub(crate) fn a_deleted_users_name_and_address_may_be_registered_again_under_a_n
         again.id, alice,
         "a deleted user's tokens must never name a new user"
     );
+}
+
+pub(crate) fn an_address_in_another_mailbox_is_unverified_and_a_change_of_case_is_not(
+    db: &TestDatabase,
+) {
+    let users = db.database().users();
+    let (alice, _) = users
+        .create(
+            NewUser {
+                email_verified: true,
+                ..new_user("alice", "alice@example.com")
+            },
+            Vec::new(),
+        )
+        .expect("created");
+    let change = |address: &str| {
+        users
+            .update_profile(
+                alice.id,
+                ProfileChanges {
+                    email: Some(email(address)),
+                    ..ProfileChanges::default()
+                },
+                at("2026-12-03T10:00:00Z"),
+                Vec::new(),
+            )
+            .expect("updated")
+            .0
+    };
+    let recased = change("ALICE@example.com");
+    assert!(recased.email_verified, "the same mailbox stays verified");
+    let moved = change("alice@elsewhere.example.org");
+    assert!(!moved.email_verified);
+    assert_eq!(found(db, alice.id), moved);
 }

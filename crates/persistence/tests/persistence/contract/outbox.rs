@@ -457,6 +457,7 @@ pub(crate) fn waiting_for_work_ends_with_a_commit_that_queued_and_times_out_othe
         .confirm_email(
             bob,
             &email("bob@example.com"),
+            Utc::now(),
             vec![mail(MailKind::EmailChanged, "bob@example.com")],
         )
         .expect("confirmed");
