@@ -9,7 +9,7 @@
 
 use std::fmt;
 
-use application::ports::AccountTokens;
+use application::ports::{AccountTokens, VerificationClaim};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
@@ -123,9 +123,12 @@ impl AccountTokens for HmacAccountTokens {
         genuine && is_fresh(timestamp, now, max_age)
     }
 
-    fn verification_key(&self, email: &Email, now: DateTime<Utc>) -> String {
+    /// `<username>.<address>.<timestamp>.<signature>`: the first two in URL-safe base64, the
+    /// time in base 36 as Django's tokens, the HMAC-SHA256 of the rest in hex.
+    fn verification_key(&self, username: &str, email: &Email, now: DateTime<Utc>) -> String {
         let signed = format!(
-            "{}.{}",
+            "{}.{}.{}",
+            URL_SAFE_NO_PAD.encode(username),
             URL_SAFE_NO_PAD.encode(email.as_str()),
             to_base36(token_timestamp(now)),
         );
@@ -138,9 +141,10 @@ impl AccountTokens for HmacAccountTokens {
         key: &str,
         now: DateTime<Utc>,
         max_age: chrono::Duration,
-    ) -> Option<Email> {
+    ) -> Option<VerificationClaim> {
         let (signed, signature) = key.rsplit_once('.')?;
-        let (address, ts_b36) = signed.split_once('.')?;
+        let (username, rest) = signed.split_once('.')?;
+        let (address, ts_b36) = rest.split_once('.')?;
         let expected = self.verification_signature(signed);
         let genuine: bool = expected.as_bytes().ct_eq(signature.as_bytes()).into();
         if !genuine {
@@ -152,8 +156,11 @@ impl AccountTokens for HmacAccountTokens {
         if !is_fresh(timestamp, now, max_age) {
             return None;
         }
-        let bytes = URL_SAFE_NO_PAD.decode(address).ok()?;
-        Email::parse(std::str::from_utf8(&bytes).ok()?).ok()
+        let text = |part: &str| String::from_utf8(URL_SAFE_NO_PAD.decode(part).ok()?).ok();
+        Some(VerificationClaim {
+            username: text(username)?,
+            email: Email::parse(&text(address)?).ok()?,
+        })
     }
 }
 
@@ -457,15 +464,19 @@ mod tests {
     #[test]
     fn a_verification_key_gives_back_its_address_until_exactly_max_age() {
         let made = at(2026, 12, 1, 12, 0, 0);
-        let key = tokens().verification_key(&address(), made);
+        let key = tokens().verification_key("alice", &address(), made);
         assert!(
             key.bytes()
                 .all(|byte| byte.is_ascii_alphanumeric() || b"-_.".contains(&byte)),
             "{key}"
         );
         let check = |now| tokens().check_verification_key(&key, now, max_age());
-        assert_eq!(check(made), Some(address()));
-        assert_eq!(check(made + max_age()), Some(address()));
+        let claim = Some(VerificationClaim {
+            username: "alice".to_owned(),
+            email: address(),
+        });
+        assert_eq!(check(made), claim);
+        assert_eq!(check(made + max_age()), claim);
         assert_eq!(check(made + max_age() + Duration::seconds(1)), None);
         assert_eq!(
             check(made - Duration::seconds(1)),
@@ -478,36 +489,45 @@ mod tests {
     fn a_verification_key_for_a_non_ascii_address_round_trips() {
         let now = at(2026, 12, 1, 12, 0, 0);
         let email = Email::parse("carol@b\u{fc}cher.de").expect("valid email");
-        let key = tokens().verification_key(&email, now);
+        let key = tokens().verification_key("carol", &email, now);
         assert_eq!(
             tokens().check_verification_key(&key, now, max_age()),
-            Some(email)
+            Some(VerificationClaim {
+                username: "carol".to_owned(),
+                email
+            })
         );
     }
 
     #[test]
     fn a_tampered_verification_key_is_refused() {
         let now = at(2026, 12, 1, 12, 0, 0);
-        let key = tokens().verification_key(&address(), now);
+        let key = tokens().verification_key("alice", &address(), now);
         let parts: Vec<&str> = key.split('.').collect();
-        let [address_b64, ts_b36, signature] = parts[..] else {
-            panic!("three parts: {key}");
+        let [user_b64, address_b64, ts_b36, signature] = parts[..] else {
+            panic!("four parts: {key}");
         };
         let other = URL_SAFE_NO_PAD.encode("attacker@example.com");
+        let mallory = URL_SAFE_NO_PAD.encode("mallory");
         let earlier = to_base36(token_timestamp(now) - 1);
         let mut flipped = signature.to_owned().into_bytes();
         flipped[10] = if flipped[10] == b'0' { b'1' } else { b'0' };
         let flipped = String::from_utf8(flipped).expect("hex");
         let tampered = [
-            format!("{other}.{ts_b36}.{signature}"),
-            format!("{address_b64}.{earlier}.{signature}"),
-            format!("{address_b64}.{ts_b36}.{flipped}"),
-            format!("{address_b64}.{ts_b36}.{}", &signature[..32]),
-            format!("{address_b64}.{ts_b36}.{}", signature.to_uppercase()),
-            format!("{address_b64}.{ts_b36}"),
-            format!("{address_b64}.{ts_b36}.{signature}.{signature}"),
-            format!("{address_b64}.{ts_b36}.{signature}."),
-            format!("{address_b64}{ts_b36}.{signature}"),
+            format!("{user_b64}.{other}.{ts_b36}.{signature}"),
+            format!("{mallory}.{address_b64}.{ts_b36}.{signature}"),
+            format!("{address_b64}.{ts_b36}.{signature}"),
+            format!("{user_b64}.{address_b64}.{earlier}.{signature}"),
+            format!("{user_b64}.{address_b64}.{ts_b36}.{flipped}"),
+            format!("{user_b64}.{address_b64}.{ts_b36}.{}", &signature[..32]),
+            format!(
+                "{user_b64}.{address_b64}.{ts_b36}.{}",
+                signature.to_uppercase()
+            ),
+            format!("{user_b64}.{address_b64}.{ts_b36}"),
+            format!("{user_b64}.{address_b64}.{ts_b36}.{signature}.{signature}"),
+            format!("{user_b64}.{address_b64}.{ts_b36}.{signature}."),
+            format!("{user_b64}.{address_b64}{ts_b36}.{signature}"),
             String::new(),
         ];
         for key in tampered {
@@ -522,14 +542,15 @@ mod tests {
     #[test]
     fn a_verification_key_made_with_another_secret_is_refused() {
         let now = at(2026, 12, 1, 12, 0, 0);
-        let key = HmacAccountTokens::new(b"another secret").verification_key(&address(), now);
+        let key =
+            HmacAccountTokens::new(b"another secret").verification_key("alice", &address(), now);
         assert_eq!(tokens().check_verification_key(&key, now, max_age()), None);
     }
 
     #[test]
     fn a_reset_token_is_no_verification_key_and_the_other_way_round() {
         let now = at(2026, 12, 1, 12, 0, 0);
-        let key = tokens().verification_key(&address(), now);
+        let key = tokens().verification_key("alice", &address(), now);
         assert!(!tokens().check_reset_token(&alice(), &key, now, max_age()));
         let token = tokens().reset_token(&alice(), now);
         assert_eq!(
