@@ -2,21 +2,25 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
-use application::ports::{Clock, SystemClock};
+use application::ports::{Clock, MailComposer, Mailer, Outbox, SystemClock};
 use application::use_cases::{
-    Authenticate, CreateSuperuser, EndSession, FlushExpiredTokens, GetProfile, ListSessions, LogIn,
-    LogOut, LoginThrottle, RefreshToken, RegisterUser, SessionPolicy, SetUserActive, UpdateProfile,
-    VerifyToken,
+    AccountPolicy, Authenticate, ChangePassword, ConfirmPasswordReset, CreateSuperuser,
+    DeleteAccount, DeliverOutbox, Delivery, EmailVerification, EndSession, FlushExpiredTokens,
+    GetProfile, ListSessions, LogIn, LogOut, LoginThrottle, Outcome, OutboxPolicy, RefreshToken,
+    RegisterUser, RequestPasswordReset, ResendVerification, SessionPolicy, SetUserActive,
+    UpdateProfile, VerifyEmail, VerifyToken,
 };
-use http::{HttpSettings, RefreshCookie, UseCases};
+use http::{AccountFlows, HttpSettings, RefreshCookie, UseCases};
+use mail::{ConsoleMailer, FileMailer, SmtpMailer, SmtpSettings, TemplateComposer};
 use persistence::{Database, PoolOptions};
-use secrecy::ExposeSecret;
-use security::{Argon2Hasher, Argon2Params, JwtCodec};
+use secrecy::{ExposeSecret, SecretString};
+use security::{Argon2Hasher, Argon2Params, HmacAccountTokens, JwtCodec};
 
-use crate::settings::Settings;
+use crate::settings::{EmailBackend, Settings};
 
 /// The adapters, built once and shared by every use case.
 pub struct Adapters {
@@ -27,6 +31,42 @@ pub struct Adapters {
     pub policy: SessionPolicy,
     /// The login back-off over the database, or disabled with `THROTTLE_ENABLED=false`.
     pub login_throttle: LoginThrottle,
+    pub mailer: Arc<dyn Mailer>,
+    pub composer: Arc<dyn MailComposer>,
+    pub account_tokens: Arc<HmacAccountTokens>,
+    pub account: AccountPolicy,
+    pub outbox_policy: OutboxPolicy,
+}
+
+/// The `EMAIL_BACKEND` the settings name.
+fn build_mailer(settings: &Settings) -> anyhow::Result<Arc<dyn Mailer>> {
+    let email = &settings.email;
+    let from = &email.default_from_email;
+    Ok(match email.backend {
+        EmailBackend::Console => Arc::new(ConsoleMailer::new(from)?),
+        EmailBackend::File => Arc::new(FileMailer::new(&email.file_path, from)?),
+        EmailBackend::Smtp => {
+            let extra_root_certificate = if email.ssl_cafile.is_empty() {
+                None
+            } else {
+                Some(std::fs::read(&email.ssl_cafile).with_context(|| {
+                    format!("could not read EMAIL_SSL_CAFILE {}", email.ssl_cafile)
+                })?)
+            };
+            let password = email.host_password.expose_secret();
+            Arc::new(SmtpMailer::new(SmtpSettings {
+                host: email.host.clone(),
+                port: email.port,
+                username: (!email.host_user.is_empty()).then(|| email.host_user.clone()),
+                password: (!password.is_empty()).then(|| SecretString::from(password.to_owned())),
+                use_tls: email.use_tls,
+                use_ssl: email.use_ssl,
+                timeout: Duration::from_secs(email.timeout_secs),
+                from: from.clone(),
+                extra_root_certificate,
+            })?)
+        }
+    })
 }
 
 impl Adapters {
@@ -76,6 +116,12 @@ impl Adapters {
         } else {
             LoginThrottle::disabled()
         };
+        let mailer = build_mailer(settings).context("invalid e-mail settings")?;
+        let composer = TemplateComposer::new(
+            settings.account.site_name.clone(),
+            settings.account.frontend_url.clone(),
+        )
+        .context("the mail templates do not load")?;
         Ok(Self {
             database,
             login_throttle,
@@ -83,14 +129,74 @@ impl Adapters {
             tokens: Arc::new(tokens),
             clock: Arc::new(SystemClock),
             policy: settings.session_policy(),
+            mailer,
+            composer: Arc::new(composer),
+            account_tokens: Arc::new(HmacAccountTokens::new(
+                settings.security.secret_key.expose_secret().as_bytes(),
+            )),
+            account: settings.account_policy(),
+            outbox_policy: settings.outbox_policy(),
         })
+    }
+
+    /// The outbox worker's pass over these adapters.
+    pub fn deliver_outbox(&self) -> DeliverOutbox {
+        DeliverOutbox {
+            outbox: Arc::new(self.database.outbox()),
+            users: Arc::new(self.database.users()),
+            mailer: self.mailer.clone(),
+            composer: self.composer.clone(),
+            tokens: self.account_tokens.clone(),
+            clock: self.clock.clone(),
+            policy: self.outbox_policy,
+            account: self.account.clone(),
+        }
     }
 
     pub fn use_cases(&self) -> UseCases {
         let users = Arc::new(self.database.users());
         let refresh_tokens = Arc::new(self.database.refresh_tokens());
         let sessions = Arc::new(self.database.sessions());
+        let outbox: Arc<dyn Outbox> = Arc::new(self.database.outbox());
+        let account = AccountFlows {
+            change_password: ChangePassword {
+                users: users.clone(),
+                hasher: self.hasher.clone(),
+                composer: self.composer.clone(),
+                tokens: self.account_tokens.clone(),
+                clock: self.clock.clone(),
+                policy: self.account.clone(),
+            },
+            request_reset: RequestPasswordReset {
+                outbox: outbox.clone(),
+                clock: self.clock.clone(),
+            },
+            confirm_reset: ConfirmPasswordReset {
+                users: users.clone(),
+                hasher: self.hasher.clone(),
+                composer: self.composer.clone(),
+                tokens: self.account_tokens.clone(),
+                clock: self.clock.clone(),
+                policy: self.account.clone(),
+            },
+            verify_email: VerifyEmail {
+                users: users.clone(),
+                composer: self.composer.clone(),
+                tokens: self.account_tokens.clone(),
+                clock: self.clock.clone(),
+                policy: self.account.clone(),
+            },
+            resend_verification: ResendVerification {
+                outbox,
+                clock: self.clock.clone(),
+            },
+            delete_account: DeleteAccount {
+                users: users.clone(),
+                hasher: self.hasher.clone(),
+            },
+        };
         UseCases {
+            account,
             register: RegisterUser {
                 users: users.clone(),
                 refresh_tokens: refresh_tokens.clone(),
@@ -99,6 +205,9 @@ impl Adapters {
                 tokens: self.tokens.clone(),
                 clock: self.clock.clone(),
                 policy: self.policy,
+                composer: self.composer.clone(),
+                account_tokens: self.account_tokens.clone(),
+                account: self.account.clone(),
             },
             log_in: LogIn {
                 users: users.clone(),
@@ -109,6 +218,8 @@ impl Adapters {
                 clock: self.clock.clone(),
                 policy: self.policy,
                 throttle: self.login_throttle.clone(),
+                require_verified_email: self.account.email_verification
+                    == EmailVerification::Mandatory,
             },
             refresh: RefreshToken {
                 users: users.clone(),
@@ -131,6 +242,9 @@ impl Adapters {
             update_profile: UpdateProfile {
                 users: users.clone(),
                 clock: self.clock.clone(),
+                composer: self.composer.clone(),
+                tokens: self.account_tokens.clone(),
+                account: self.account.clone(),
             },
             verify: VerifyToken {
                 users: users.clone(),
@@ -168,6 +282,7 @@ impl Adapters {
             refresh_tokens: Arc::new(self.database.refresh_tokens()),
             sessions: Arc::new(self.database.sessions()),
             throttle: Arc::new(self.database.throttle()),
+            outbox: Arc::new(self.database.outbox()),
             clock: self.clock.clone(),
         }
     }
@@ -196,11 +311,15 @@ async fn prune_on_a_timer(
         }
         let flush = flush.clone();
         match tokio::task::spawn_blocking(move || flush.execute()).await {
-            Ok(Ok(flushed)) if flushed.tokens + flushed.sessions + flushed.throttle_records > 0 => {
+            Ok(Ok(flushed))
+                if flushed.tokens + flushed.sessions + flushed.throttle_records + flushed.mail
+                    > 0 =>
+            {
                 tracing::info!(
                     tokens = flushed.tokens,
                     sessions = flushed.sessions,
                     throttle_records = flushed.throttle_records,
+                    mail = flushed.mail,
                     "pruned"
                 );
             }
@@ -213,12 +332,81 @@ async fn prune_on_a_timer(
     }
 }
 
+/// Logs what a pass of the outbox worker did. Names no address and no link.
+fn log_delivery(delivery: &Delivery) {
+    let Delivery { id, what, outcome } = delivery;
+    match outcome {
+        Outcome::Sent => tracing::info!(id, kind = what, "mail sent"),
+        Outcome::Resolved { mails } => tracing::info!(id, kind = what, mails, "request resolved"),
+        Outcome::Retrying {
+            attempts,
+            next_attempt_at,
+            error,
+        } => tracing::warn!(
+            id,
+            kind = what,
+            attempts,
+            %next_attempt_at,
+            %error,
+            "mail not sent; will try again"
+        ),
+        Outcome::Failed { attempts, error } => tracing::error!(
+            id,
+            kind = what,
+            attempts,
+            %error,
+            "mail given up"
+        ),
+    }
+}
+
+/// Runs the outbox worker on its own thread (its SMTP and database work blocks) until `stop`
+/// is set: a pass, then, when it found nothing, a wait for new mail of this instance or
+/// `idle`. Mail queued before a restart is picked up by the first pass after it; a pass that
+/// fails is logged and tried again after `idle`.
+fn deliver_in_background(
+    deliver: DeliverOutbox,
+    idle: Duration,
+    stop: Arc<AtomicBool>,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    let outbox = deliver.outbox.clone();
+    std::thread::Builder::new()
+        .name("outbox".to_owned())
+        .spawn(move || {
+            while !stop.load(Ordering::Acquire) {
+                match deliver.run_pass() {
+                    Ok(report) if !report.is_empty() => {
+                        report.iter().for_each(log_delivery);
+                        continue;
+                    }
+                    Ok(_) => {}
+                    Err(error) => {
+                        tracing::warn!(%error, "the outbox pass failed; trying again shortly");
+                    }
+                }
+                outbox.wait_for_work(idle);
+            }
+        })
+}
+
+/// Stops the outbox worker when dropped: when the server stops, and also when the task running
+/// it is dropped without finishing (a test's runtime ending).
+struct StopOnDrop(Arc<AtomicBool>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Release);
+    }
+}
+
 /// A configured server bound to its address, ready to run.
 pub struct Application {
     server: http::Server,
     address: std::net::SocketAddr,
     pruner: FlushExpiredTokens,
     prune_every: Duration,
+    deliver: DeliverOutbox,
+    poll_every: Duration,
 }
 
 impl Application {
@@ -275,6 +463,8 @@ impl Application {
             address,
             pruner: adapters.flush_expired_tokens(),
             prune_every: Duration::from_secs(settings.sessions.prune_interval_secs),
+            deliver: adapters.deliver_outbox(),
+            poll_every: Duration::from_secs(settings.email.poll_interval_secs),
         })
     }
 
@@ -290,8 +480,12 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until a shutdown signal, pruning ended sessions and expired tokens meanwhile.
+    /// Serves until a shutdown signal, pruning ended sessions and expired tokens and delivering
+    /// queued mail meanwhile.
     pub async fn run(self) -> std::io::Result<()> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let _stop_delivering = StopOnDrop(stop.clone());
+        deliver_in_background(self.deliver, self.poll_every, stop)?;
         let (stop_pruning, shutdown) = tokio::sync::watch::channel(false);
         let pruner = tokio::spawn(prune_on_a_timer(self.pruner, self.prune_every, shutdown));
         let served = self.server.run().await;

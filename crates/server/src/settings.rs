@@ -517,6 +517,38 @@ impl Settings {
         }
     }
 
+    /// The account flows' settings. The cap on reset mails per address is part of throttling,
+    /// so `THROTTLE_ENABLED=false` lifts it.
+    pub fn account_policy(&self) -> application::use_cases::AccountPolicy {
+        use application::use_cases::{AccountPolicy, EmailVerification};
+        let account = &self.account;
+        AccountPolicy {
+            email_verification: match account.email_verification {
+                EmailVerificationMode::None => EmailVerification::None,
+                EmailVerificationMode::Optional => EmailVerification::Optional,
+                EmailVerificationMode::Mandatory => EmailVerification::Mandatory,
+            },
+            frontend_url: account.frontend_url.trim_end_matches('/').to_owned(),
+            password_reset_timeout: std::time::Duration::from_secs(
+                account.password_reset_timeout_secs,
+            ),
+            email_confirmation_expiry: std::time::Duration::from_secs(
+                account.email_confirmation_expire_days.saturating_mul(86_400),
+            ),
+            resets_per_address_per_hour: if self.throttle.enabled { 3 } else { u64::MAX },
+        }
+    }
+
+    /// How the outbox worker retries.
+    pub fn outbox_policy(&self) -> application::use_cases::OutboxPolicy {
+        application::use_cases::OutboxPolicy {
+            max_attempts: self.email.max_attempts,
+            retry_delay: std::time::Duration::from_secs(self.email.retry_delay_secs),
+            max_retry_delay: std::time::Duration::from_secs(3600),
+            ..application::use_cases::OutboxPolicy::default()
+        }
+    }
+
     /// Whether throttling is on (`THROTTLE_ENABLED`): the rates per client address and the
     /// login back-off. The bound on queued hashes does not depend on it.
     pub fn throttle_enabled(&self) -> bool {

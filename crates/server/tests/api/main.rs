@@ -4,6 +4,8 @@
 
 mod support;
 
+mod account;
+
 mod auth_header;
 mod cookie;
 mod general;
