@@ -3,7 +3,7 @@
 import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useEffect, useState } from "react";
-import { Card, Field, FormAlert, SubmitButton } from "./form";
+import { Card, Field, FormAlert, SubmitButton, textLinkClass } from "./form";
 import { useSession } from "./session";
 import { useFormSubmit } from "./use-form-submit";
 import { safeNextPath } from "@/lib/next-path";
@@ -37,7 +37,7 @@ export function LoginForm() {
       subtitle={
         <>
           New here?{" "}
-          <Link href="/register" className="font-medium text-indigo-700 underline-offset-2 hover:underline">
+          <Link href="/register" className={textLinkClass}>
             Create an account
           </Link>
         </>
@@ -66,6 +66,11 @@ export function LoginForm() {
           onChange={onChange}
           errors={errors.fields.password}
         />
+        <p className="-mt-2 text-right text-sm">
+          <Link href="/forgot-password" className={textLinkClass}>
+            Forgot password?
+          </Link>
+        </p>
         <SubmitButton pending={pending} label="Sign in" pendingLabel="Signing in…" />
       </form>
     </Card>
