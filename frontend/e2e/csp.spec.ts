@@ -1,7 +1,17 @@
 import type { APIResponse, Response } from "@playwright/test";
 import { expect, fillRegisterForm, newAccount, signIn, test } from "./fixtures";
 
-const PAGES = ["/", "/login", "/register", "/profile", "/login?next=/profile", "/no-such-page"];
+const PAGES = [
+  "/",
+  "/login",
+  "/register",
+  "/profile",
+  "/login?next=/profile",
+  "/forgot-password",
+  "/reset-password",
+  "/verify-email",
+  "/no-such-page",
+];
 
 /** The policy's directives by name, each with its list of sources. */
 function parsePolicy(header: string): Map<string, string[]> {

@@ -32,6 +32,20 @@ export function newAccount(prefix = "user"): Account {
   };
 }
 
+/** The web app of the default pair (its API runs with ACCOUNT_EMAIL_VERIFICATION=none): FRONTEND_URL of its mail. */
+export function webUrl(): string {
+  const url = process.env.E2E_BASE_URL;
+  if (!url) throw new Error("E2E_BASE_URL is not set: run the suite through playwright.config.ts");
+  return url;
+}
+
+/** The web app whose API runs with ACCOUNT_EMAIL_VERIFICATION=mandatory (e2e/servers.ts). */
+export function verifyWebUrl(): string {
+  const url = process.env.E2E_VERIFY_BASE_URL;
+  if (!url) throw new Error("E2E_VERIFY_BASE_URL is not set: run the suite through playwright.config.ts");
+  return url;
+}
+
 export function apiUrl(): string {
   const url = process.env.E2E_API_URL;
   if (!url) throw new Error("E2E_API_URL is not set: run the suite through playwright.config.ts");
@@ -58,6 +72,14 @@ export async function fillRegisterForm(page: Page, account: Account, password2 =
   await page.getByLabel(/^Phone/).fill(account.phone);
   await page.getByLabel("Password", { exact: true }).fill(account.password);
   await page.getByLabel("Confirm password").fill(password2);
+}
+
+/** Registers in the browser, on whichever web app the page is on, and lands signed in. */
+export async function registerInBrowser(page: Page, account: Account) {
+  await page.goto("/register");
+  await fillRegisterForm(page, account);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page.getByRole("heading", { name: `Signed in as ${account.username}` })).toBeVisible();
 }
 
 export async function signIn(page: Page, username: string, password: string) {

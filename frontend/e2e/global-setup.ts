@@ -8,6 +8,9 @@ export default async function globalSetup() {
   const servers = await startServers();
   process.env.E2E_BASE_URL = servers.webUrl;
   process.env.E2E_API_URL = servers.apiUrl;
+  process.env.E2E_VERIFY_BASE_URL = servers.verifyWebUrl;
+  process.env.E2E_VERIFY_API_URL = servers.verifyApiUrl;
+  process.env.E2E_MAIL_DIR = servers.mailDir;
   return async () => {
     await servers.stop();
   };

@@ -1,16 +1,32 @@
 /**
  * Starts what the end-to-end suite runs against: the real auth-server (fresh SQLite database in a
- * temporary folder, refresh cookie on, refresh-token rotation on, 3-second access tokens) and this
- * app built with `next build` and served with `next start`, each on a free port of 127.0.0.1.
+ * temporary folder, refresh cookie on, refresh-token rotation on, 3-second access tokens, e-mail
+ * written as files to a fresh folder) and this app built with `next build` and served with
+ * `next start`, each on a free port of 127.0.0.1.
+ *
+ * A second pair serves the specs that need e-mail verification to be mandatory, a setting the
+ * server reads at start-up: another auth-server (its own database, ACCOUNT_EMAIL_VERIFICATION=
+ * mandatory) and a second `next start` of the same build. The build's API origin is fixed when it
+ * is built (the rewrite is in the build output), so it points at a small router here, which sends
+ * each request to the API that belongs to the web app it came through (by the X-Forwarded-Host
+ * that the Next.js proxy adds): one build for both.
  *
  * Environment:
  *   AUTH_SERVER_BIN   the auth-server binary (default ../target/release/auth-server)
  *   AUTH_CONFIG_DIR   auth-server's config folder (default ../config)
  *   E2E_API_PORT, E2E_WEB_PORT   fixed ports instead of free ones
- *   E2E_REUSE_BUILD=1 skip `next build` when .next was built by this harness for the same API origin
+ *   E2E_VERIFY_API_PORT, E2E_VERIFY_WEB_PORT   the same for the verification-mandatory pair
+ *   E2E_ROUTER_PORT   fixed port of the router the build points at
+ *   E2E_REUSE_BUILD=1 skip `next build` when .next was built by this harness for the same router
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  createServer as createHttpServer,
+  request as httpRequest,
+  type IncomingHttpHeaders,
+  type Server,
+} from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -26,6 +42,11 @@ export const ACCESS_TOKEN_LIFETIME_SECS = 3;
 export interface Servers {
   apiUrl: string;
   webUrl: string;
+  /** The pair with ACCOUNT_EMAIL_VERIFICATION=mandatory. */
+  verifyApiUrl: string;
+  verifyWebUrl: string;
+  /** Where both API servers write their e-mail, one .eml file per message. */
+  mailDir: string;
   stop(): Promise<void>;
 }
 
@@ -92,6 +113,54 @@ async function stopProcess(child: ChildProcess | undefined): Promise<void> {
   clearTimeout(timer);
 }
 
+/**
+ * The API origin the build points at: forwards each request, as it is, to the API server of the
+ * web app it came through, named by the Next.js proxy's X-Forwarded-Host (`127.0.0.1:<web port>`).
+ * The API sees the Host it would see without the router: its own.
+ */
+const HOP_BY_HOP = ["connection", "keep-alive", "proxy-connection", "upgrade"];
+
+function withoutHopByHop(headers: IncomingHttpHeaders): IncomingHttpHeaders {
+  const copy = { ...headers };
+  for (const name of HOP_BY_HOP) delete copy[name];
+  return copy;
+}
+
+function startRouter(port: number, apiFor: (forwardedHost: string) => URL): Promise<Server> {
+  const server = createHttpServer((req, res) => {
+    const forwarded = req.headers["x-forwarded-host"];
+    const target = apiFor(Array.isArray(forwarded) ? forwarded[0] : (forwarded ?? ""));
+    const upstream = httpRequest(
+      {
+        hostname: target.hostname,
+        port: target.port,
+        method: req.method,
+        path: req.url,
+        headers: { ...withoutHopByHop(req.headers), host: target.host },
+      },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.statusMessage, withoutHopByHop(answer.headers));
+        answer.pipe(res);
+      },
+    );
+    upstream.on("error", (error) => {
+      if (!res.headersSent) res.writeHead(502, { "Content-Type": "application/json" });
+      res.end(JSON.stringify({ detail: `e2e router: ${target.origin} did not answer (${error.message})` }));
+    });
+    req.pipe(upstream);
+  });
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, "127.0.0.1", () => resolve(server));
+  });
+}
+
+async function stopRouter(server: Server | undefined): Promise<void> {
+  if (!server) return;
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+}
+
 export function authServerBin(): string {
   return path.resolve(FRONTEND_DIR, process.env.AUTH_SERVER_BIN ?? path.join(REPO_DIR, "target", "release", "auth-server"));
 }
@@ -105,31 +174,46 @@ export async function startServers(): Promise<Servers> {
     );
   }
   const configDir = path.resolve(FRONTEND_DIR, process.env.AUTH_CONFIG_DIR ?? path.join(REPO_DIR, "config"));
-  const apiPort = Number(process.env.E2E_API_PORT) || (await freePort());
-  const webPort = Number(process.env.E2E_WEB_PORT) || (await freePort());
+  const taken = new Set<number>();
+  const port = async (name: string) => {
+    let chosen = Number(process.env[name]) || (await freePort());
+    // Ports freed one after the other can come back: every server gets its own.
+    while (taken.has(chosen)) chosen = await freePort();
+    taken.add(chosen);
+    return chosen;
+  };
+  const apiPort = await port("E2E_API_PORT");
+  const webPort = await port("E2E_WEB_PORT");
+  const verifyApiPort = await port("E2E_VERIFY_API_PORT");
+  const verifyWebPort = await port("E2E_VERIFY_WEB_PORT");
+  const routerPort = await port("E2E_ROUTER_PORT");
   const apiUrl = `http://127.0.0.1:${apiPort}`;
   const webUrl = `http://127.0.0.1:${webPort}`;
+  const verifyApiUrl = `http://127.0.0.1:${verifyApiPort}`;
+  const verifyWebUrl = `http://127.0.0.1:${verifyWebPort}`;
+  const routerUrl = `http://127.0.0.1:${routerPort}`;
   const dataDir = mkdtempSync(path.join(tmpdir(), "auth-server-e2e-"));
-  const apiLog = path.join(dataDir, "auth-server.log");
-  const webLog = path.join(dataDir, "next.log");
-  console.log(`[e2e] data and logs in ${dataDir}`);
+  const mailDir = path.join(dataDir, "mail");
+  mkdirSync(mailDir);
+  const log = (name: string) => path.join(dataDir, name);
+  console.log(`[e2e] data, mail and logs in ${dataDir}`);
 
-  let api: ChildProcess | undefined;
-  let web: ChildProcess | undefined;
+  const children: (ChildProcess | undefined)[] = [];
+  let router: Server | undefined;
   const stop = async () => {
-    await Promise.all([stopProcess(web), stopProcess(api)]);
+    await Promise.all([...children.map(stopProcess), stopRouter(router)]);
     if (!process.env.E2E_KEEP_DATA) rmSync(dataDir, { recursive: true, force: true });
   };
 
   try {
-    const apiEnv: NodeJS.ProcessEnv = {
+    const apiEnv = (name: string, ownPort: number, ownWebPort: number, verification: string): NodeJS.ProcessEnv => ({
       ...process.env,
       AUTH_ENV: "test",
       AUTH_CONFIG_DIR: configDir,
-      DATABASE_URL: `sqlite://${dataDir}/e2e.sqlite3`,
-      BIND_ADDRESS: `127.0.0.1:${apiPort}`,
+      DATABASE_URL: `sqlite://${dataDir}/${name}.sqlite3`,
+      BIND_ADDRESS: `127.0.0.1:${ownPort}`,
       ALLOWED_HOSTS: "127.0.0.1,localhost",
-      CORS_ALLOWED_ORIGINS: `http://127.0.0.1:${webPort},http://localhost:${webPort}`,
+      CORS_ALLOWED_ORIGINS: `http://127.0.0.1:${ownWebPort},http://localhost:${ownWebPort}`,
       AUTH__SECURITY__REFRESH_COOKIE: "true",
       AUTH__JWT__ACCESS_TOKEN_LIFETIME_SECS: String(ACCESS_TOKEN_LIFETIME_SECS),
       // Every refresh answers a new refresh token (and cookie), as in docker-compose.yml. A server
@@ -137,31 +221,57 @@ export async function startServers(): Promise<Servers> {
       ROTATE_REFRESH_TOKENS: "true",
       // The suite signs in and registers far more often from 127.0.0.1 than THROTTLE_RATES allows.
       THROTTLE_ENABLED: "false",
+      // Mail as files the specs read (e2e/mail.ts); its links lead to this pair's web app.
+      EMAIL_BACKEND: "file",
+      EMAIL_FILE_PATH: mailDir,
+      FRONTEND_URL: `http://127.0.0.1:${ownWebPort}`,
+      ACCOUNT_EMAIL_VERIFICATION: verification,
       AUTH__LOG__LEVEL: process.env.AUTH__LOG__LEVEL ?? "info",
-    };
+    });
     // A .env in the working directory would fill in unset variables: run from the data folder.
-    api = start(bin, ["serve"], apiEnv, apiLog, dataDir);
-    const apiUp = waitUntilUp(`${apiUrl}/health`, api, apiLog, 30_000);
+    const api = start(bin, ["serve"], apiEnv("e2e", apiPort, webPort, "none"), log("auth-server.log"), dataDir);
+    const verifyApi = start(
+      bin,
+      ["serve"],
+      apiEnv("e2e-verify", verifyApiPort, verifyWebPort, "mandatory"),
+      log("auth-server-verify.log"),
+      dataDir,
+    );
+    children.push(api, verifyApi);
+    const apisUp = Promise.all([
+      waitUntilUp(`${apiUrl}/health`, api, log("auth-server.log"), 30_000),
+      waitUntilUp(`${verifyApiUrl}/health`, verifyApi, log("auth-server-verify.log"), 30_000),
+    ]);
+    router = await startRouter(routerPort, (forwardedHost) =>
+      new URL(forwardedHost.endsWith(`:${verifyWebPort}`) ? verifyApiUrl : apiUrl),
+    );
 
-    const webEnv: NodeJS.ProcessEnv = { ...process.env, API_ORIGIN: apiUrl, NEXT_TELEMETRY_DISABLED: "1" };
+    const webEnv: NodeJS.ProcessEnv = { ...process.env, API_ORIGIN: routerUrl, NEXT_TELEMETRY_DISABLED: "1" };
     const reuse =
-      process.env.E2E_REUSE_BUILD === "1" && existsSync(BUILD_MARKER) && readFileSync(BUILD_MARKER, "utf8") === apiUrl;
+      process.env.E2E_REUSE_BUILD === "1" && existsSync(BUILD_MARKER) && readFileSync(BUILD_MARKER, "utf8") === routerUrl;
     if (!reuse) {
-      console.log(`[e2e] next build (API_ORIGIN=${apiUrl})…`);
+      console.log(`[e2e] next build (API_ORIGIN=${routerUrl}, the router in front of both API servers)…`);
       const build = spawnSync(NEXT_BIN, ["build"], { cwd: FRONTEND_DIR, env: webEnv, encoding: "utf8" });
       if (build.status !== 0) {
         throw new Error(`next build failed:\n${build.stdout}\n${build.stderr}`);
       }
-      writeFileSync(BUILD_MARKER, apiUrl);
+      writeFileSync(BUILD_MARKER, routerUrl);
     }
-    await apiUp;
+    await apisUp;
 
-    web = start(NEXT_BIN, ["start", "--hostname", "127.0.0.1", "--port", String(webPort)], webEnv, webLog);
-    await waitUntilUp(`${webUrl}/login`, web, webLog, 60_000);
+    const serve = (ownPort: number) => ["start", "--hostname", "127.0.0.1", "--port", String(ownPort)];
+    const web = start(NEXT_BIN, serve(webPort), webEnv, log("next.log"));
+    const verifyWeb = start(NEXT_BIN, serve(verifyWebPort), webEnv, log("next-verify.log"));
+    children.push(web, verifyWeb);
+    await Promise.all([
+      waitUntilUp(`${webUrl}/login`, web, log("next.log"), 60_000),
+      waitUntilUp(`${verifyWebUrl}/login`, verifyWeb, log("next-verify.log"), 60_000),
+    ]);
     console.log(`[e2e] auth-server at ${apiUrl}, web app at ${webUrl}`);
+    console.log(`[e2e] with verification mandatory: auth-server at ${verifyApiUrl}, web app at ${verifyWebUrl}`);
   } catch (error) {
     await stop();
     throw error;
   }
-  return { apiUrl, webUrl, stop };
+  return { apiUrl, webUrl, verifyApiUrl, verifyWebUrl, mailDir, stop };
 }

@@ -87,21 +87,29 @@ export const FormAlert = forwardRef<HTMLDivElement, { messages: string[] }>(func
   );
 });
 
+const SUBMIT_TONES = {
+  primary: "bg-indigo-600 hover:bg-indigo-500 focus-visible:outline-indigo-600 disabled:bg-indigo-400",
+  danger: "bg-red-600 hover:bg-red-500 focus-visible:outline-red-600 disabled:bg-red-400",
+} as const;
+
 export function SubmitButton({
   pending,
   label,
   pendingLabel,
+  tone = "primary",
 }: {
   pending: boolean;
   label: string;
   pendingLabel: string;
+  /** `danger` for a submit that cannot be undone (deleting the account). */
+  tone?: keyof typeof SUBMIT_TONES;
 }) {
   return (
     <button
       type="submit"
       disabled={pending}
       aria-disabled={pending}
-      className="inline-flex w-full items-center justify-center gap-2 rounded-lg bg-indigo-600 px-4 py-2.5 text-sm font-semibold text-white shadow-sm transition hover:bg-indigo-500 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-600 disabled:cursor-not-allowed disabled:bg-indigo-400"
+      className={`inline-flex w-full items-center justify-center gap-2 rounded-lg px-4 py-2.5 text-sm font-semibold text-white shadow-sm transition focus-visible:outline-2 focus-visible:outline-offset-2 disabled:cursor-not-allowed ${SUBMIT_TONES[tone]}`}
     >
       {pending && <Spinner />}
       {pending ? pendingLabel : label}
@@ -118,11 +126,53 @@ export function Spinner({ className = "h-4 w-4" }: { className?: string }) {
   );
 }
 
-export function Card({ title, subtitle, children }: { title: string; subtitle?: React.ReactNode; children: React.ReactNode }) {
+/**
+ * A result the user is told about in a box of its own (an e-mail sent, a password reset): a status
+ * region, so that screen readers announce it.
+ */
+export function SuccessNotice({ children }: { children: React.ReactNode }) {
+  return (
+    <div role="status" className="rounded-lg border border-emerald-200 bg-emerald-50 px-4 py-3 text-sm text-emerald-800">
+      {children}
+    </div>
+  );
+}
+
+/** Where a form's page sends the user on (the sign-in page, a new reset link). */
+export const textLinkClass = "font-medium text-indigo-700 underline-offset-2 hover:underline";
+
+/** A page's placeholder while what it shows is on its way. */
+export function PageSpinner({ label }: { label: string }) {
+  return (
+    <div className="flex items-center justify-center gap-2 py-16 text-slate-600" aria-busy="true">
+      <Spinner />
+      <span>{label}</span>
+    </div>
+  );
+}
+
+export function Card({
+  title,
+  subtitle,
+  children,
+  headingRef,
+}: {
+  title: string;
+  subtitle?: React.ReactNode;
+  children: React.ReactNode;
+  /** For a card that replaces another on the same page: focus goes to its heading. */
+  headingRef?: React.Ref<HTMLHeadingElement>;
+}) {
   return (
     <div className="mx-auto w-full max-w-md">
       <div className="rounded-2xl border border-slate-200 bg-white px-5 py-8 shadow-sm sm:px-8">
-        <h1 className="text-2xl font-semibold tracking-tight text-slate-900">{title}</h1>
+        <h1
+          ref={headingRef}
+          tabIndex={headingRef ? -1 : undefined}
+          className="text-2xl font-semibold tracking-tight text-slate-900 focus:outline-none"
+        >
+          {title}
+        </h1>
         {subtitle && <p className="mt-1 text-sm text-slate-600">{subtitle}</p>}
         <div className="mt-6">{children}</div>
       </div>

@@ -1,6 +1,8 @@
 "use client";
 
 import Link from "next/link";
+import { useSearchParams } from "next/navigation";
+import { Suspense } from "react";
 import { Spinner } from "./form";
 import { SignOutButton } from "./sign-out-button";
 import { useSession } from "./session";
@@ -9,6 +11,20 @@ const primary =
   "inline-flex items-center justify-center rounded-lg bg-indigo-600 px-4 py-2.5 text-sm font-semibold text-white shadow-sm transition hover:bg-indigo-500 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-600";
 const secondary =
   "inline-flex items-center justify-center rounded-lg border border-slate-300 bg-white px-4 py-2.5 text-sm font-semibold text-slate-800 shadow-sm transition hover:bg-slate-50 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-600";
+
+/** `?account=deleted`: where the profile page sends the user after deleting the account. */
+function AccountDeletedNotice() {
+  const deleted = useSearchParams().get("account") === "deleted";
+  return (
+    <div role="status" className="mx-auto mb-8 max-w-md empty:hidden">
+      {deleted && (
+        <p className="rounded-lg border border-emerald-200 bg-emerald-50 px-4 py-3 text-sm text-emerald-800">
+          Your account has been deleted.
+        </p>
+      )}
+    </div>
+  );
+}
 
 export function HomeView() {
   const { status, profile, profileError } = useSession();
@@ -62,6 +78,10 @@ export function HomeView() {
 
   return (
     <div className="mx-auto w-full max-w-2xl text-center">
+      {/* (Read in the browser, so that a static export works too.) */}
+      <Suspense fallback={null}>
+        <AccountDeletedNotice />
+      </Suspense>
       <h1 className="text-3xl font-semibold tracking-tight text-slate-900 sm:text-4xl">Welcome</h1>
       <p className="mx-auto mt-3 max-w-prose text-slate-600">
         You are not signed in. Sign in to see and edit your profile, or create an account in a minute.

@@ -3,9 +3,11 @@
 import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useEffect, useState } from "react";
-import { Card, Field, FormAlert, SubmitButton } from "./form";
+import { Card, Field, FormAlert, SubmitButton, textLinkClass } from "./form";
+import { ResendVerificationForm } from "./resend-verification-form";
 import { useSession } from "./session";
 import { useFormSubmit } from "./use-form-submit";
+import { isEmailNotVerified } from "@/lib/errors";
 import { safeNextPath } from "@/lib/next-path";
 
 type LoginField = "username" | "password";
@@ -16,6 +18,8 @@ export function LoginForm() {
   const router = useRouter();
   const { status, signIn } = useSession();
   const [values, setValues] = useState({ username: "", password: "" });
+  // The password was right but the address is not verified yet: offer a new link.
+  const [unverified, setUnverified] = useState(false);
   const { pending, errors, submit, alertRef, formRef } = useFormSubmit(FIELD_MAP, FIELD_ORDER);
 
   useEffect(() => {
@@ -28,7 +32,14 @@ export function LoginForm() {
 
   const onSubmit = (e: React.FormEvent<HTMLFormElement>) => {
     e.preventDefault();
-    void submit(() => signIn(values.username, values.password));
+    void submit(async () => {
+      try {
+        await signIn(values.username, values.password);
+      } catch (error) {
+        setUnverified(isEmailNotVerified(error));
+        throw error;
+      }
+    });
   };
 
   return (
@@ -37,7 +48,7 @@ export function LoginForm() {
       subtitle={
         <>
           New here?{" "}
-          <Link href="/register" className="font-medium text-indigo-700 underline-offset-2 hover:underline">
+          <Link href="/register" className={textLinkClass}>
             Create an account
           </Link>
         </>
@@ -66,8 +77,25 @@ export function LoginForm() {
           onChange={onChange}
           errors={errors.fields.password}
         />
+        <p className="-mt-2 text-right text-sm">
+          <Link href="/forgot-password" className={textLinkClass}>
+            Forgot password?
+          </Link>
+        </p>
         <SubmitButton pending={pending} label="Sign in" pendingLabel="Signing in…" />
       </form>
+      {unverified && (
+        <section aria-labelledby="resend-heading" className="mt-8 border-t border-slate-200 pt-6">
+          <h2 id="resend-heading" className="text-base font-semibold text-slate-900">
+            Verify your e-mail address
+          </h2>
+          <p className="mb-4 mt-1 text-sm text-slate-600">
+            Follow the link in the e-mail we sent when you registered, then sign in. Lost it, or has it expired? Get a
+            new one.
+          </p>
+          <ResendVerificationForm />
+        </section>
+      )}
     </Card>
   );
 }

@@ -1,12 +1,17 @@
 "use client";
 
 import { useRouter } from "next/navigation";
-import { useEffect, useState } from "react";
+import { useCallback, useEffect, useState } from "react";
+import { ChangePasswordSection } from "./change-password-section";
+import { DeleteAccountSection } from "./delete-account-section";
 import { Field, FormAlert, Spinner, SubmitButton } from "./form";
 import { SessionsSection } from "./sessions-section";
 import { useSession } from "./session";
 import { useFormSubmit } from "./use-form-submit";
-import { updateProfile, type Profile } from "@/lib/api";
+import { deleteAccount, updateProfile, type Profile } from "@/lib/api";
+
+/** Where the page goes once the account is deleted: home, which then says so. */
+export const ACCOUNT_DELETED_PATH = "/?account=deleted";
 
 type ProfileField = "email" | "first_name" | "last_name" | "phone";
 const FIELD_ORDER: readonly ProfileField[] = ["email", "first_name", "last_name", "phone"];
@@ -35,17 +40,22 @@ function valuesOf(profile: Profile): Record<ProfileField, string> {
 export function ProfileForm({ profile, onSaved }: { profile: Profile; onSaved: (profile: Profile) => void }) {
   const [values, setValues] = useState(() => valuesOf(profile));
   const [saved, setSaved] = useState(false);
+  /** A new address that takes effect only once verified (the API answered the old one). */
+  const [pendingEmail, setPendingEmail] = useState<string | null>(null);
   const { pending, errors, submit, alertRef, formRef } = useFormSubmit(FIELD_MAP, FIELD_ORDER);
 
   const onChange = (e: React.ChangeEvent<HTMLInputElement>) => {
     setSaved(false);
+    setPendingEmail(null);
     setValues((v) => ({ ...v, [e.target.name]: e.target.value }));
   };
 
   const onSubmit = (e: React.FormEvent<HTMLFormElement>) => {
     e.preventDefault();
     setSaved(false);
+    setPendingEmail(null);
     void submit(async () => {
+      const typedEmail = values.email.trim();
       const updated = await updateProfile({
         user: { email: values.email, first_name: values.first_name, last_name: values.last_name },
         phone: values.phone,
@@ -53,6 +63,8 @@ export function ProfileForm({ profile, onSaved }: { profile: Profile; onSaved: (
       // The API trims white space: show what it stored.
       setValues(valuesOf(updated));
       setSaved(true);
+      // With verification on, the address stays the old one until the link in the mail is followed.
+      if (updated.user.email.toLowerCase() !== typedEmail.toLowerCase()) setPendingEmail(typedEmail);
       onSaved(updated);
     });
   };
@@ -70,6 +82,12 @@ export function ProfileForm({ profile, onSaved }: { profile: Profile; onSaved: (
       <Field {...field("phone")} label="Phone" type="tel" autoComplete="tel" inputMode="tel" />
       <div role="status" className="min-h-5 text-sm font-medium text-emerald-700">
         {saved && "Profile saved."}
+        {pendingEmail && (
+          <p className="mt-1 font-normal text-slate-700">
+            We sent a link to <strong className="font-semibold break-all">{pendingEmail}</strong>; the change takes
+            effect once you follow it.
+          </p>
+        )}
       </div>
       <SubmitButton pending={pending} label="Save changes" pendingLabel="Saving…" />
     </form>
@@ -81,10 +99,26 @@ export function ProfileView() {
   const { status, profile, profileError, setProfile, reloadProfile } = useSession();
   // The profile is loaded afresh each time the page opens (it may have changed elsewhere).
   const [fresh, setFresh] = useState(false);
+  // Where to go when the session ends: set before the account is deleted, so that the end of the
+  // session it causes does not send the user to sign in as an expired one would.
+  const [leavingFor, setLeavingFor] = useState<string | null>(null);
+  // Bumped when a password change has ended the other sessions: the devices list reloads.
+  const [devicesVersion, setDevicesVersion] = useState(0);
 
   useEffect(() => {
-    if (status === "signed-out") router.replace("/login?next=/profile");
-  }, [status, router]);
+    if (status === "signed-out") router.replace(leavingFor ?? "/login?next=/profile");
+  }, [status, router, leavingFor]);
+
+  const onDelete = useCallback(async (password: string) => {
+    setLeavingFor(ACCOUNT_DELETED_PATH);
+    try {
+      await deleteAccount(password);
+    } catch (error) {
+      setLeavingFor(null);
+      throw error;
+    }
+  }, []);
+  const onPasswordChanged = useCallback(() => setDevicesVersion((n) => n + 1), []);
 
   useEffect(() => {
     if (status !== "signed-in") return;
@@ -101,7 +135,13 @@ export function ProfileView() {
     return (
       <div className="flex items-center justify-center gap-2 py-16 text-slate-600" aria-busy="true">
         <Spinner />
-        <span>{status === "signed-out" ? "Redirecting to sign in…" : "Loading your profile…"}</span>
+        <span>
+          {status !== "signed-out"
+            ? "Loading your profile…"
+            : leavingFor
+              ? "Your account has been deleted. Leaving…"
+              : "Redirecting to sign in…"}
+        </span>
       </div>
     );
   }
@@ -160,7 +200,9 @@ export function ProfileView() {
         <p className="mb-5 mt-1 text-sm text-slate-600">Your username cannot be changed.</p>
         <ProfileForm key={profile.id} profile={profile} onSaved={setProfile} />
       </section>
-      <SessionsSection />
+      <ChangePasswordSection onChanged={onPasswordChanged} />
+      <SessionsSection refreshKey={devicesVersion} />
+      <DeleteAccountSection onDelete={onDelete} />
     </div>
   );
 }

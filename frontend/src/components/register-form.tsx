@@ -2,8 +2,9 @@
 
 import Link from "next/link";
 import { useRouter } from "next/navigation";
-import { useEffect, useState } from "react";
-import { Card, Field, FormAlert, SubmitButton } from "./form";
+import { useEffect, useRef, useState } from "react";
+import { Card, Field, FormAlert, SubmitButton, SuccessNotice, textLinkClass } from "./form";
+import { ResendVerificationForm } from "./resend-verification-form";
 import { useSession } from "./session";
 import { useFormSubmit } from "./use-form-submit";
 
@@ -30,10 +31,42 @@ const FIELD_MAP: Record<string, RegisterField> = {
 
 const EMPTY = { username: "", email: "", password: "", password2: "", first_name: "", last_name: "", phone: "" };
 
+/**
+ * After registering when verification is mandatory: the account exists, but there is no session
+ * until the address is verified.
+ */
+function CheckYourEmail({ detail, email }: { detail: string; email: string }) {
+  const headingRef = useRef<HTMLHeadingElement>(null);
+  useEffect(() => headingRef.current?.focus(), []);
+  return (
+    <Card title="Check your e-mail" headingRef={headingRef}>
+      <div className="space-y-4">
+        <SuccessNotice>{detail}</SuccessNotice>
+        <p className="text-sm text-slate-700">
+          We sent a link to <strong className="font-semibold break-all">{email}</strong>. Follow it to verify your
+          address, then{" "}
+          <Link href="/login" className={textLinkClass}>
+            sign in
+          </Link>
+          .
+        </p>
+      </div>
+      <section aria-labelledby="resend-heading" className="mt-8 border-t border-slate-200 pt-6">
+        <h2 id="resend-heading" className="text-base font-semibold text-slate-900">
+          No e-mail?
+        </h2>
+        <p className="mb-4 mt-1 text-sm text-slate-600">Check your spam folder, or get a new link.</p>
+        <ResendVerificationForm defaultEmail={email} />
+      </section>
+    </Card>
+  );
+}
+
 export function RegisterForm() {
   const router = useRouter();
   const { status, register } = useSession();
   const [values, setValues] = useState(EMPTY);
+  const [verificationSent, setVerificationSent] = useState<{ detail: string; email: string } | null>(null);
   const { pending, errors, submit, alertRef, formRef } = useFormSubmit(FIELD_MAP, FIELD_ORDER);
 
   useEffect(() => {
@@ -45,8 +78,13 @@ export function RegisterForm() {
 
   const onSubmit = (e: React.FormEvent<HTMLFormElement>) => {
     e.preventDefault();
-    void submit(() => register(values));
+    void submit(async () => {
+      const outcome = await register(values);
+      if (!outcome.signedIn) setVerificationSent({ detail: outcome.detail, email: values.email.trim() });
+    });
   };
+
+  if (verificationSent) return <CheckYourEmail {...verificationSent} />;
 
   const field = (name: RegisterField) => ({
     name,
@@ -61,7 +99,7 @@ export function RegisterForm() {
       subtitle={
         <>
           Already registered?{" "}
-          <Link href="/login" className="font-medium text-indigo-700 underline-offset-2 hover:underline">
+          <Link href="/login" className={textLinkClass}>
             Sign in
           </Link>
         </>

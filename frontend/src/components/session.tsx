@@ -2,7 +2,7 @@
 
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, useSyncExternalStore } from "react";
 import * as api from "@/lib/api";
-import type { Profile, RegisterInput } from "@/lib/api";
+import type { Profile, RegisterInput, RegisterOutcome } from "@/lib/api";
 
 export type SessionStatus = "loading" | "signed-in" | "signed-out";
 
@@ -13,7 +13,8 @@ export interface SessionValue {
   /** Why the profile could not be loaded, if it could not. */
   profileError: string | null;
   signIn(username: string, password: string): Promise<void>;
-  register(input: RegisterInput): Promise<void>;
+  /** Signed in afterwards, unless the API first wants the e-mail address verified. */
+  register(input: RegisterInput): Promise<RegisterOutcome>;
   signOut(): Promise<void>;
   /** Replaces the cached profile (after an update). */
   setProfile(profile: Profile): void;

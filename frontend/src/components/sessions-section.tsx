@@ -53,9 +53,10 @@ function rowsOf(sessions: SessionInfo[]): Row[] {
 
 /**
  * "Signed-in devices" on the profile page: the user's live sessions, which one is this device, and
- * a way to end any other one, or all of them at once.
+ * a way to end any other one, or all of them at once. A new `refreshKey` loads the list again (the
+ * page changes it when something else ended sessions, such as a password change).
  */
-export function SessionsSection() {
+export function SessionsSection({ refreshKey = 0 }: { refreshKey?: number }) {
   const [sessions, setSessions] = useState<SessionInfo[] | null>(null);
   const [errors, setErrors] = useState<string[]>([]);
   const [notice, setNotice] = useState("");
@@ -97,13 +98,15 @@ export function SessionsSection() {
   }, []);
 
   useEffect(() => {
-    // Loaded afresh each time the page opens (devices come and go elsewhere).
+    // Loaded afresh each time the page opens (devices come and go elsewhere), and again for each
+    // new refreshKey.
     let cancelled = false;
     listSessions().then(
       (list) => {
         if (cancelled) return;
         setSessions(list);
         setNow(Date.now());
+        setErrors([]);
       },
       (error: unknown) => {
         if (!cancelled) setErrors(messagesOf(error));
@@ -112,7 +115,7 @@ export function SessionsSection() {
     return () => {
       cancelled = true;
     };
-  }, []);
+  }, [refreshKey]);
 
   const run = async (key: string, action: () => Promise<void>, done: string, goneMeanwhile?: string) => {
     if (inFlight.current) return;

@@ -345,3 +345,107 @@ describe("sessions", () => {
     expect(api.getAccessToken()).toBe(token);
   });
 });
+
+describe("registration with verification mandatory", () => {
+  const INPUT = {
+    username: "bob",
+    email: "bob@example.com",
+    password: "pw",
+    password2: "pw",
+    first_name: "",
+    last_name: "",
+    phone: "",
+  };
+
+  it("is not signed in when the API answers 201 without tokens", async () => {
+    mockFetch({ "POST /api/auth/register": () => json(201, { detail: "Verification e-mail sent." }) });
+    await expect(api.register(INPUT)).resolves.toEqual({ signedIn: false, detail: "Verification e-mail sent." });
+    expect(api.getAccessToken()).toBeNull();
+  });
+
+  it("is signed in when the API answers tokens, as before", async () => {
+    mockFetch({ "POST /api/auth/register": () => json(201, { access: accessToken("5"), refresh: "r" }) });
+    await expect(api.register(INPUT)).resolves.toEqual({ signedIn: true });
+    expect(api.getSnapshot()).toMatchObject({ userId: "5", ready: true });
+  });
+});
+
+describe("password and e-mail flows", () => {
+  it("changes the password with the access token and answers the API's words", async () => {
+    const token = accessToken("1");
+    api.setAccessToken(token, { ready: true });
+    const fetch = mockFetch({
+      "POST /api/auth/password/change": () => json(200, { detail: "New password has been saved." }),
+    });
+    const change = { old_password: "old", new_password1: "new-horse-9", new_password2: "new-horse-9" };
+    await expect(api.changePassword(change)).resolves.toBe("New password has been saved.");
+    expect(fetch.calls[0].body).toEqual(change);
+    expect(fetch.calls[0].headers.authorization).toBe(`Bearer ${token}`);
+    // This session goes on.
+    expect(api.getAccessToken()).toBe(token);
+  });
+
+  it("sends the reset, confirm, verify and resend calls without a token, even when signed in", async () => {
+    api.setAccessToken(accessToken("1"), { ready: true });
+    const fetch = mockFetch({
+      "POST /api/auth/password/reset": () => json(200, { detail: "Password reset e-mail has been sent." }),
+      "POST /api/auth/password/reset/confirm": () =>
+        json(200, { detail: "Password has been reset with the new password." }),
+      "POST /api/auth/email/verify": () => json(200, { detail: "ok" }),
+      "POST /api/auth/email/resend": () => json(200, { detail: "ok" }),
+    });
+    await expect(api.requestPasswordReset("alice@example.com")).resolves.toBe("Password reset e-mail has been sent.");
+    const confirm = { uid: "MQ", token: "t0k", new_password1: "a-new-horse-9", new_password2: "a-new-horse-9" };
+    await expect(api.confirmPasswordReset(confirm)).resolves.toBe("Password has been reset with the new password.");
+    await expect(api.verifyEmail("k3y")).resolves.toBeUndefined();
+    await expect(api.resendVerification("alice@example.com")).resolves.toBeUndefined();
+    expect(fetch.calls.map((c) => c.body)).toEqual([
+      { email: "alice@example.com" },
+      confirm,
+      { key: "k3y" },
+      { email: "alice@example.com" },
+    ]);
+    expect(fetch.calls.map((c) => c.headers.authorization)).toEqual([undefined, undefined, undefined, undefined]);
+  });
+
+  it("reports a bad verification key as the API's 404", async () => {
+    mockFetch({ "POST /api/auth/email/verify": () => json(404, { detail: "Not found." }) });
+    await expect(api.verifyEmail("used")).rejects.toMatchObject({ status: 404, message: "Not found." });
+  });
+});
+
+describe("account deletion", () => {
+  it("deletes with the password and the access token, then forgets the session as sign-out does", async () => {
+    const token = accessToken("1");
+    api.setAccessToken(token, { ready: true });
+    const fetch = mockFetch({ "POST /api/auth/account/delete": () => new Response(null, { status: 204 }) });
+    await expect(api.deleteAccount("correct-horse-9")).resolves.toBeUndefined();
+    expect(fetch.calls[0].body).toEqual({ password: "correct-horse-9" });
+    expect(fetch.calls[0].headers.authorization).toBe(`Bearer ${token}`);
+    expect(api.getSnapshot()).toEqual({ accessToken: null, userId: null, ready: true });
+  });
+
+  it("keeps the session when the password is wrong", async () => {
+    const token = accessToken("1");
+    api.setAccessToken(token, { ready: true });
+    mockFetch({
+      "POST /api/auth/account/delete": () => json(400, { password: ["Your password was entered incorrectly."] }),
+    });
+    await expect(api.deleteAccount("wrong")).rejects.toMatchObject({ status: 400 });
+    expect(api.getAccessToken()).toBe(token);
+  });
+
+  it("does not let a refresh that was in flight bring the deleted session back", async () => {
+    api.setAccessToken(accessToken("1"), { ready: true });
+    const refreshAnswer = deferred<Response>();
+    mockFetch({
+      "POST /api/auth/refresh": () => refreshAnswer.promise,
+      "POST /api/auth/account/delete": () => new Response(null, { status: 204 }),
+    });
+    const refreshing = api.refreshSession();
+    await api.deleteAccount("correct-horse-9");
+    refreshAnswer.resolve(json(200, { access: accessToken("1") }));
+    await refreshing;
+    expect(api.getAccessToken()).toBeNull();
+  });
+});

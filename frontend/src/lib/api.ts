@@ -74,6 +74,31 @@ interface TokenPair {
   refresh?: string;
 }
 
+/** The `{"detail": "..."}` that the password and e-mail endpoints answer on success. */
+interface Detail {
+  detail: string;
+}
+
+/**
+ * What registration led to: signed in (the API answered tokens), or, with
+ * `ACCOUNT_EMAIL_VERIFICATION=mandatory`, an account that waits for its e-mail address to be
+ * verified (`{"detail":"Verification e-mail sent."}`, no tokens): not signed in.
+ */
+export type RegisterOutcome = { signedIn: true } | { signedIn: false; detail: string };
+
+export interface PasswordChange {
+  old_password: string;
+  new_password1: string;
+  new_password2: string;
+}
+
+export interface PasswordResetConfirm {
+  uid: string;
+  token: string;
+  new_password1: string;
+  new_password2: string;
+}
+
 const JSON_HEADERS = { Accept: "application/json", "Content-Type": "application/json" } as const;
 /** Refresh this long before the access token expires (at most; a fifth of its lifetime if shorter). */
 const REFRESH_MARGIN_MS = 30_000;
@@ -282,14 +307,34 @@ export async function login(username: string, password: string): Promise<void> {
   acceptTokens(tokens);
 }
 
-export async function register(input: RegisterInput): Promise<void> {
+function isTokenPair(body: unknown): body is TokenPair {
+  return !!body && typeof body === "object" && typeof (body as { access?: unknown }).access === "string";
+}
+
+function detailOf(body: unknown, fallback: string): string {
+  const detail = body && typeof body === "object" ? (body as { detail?: unknown }).detail : undefined;
+  return typeof detail === "string" ? detail : fallback;
+}
+
+export async function register(input: RegisterInput): Promise<RegisterOutcome> {
   const { phone, ...rest } = input;
   await settleRefresh();
-  const tokens = await request<TokenPair>("/api/auth/register", {
+  const body = await request<TokenPair | Detail | null>("/api/auth/register", {
     method: "POST",
     body: { ...rest, profile: { phone } },
   });
-  acceptTokens(tokens);
+  if (isTokenPair(body)) {
+    acceptTokens(body);
+    return { signedIn: true };
+  }
+  // Verification is mandatory: the account exists but has no session until its address is verified.
+  return { signedIn: false, detail: detailOf(body, "Verification e-mail sent.") };
+}
+
+/** Forgets the session in this tab: what sign-out does once the API has answered (or not). */
+function forgetSession() {
+  epoch += 1;
+  setAccessToken(null, { ready: true });
 }
 
 /**
@@ -303,8 +348,7 @@ export async function logout(): Promise<boolean> {
   } catch {
     return false;
   } finally {
-    epoch += 1;
-    setAccessToken(null, { ready: true });
+    forgetSession();
   }
 }
 
@@ -333,6 +377,50 @@ export function getProfile(): Promise<Profile> {
 
 export function updateProfile(update: ProfileUpdate): Promise<Profile> {
   return request<Profile>("/api/auth/profile", { method: "PATCH", body: update, auth: true });
+}
+
+/**
+ * Changes the signed-in user's password. The API ends every other session of the user; this one
+ * goes on. Resolves with the API's words ("New password has been saved.").
+ */
+export async function changePassword(change: PasswordChange): Promise<string> {
+  const body = await request<Detail>("/api/auth/password/change", { method: "POST", body: change, auth: true });
+  return detailOf(body, "New password has been saved.");
+}
+
+/**
+ * Asks for a password-reset e-mail. The API answers the same whether or not an account has that
+ * address, so the answer says nothing about the account.
+ */
+export async function requestPasswordReset(email: string): Promise<string> {
+  const body = await request<Detail>("/api/auth/password/reset", { method: "POST", body: { email } });
+  return detailOf(body, "Password reset e-mail has been sent.");
+}
+
+/** Sets a new password with the uid and token of a reset link; every session of the user ends. */
+export async function confirmPasswordReset(input: PasswordResetConfirm): Promise<string> {
+  const body = await request<Detail>("/api/auth/password/reset/confirm", { method: "POST", body: input });
+  return detailOf(body, "Password has been reset with the new password.");
+}
+
+/** Verifies an e-mail address with the key of its link: 200, or 404 for a bad, used or expired key. */
+export async function verifyEmail(key: string): Promise<void> {
+  await request<Detail>("/api/auth/email/verify", { method: "POST", body: { key } });
+}
+
+/** Sends a new verification link if that address needs one; the API answers 200 either way. */
+export async function resendVerification(email: string): Promise<void> {
+  await request<Detail>("/api/auth/email/resend", { method: "POST", body: { email } });
+}
+
+/**
+ * Deletes the signed-in user's account (204): the user, its profile and its sessions are gone.
+ * The session in this tab is then forgotten as sign-out forgets it; there is nothing left to log
+ * out of, and the refresh cookie the browser still holds is refused from now on.
+ */
+export async function deleteAccount(password: string): Promise<void> {
+  await request<null>("/api/auth/account/delete", { method: "POST", body: { password }, auth: true });
+  forgetSession();
 }
 
 /** Forgets everything; for tests. */

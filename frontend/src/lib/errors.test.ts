@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ApiError, NetworkError, formErrorsFrom, mapApiErrors } from "./errors";
+import { ApiError, NetworkError, formErrorsFrom, isEmailNotVerified, mapApiErrors } from "./errors";
 
 describe("mapApiErrors", () => {
   it("maps nested DRF errors onto form fields and the rest to the alert", () => {
@@ -61,5 +61,16 @@ describe("formErrorsFrom", () => {
 
   it("reports network errors", () => {
     expect(formErrorsFrom(new NetworkError(), {}).general[0]).toMatch(/Could not reach the server/);
+  });
+});
+
+describe("isEmailNotVerified", () => {
+  it("recognises the login answer for an address not verified yet, and nothing else", () => {
+    expect(isEmailNotVerified(new ApiError(400, { non_field_errors: ["E-mail is not verified."] }))).toBe(true);
+    expect(isEmailNotVerified(new ApiError(400, { non_field_errors: ["Something else."] }))).toBe(false);
+    expect(isEmailNotVerified(new ApiError(401, { detail: "No active account found with the given credentials" }))).toBe(
+      false,
+    );
+    expect(isEmailNotVerified(new NetworkError())).toBe(false);
   });
 });

@@ -123,3 +123,15 @@ export function formErrorsFrom<F extends string>(error: unknown, fieldMap: Recor
 export function hasErrors(errors: FormErrors): boolean {
   return errors.general.length > 0 || Object.values(errors.fields).some((m) => (m?.length ?? 0) > 0);
 }
+
+/** The login answer (400, `non_field_errors`) when verification is mandatory and not yet done. */
+export const EMAIL_NOT_VERIFIED = "E-mail is not verified.";
+
+/** Whether a failed sign-in was refused only because the e-mail address is not verified yet. */
+export function isEmailNotVerified(error: unknown): boolean {
+  if (!(error instanceof ApiError) || error.status !== 400) return false;
+  const body = error.body;
+  if (!body || typeof body !== "object") return false;
+  const messages = (body as { non_field_errors?: unknown }).non_field_errors;
+  return Array.isArray(messages) && messages.includes(EMAIL_NOT_VERIFIED);
+}
