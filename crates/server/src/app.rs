@@ -10,7 +10,7 @@ use application::ports::{Clock, MailComposer, Mailer, Outbox, SystemClock};
 use application::use_cases::{
     AccountPolicy, Authenticate, ChangePassword, ConfirmPasswordReset, CreateSuperuser,
     DeleteAccount, DeliverOutbox, Delivery, EmailVerification, EndSession, FlushExpiredTokens,
-    GetProfile, ListSessions, LogIn, LogOut, LoginThrottle, Outcome, OutboxPolicy, RefreshToken,
+    GetProfile, ListSessions, LogIn, LogOut, LoginThrottle, OutboxPolicy, Outcome, RefreshToken,
     RegisterUser, RequestPasswordReset, ResendVerification, SessionPolicy, SetUserActive,
     UpdateProfile, VerifyEmail, VerifyToken,
 };

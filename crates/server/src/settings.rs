@@ -533,7 +533,9 @@ impl Settings {
                 account.password_reset_timeout_secs,
             ),
             email_confirmation_expiry: std::time::Duration::from_secs(
-                account.email_confirmation_expire_days.saturating_mul(86_400),
+                account
+                    .email_confirmation_expire_days
+                    .saturating_mul(86_400),
             ),
             resets_per_address_per_hour: if self.throttle.enabled { 3 } else { u64::MAX },
         }

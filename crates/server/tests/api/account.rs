@@ -78,11 +78,17 @@ async fn a_password_change_keeps_this_session_ends_the_others_and_sends_a_notice
     let (status, body) = answer(app.profile(&elsewhere.access).await).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert!(blacklisted(&body), "{body}");
-    assert_eq!(sign_in(&app, "alice", PASSWORD).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        sign_in(&app, "alice", PASSWORD).await,
+        StatusCode::UNAUTHORIZED
+    );
     assert_eq!(sign_in(&app, "alice", NEW_PASSWORD).await, StatusCode::OK);
 
     let notice = app.mail("alice@example.com", 1).await;
-    assert!(notice.subject.to_lowercase().contains("password"), "{notice:?}");
+    assert!(
+        notice.subject.to_lowercase().contains("password"),
+        "{notice:?}"
+    );
     assert!(!notice.text.contains(NEW_PASSWORD));
 }
 
@@ -115,8 +121,13 @@ async fn password_change_errors_are_reported_per_field(app: TestApp) {
         json!({"new_password2": ["This password is too common.", "This password is entirely numeric."]})
     );
 
-    let (status, body) =
-        post_authed(&app, "/api/auth/password/change/", &tokens.access, json!({})).await;
+    let (status, body) = post_authed(
+        &app,
+        "/api/auth/password/change/",
+        &tokens.access,
+        json!({}),
+    )
+    .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(
         body,
@@ -142,7 +153,12 @@ async fn request_reset(app: &TestApp, email: &str) -> (StatusCode, Value) {
     post(app, "/api/auth/password/reset/", json!({"email": email})).await
 }
 
-async fn confirm_reset(app: &TestApp, uid: &str, token: &str, password: &str) -> (StatusCode, Value) {
+async fn confirm_reset(
+    app: &TestApp,
+    uid: &str,
+    token: &str,
+    password: &str,
+) -> (StatusCode, Value) {
     post(
         app,
         "/api/auth/password/reset/confirm/",
@@ -168,7 +184,10 @@ async fn a_reset_link_sets_the_password_once_and_ends_every_session(app: TestApp
     let second = log_in(&app, "alice").await;
     let (status, body) = request_reset(&app, "ALICE@example.com").await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(body, json!({"detail": "Password reset e-mail has been sent."}));
+    assert_eq!(
+        body,
+        json!({"detail": "Password reset e-mail has been sent."})
+    );
     let mail = app.mail("alice@example.com", 1).await;
     let prefix = format!("{FRONTEND}/reset-password?");
     let uid = mail.link_parameter(&prefix, "uid");
@@ -186,7 +205,10 @@ async fn a_reset_link_sets_the_password_once_and_ends_every_session(app: TestApp
         assert_eq!(status, StatusCode::UNAUTHORIZED);
         assert!(blacklisted(&body), "{body}");
     }
-    assert_eq!(sign_in(&app, "alice", PASSWORD).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        sign_in(&app, "alice", PASSWORD).await,
+        StatusCode::UNAUTHORIZED
+    );
     assert_eq!(sign_in(&app, "alice", NEW_PASSWORD).await, StatusCode::OK);
 
     // Used once: the password it was made for is gone.
@@ -201,7 +223,10 @@ async fn a_reset_for_an_unknown_address_answers_the_same_and_sends_nothing(app: 
     app.register("alice").await;
     let (status, body) = request_reset(&app, "nobody@example.com").await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(body, json!({"detail": "Password reset e-mail has been sent."}));
+    assert_eq!(
+        body,
+        json!({"detail": "Password reset e-mail has been sent."})
+    );
     app.outbox_settled().await;
     assert!(app.mails_to("nobody@example.com").is_empty());
     assert!(app.mails_to("alice@example.com").is_empty());
@@ -242,7 +267,9 @@ async fn reset_confirm_errors_are_reported_per_field(app: TestApp) {
 
     let (status, body) = confirm_reset(&app, &uid, &token, "alice").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    let messages = body["new_password2"].as_array().expect("validator messages");
+    let messages = body["new_password2"]
+        .as_array()
+        .expect("validator messages");
     assert!(
         messages.contains(&json!("The password is too similar to the username.")),
         "{body}"
@@ -288,36 +315,45 @@ async fn a_reset_link_expires(app: TestApp) {
     assert_eq!(body, json!({"token": ["Invalid value"]}));
 }
 
-with_settings!(resets_per_address_are_capped_and_the_answer_stays_the_same, |settings| {
-    settings.throttle.enabled = true;
-    settings.throttle.rates = settings
-        .throttle
-        .rates
-        .clone()
-        .with_overrides("password_reset=100/hour")
-        .unwrap();
-});
+with_settings!(
+    resets_per_address_are_capped_and_the_answer_stays_the_same,
+    |settings| {
+        settings.throttle.enabled = true;
+        settings.throttle.rates = settings
+            .throttle
+            .rates
+            .clone()
+            .with_overrides("password_reset=100/hour")
+            .unwrap();
+    }
+);
 
 async fn resets_per_address_are_capped_and_the_answer_stays_the_same(app: TestApp) {
     app.register("alice").await;
     for _ in 0..5 {
         let (status, body) = request_reset(&app, "alice@example.com").await;
         assert_eq!(status, StatusCode::OK);
-        assert_eq!(body, json!({"detail": "Password reset e-mail has been sent."}));
+        assert_eq!(
+            body,
+            json!({"detail": "Password reset e-mail has been sent."})
+        );
     }
     app.outbox_settled().await;
     assert_eq!(app.mails_to("alice@example.com").len(), 3);
 }
 
-with_settings!(reset_requests_per_client_address_are_rate_limited, |settings| {
-    settings.throttle.enabled = true;
-    settings.throttle.rates = settings
-        .throttle
-        .rates
-        .clone()
-        .with_overrides("password_reset=2/hour")
-        .unwrap();
-});
+with_settings!(
+    reset_requests_per_client_address_are_rate_limited,
+    |settings| {
+        settings.throttle.enabled = true;
+        settings.throttle.rates = settings
+            .throttle
+            .rates
+            .clone()
+            .with_overrides("password_reset=2/hour")
+            .unwrap();
+    }
+);
 
 async fn reset_requests_per_client_address_are_rate_limited(app: TestApp) {
     for n in 0..2 {
@@ -343,7 +379,12 @@ async fn reset_requests_per_client_address_are_rate_limited(app: TestApp) {
         format!("Request was throttled. Expected available in {wait} seconds.")
     );
     // The resend shares the rate.
-    let (status, _) = post(&app, "/api/auth/email/resend/", json!({"email": "a@example.com"})).await;
+    let (status, _) = post(
+        &app,
+        "/api/auth/email/resend/",
+        json!({"email": "a@example.com"}),
+    )
+    .await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
 }
 
@@ -353,7 +394,12 @@ async fn with_verification_off_registration_sends_no_mail(app: TestApp) {
     app.outbox_settled().await;
     assert!(app.mails_to("alice@example.com").is_empty());
     // A resend does nothing either, and says so no differently.
-    let (status, body) = post(&app, "/api/auth/email/resend/", json!({"email": "alice@example.com"})).await;
+    let (status, body) = post(
+        &app,
+        "/api/auth/email/resend/",
+        json!({"email": "alice@example.com"}),
+    )
+    .await;
     assert_eq!((status, body), (StatusCode::OK, json!({"detail": "ok"})));
     app.outbox_settled().await;
     assert!(app.mails_to("alice@example.com").is_empty());
@@ -374,9 +420,12 @@ fn key_of(mail: &crate::support::Mail) -> String {
     mail.link_parameter(&format!("{FRONTEND}/verify-email?"), "key")
 }
 
-with_settings!(with_verification_optional_the_link_verifies_once, |settings| {
-    settings.account.email_verification = EmailVerificationMode::Optional;
-});
+with_settings!(
+    with_verification_optional_the_link_verifies_once,
+    |settings| {
+        settings.account.email_verification = EmailVerificationMode::Optional;
+    }
+);
 
 async fn with_verification_optional_the_link_verifies_once(app: TestApp) {
     let tokens = app.register("alice").await;
@@ -384,7 +433,10 @@ async fn with_verification_optional_the_link_verifies_once(app: TestApp) {
     assert!(!verified(&app, "alice"));
     let mail = app.mail("alice@example.com", 1).await;
     let key = key_of(&mail);
-    assert_eq!(verify(&app, &key).await, (StatusCode::OK, json!({"detail": "ok"})));
+    assert_eq!(
+        verify(&app, &key).await,
+        (StatusCode::OK, json!({"detail": "ok"}))
+    );
     assert!(verified(&app, "alice"));
     assert_eq!(
         verify(&app, &key).await,
@@ -392,9 +444,12 @@ async fn with_verification_optional_the_link_verifies_once(app: TestApp) {
     );
 }
 
-with_settings!(with_verification_mandatory_sign_in_waits_for_the_link, |settings| {
-    settings.account.email_verification = EmailVerificationMode::Mandatory;
-});
+with_settings!(
+    with_verification_mandatory_sign_in_waits_for_the_link,
+    |settings| {
+        settings.account.email_verification = EmailVerificationMode::Mandatory;
+    }
+);
 
 async fn with_verification_mandatory_sign_in_waits_for_the_link(app: TestApp) {
     let (status, body) = post(&app, "/api/auth/register/", TestApp::registration("alice")).await;
@@ -410,12 +465,23 @@ async fn with_verification_mandatory_sign_in_waits_for_the_link(app: TestApp) {
     )
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(body, json!({"non_field_errors": ["E-mail is not verified."]}));
+    assert_eq!(
+        body,
+        json!({"non_field_errors": ["E-mail is not verified."]})
+    );
     // A wrong password still reads as one.
-    assert_eq!(sign_in(&app, "alice", "wrong").await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        sign_in(&app, "alice", "wrong").await,
+        StatusCode::UNAUTHORIZED
+    );
 
     // Asking again sends a second link; either works.
-    let (status, body) = post(&app, "/api/auth/email/resend/", json!({"email": "Alice@example.com"})).await;
+    let (status, body) = post(
+        &app,
+        "/api/auth/email/resend/",
+        json!({"email": "Alice@example.com"}),
+    )
+    .await;
     assert_eq!((status, body), (StatusCode::OK, json!({"detail": "ok"})));
     let mails = app.wait_for_mails("alice@example.com", 2).await;
     let (status, _) = verify(&app, &key_of(&mails[1])).await;
@@ -435,9 +501,12 @@ async fn with_verification_mandatory_sign_in_waits_for_the_link(app: TestApp) {
     assert!(app.mails_to("nobody@example.com").is_empty());
 }
 
-with_settings!(with_verification_on_an_address_change_waits_for_its_link, |settings| {
-    settings.account.email_verification = EmailVerificationMode::Optional;
-});
+with_settings!(
+    with_verification_on_an_address_change_waits_for_its_link,
+    |settings| {
+        settings.account.email_verification = EmailVerificationMode::Optional;
+    }
+);
 
 async fn with_verification_on_an_address_change_waits_for_its_link(app: TestApp) {
     let tokens = app.register("alice").await;
@@ -452,7 +521,10 @@ async fn with_verification_on_an_address_change_waits_for_its_link(app: TestApp)
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body["user"]["email"], "alice@example.com", "not yet changed");
+    assert_eq!(
+        body["user"]["email"], "alice@example.com",
+        "not yet changed"
+    );
 
     let link = app.mail("new@example.com", 1).await;
     let (status, _) = verify(&app, &key_of(&link)).await;
@@ -463,14 +535,23 @@ async fn with_verification_on_an_address_change_waits_for_its_link(app: TestApp)
 
     // The old address is told (after its own verification link at registration).
     let notices = app.wait_for_mails("alice@example.com", 2).await;
-    assert!(notices[1].text.contains("new@example.com"), "{:?}", notices[1]);
+    assert!(
+        notices[1].text.contains("new@example.com"),
+        "{:?}",
+        notices[1]
+    );
     // The link does not work twice.
     let (status, _) = verify(&app, &key_of(&link)).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
 async fn a_bad_verification_key_is_not_found(app: TestApp) {
-    for key in ["", "nonsense", "a.b.c", "YWxpY2U.YWxpY2VAZXhhbXBsZS5jb20.1.00"] {
+    for key in [
+        "",
+        "nonsense",
+        "a.b.c",
+        "YWxpY2U.YWxpY2VAZXhhbXBsZS5jb20.1.00",
+    ] {
         let (status, body) = verify(&app, key).await;
         if key.is_empty() {
             assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -496,7 +577,10 @@ async fn deletion_takes_the_password_and_everything_of_the_user(app: TestApp) {
     )
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(body, json!({"password": ["Your password was entered incorrectly."]}));
+    assert_eq!(
+        body,
+        json!({"password": ["Your password was entered incorrectly."]})
+    );
     let (status, body) =
         post_authed(&app, "/api/auth/account/delete/", &tokens.access, json!({})).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -515,15 +599,27 @@ async fn deletion_takes_the_password_and_everything_of_the_user(app: TestApp) {
     let (status, body) = answer(app.profile(&tokens.access).await).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(body["code"], "user_not_found", "{body}");
-    let (status, _) = post(&app, "/api/auth/refresh/", json!({"refresh": tokens.refresh})).await;
+    let (status, _) = post(
+        &app,
+        "/api/auth/refresh/",
+        json!({"refresh": tokens.refresh}),
+    )
+    .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert_eq!(sign_in(&app, "alice", PASSWORD).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        sign_in(&app, "alice", PASSWORD).await,
+        StatusCode::UNAUTHORIZED
+    );
     for table in ["users", "profiles", "sessions", "refresh_tokens"] {
         let column = if table == "users" { "id" } else { "user_id" };
         let rows = app.stored_text(&format!(
             "SELECT CAST(COUNT(*) AS TEXT) AS value FROM {table} WHERE {column} NOT IN (SELECT id FROM users WHERE username = 'bob')"
         ));
-        assert_eq!(rows, [Some("0".to_owned())], "{table} still holds alice's rows");
+        assert_eq!(
+            rows,
+            [Some("0".to_owned())],
+            "{table} still holds alice's rows"
+        );
     }
     // Bob is untouched, and the name is free again.
     assert_eq!(app.profile(&bob.access).await.status(), StatusCode::OK);

@@ -12,6 +12,7 @@ mod general;
 mod jwt_settings;
 mod login;
 mod logout;
+mod mail_delivery;
 mod outage;
 mod profile;
 mod refresh;

@@ -189,6 +189,11 @@ impl TestApp {
         self.db.query_text(query).unwrap()
     }
 
+    /// Stops the server (and with it the outbox worker) gracefully.
+    pub async fn stop(&self) {
+        self.handle.stop(true).await;
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }
