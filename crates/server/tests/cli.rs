@@ -103,7 +103,7 @@ fn createsuperuser_without_input_creates_a_staff_superuser_once() {
         assert!(first.status.success(), "{}", text(&first));
         assert!(text(&first).contains("Superuser created successfully."));
         assert_eq!(
-            db.execute("UPDATE users SET last_name = 'x' WHERE username = 'admin' AND is_superuser AND is_staff AND is_active"),
+            db.execute("UPDATE users SET last_name = 'x' WHERE username = 'admin' AND is_superuser AND is_staff AND is_active AND email_verified"),
             Ok(1)
         );
         let second = create();
