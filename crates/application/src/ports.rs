@@ -124,10 +124,13 @@ pub trait UserRepository: Send + Sync {
 
     /// Replaces the password hash, ends every live session of the user except `keep` as
     /// `PasswordChanged`, and queues `queued`, in one transaction; `false` (nothing written) when
-    /// the user does not exist.
+    /// the user does not exist or its stored hash is no longer `current`: a change decided on a
+    /// hash that another change replaced meanwhile must not win over it (two uses of one reset
+    /// link at once, say).
     fn change_password(
         &self,
         id: UserId,
+        current: &PasswordHash,
         hash: PasswordHash,
         keep: Option<SessionId>,
         at: DateTime<Utc>,
@@ -156,8 +159,15 @@ pub trait UserRepository: Send + Sync {
 
     fn record_login(&self, id: UserId, at: DateTime<Utc>) -> Result<(), RepositoryError>;
 
-    /// Replaces the stored hash, e.g. after a login found it weaker than the current parameters.
-    fn set_password_hash(&self, id: UserId, hash: PasswordHash) -> Result<(), RepositoryError>;
+    /// Replaces the stored hash if it is still `current`, e.g. after a login found it weaker
+    /// than the current parameters: an upgrade must never bring back a password that a change
+    /// or reset replaced while the login verified it.
+    fn set_password_hash(
+        &self,
+        id: UserId,
+        current: &PasswordHash,
+        hash: PasswordHash,
+    ) -> Result<(), RepositoryError>;
 }
 
 /// Refresh tokens that were issued, and the ones revoked (the blacklist).

@@ -120,8 +120,10 @@ impl Mailer for SmtpMailer {
             .map(|_response| ())
             .map_err(|error| {
                 // lettre's errors carry the server's answer or the I/O error, never the
-                // credentials.
-                let text = format!("{}: {error}", self.server);
+                // credentials; a server's answer may name the recipient
+                // (`550 5.1.1 <bob@example.com>: Recipient address rejected`), which the log
+                // and the outbox row must not keep.
+                let text = format!("{}: {}", self.server, without_addresses(&error.to_string()));
                 if error.is_permanent() {
                     MailError::Permanent(text)
                 } else {
@@ -129,6 +131,20 @@ impl Mailer for SmtpMailer {
                 }
             })
     }
+}
+
+/// `text` with every word that holds an `@` replaced by `<address>`.
+fn without_addresses(text: &str) -> String {
+    text.split(' ')
+        .map(|word| {
+            if word.contains('@') {
+                "<address>"
+            } else {
+                word
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 impl fmt::Debug for SmtpMailer {
@@ -143,6 +159,20 @@ impl fmt::Debug for SmtpMailer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_servers_answer_loses_the_addresses_it_names() {
+        assert_eq!(
+            without_addresses(
+                "permanent error (550): 5.1.1 <bob@example.com>: Recipient address rejected"
+            ),
+            "permanent error (550): 5.1.1 <address> Recipient address rejected"
+        );
+        assert_eq!(
+            without_addresses("connection refused"),
+            "connection refused"
+        );
+    }
 
     fn settings() -> SmtpSettings {
         SmtpSettings {

@@ -128,6 +128,10 @@ impl Outbox for DieselOutbox {
                             outbox::finished_at.eq(Some(now)),
                             outbox::leased_until.eq(None::<NaiveDateTime>),
                             outbox::last_error.eq(Some(problem.to_string())),
+                            // As any failed message: a link must not stay behind.
+                            outbox::subject.eq(""),
+                            outbox::text_body.eq(""),
+                            outbox::html_body.eq(""),
                         ))
                         .execute(conn)?;
                 }

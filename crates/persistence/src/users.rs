@@ -312,6 +312,7 @@ impl UserRepository for DieselUserRepository {
     fn change_password(
         &self,
         id: UserId,
+        current: &PasswordHash,
         hash: PasswordHash,
         keep: Option<SessionId>,
         at: DateTime<Utc>,
@@ -322,9 +323,13 @@ impl UserRepository for DieselUserRepository {
         let keep = keep.as_ref().map_or("", SessionId::as_str);
         let found = self.db.write(|conn| {
             conn.transaction(|conn| {
-                let found = diesel::update(users::table.find(id.get()))
-                    .set(users::password.eq(hash.as_str()))
-                    .execute(conn)?;
+                let found = diesel::update(
+                    users::table
+                        .find(id.get())
+                        .filter(users::password.eq(current.as_str())),
+                )
+                .set(users::password.eq(hash.as_str()))
+                .execute(conn)?;
                 if found == 0 {
                     return Ok(false);
                 }
@@ -433,11 +438,20 @@ impl UserRepository for DieselUserRepository {
         Ok(())
     }
 
-    fn set_password_hash(&self, id: UserId, hash: PasswordHash) -> Result<(), RepositoryError> {
+    fn set_password_hash(
+        &self,
+        id: UserId,
+        current: &PasswordHash,
+        hash: PasswordHash,
+    ) -> Result<(), RepositoryError> {
         self.db.write(|conn| {
-            diesel::update(users::table.find(id.get()))
-                .set(users::password.eq(hash.as_str()))
-                .execute(conn)
+            diesel::update(
+                users::table
+                    .find(id.get())
+                    .filter(users::password.eq(current.as_str())),
+            )
+            .set(users::password.eq(hash.as_str()))
+            .execute(conn)
         })?;
         Ok(())
     }

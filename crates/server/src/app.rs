@@ -166,6 +166,7 @@ impl Adapters {
                 tokens: self.account_tokens.clone(),
                 clock: self.clock.clone(),
                 policy: self.account.clone(),
+                throttle: self.login_throttle.clone(),
             },
             request_reset: RequestPasswordReset {
                 outbox: outbox.clone(),
@@ -187,12 +188,14 @@ impl Adapters {
                 policy: self.account.clone(),
             },
             resend_verification: ResendVerification {
-                outbox,
+                outbox: outbox.clone(),
                 clock: self.clock.clone(),
             },
             delete_account: DeleteAccount {
                 users: users.clone(),
                 hasher: self.hasher.clone(),
+                clock: self.clock.clone(),
+                throttle: self.login_throttle.clone(),
             },
         };
         UseCases {
@@ -244,6 +247,7 @@ impl Adapters {
                 clock: self.clock.clone(),
                 composer: self.composer.clone(),
                 tokens: self.account_tokens.clone(),
+                outbox: outbox.clone(),
                 account: self.account.clone(),
             },
             verify: VerifyToken {
@@ -374,15 +378,20 @@ fn deliver_in_background(
         .name("outbox".to_owned())
         .spawn(move || {
             while !stop.load(Ordering::Acquire) {
-                match deliver.run_pass() {
-                    Ok(report) if !report.is_empty() => {
+                // A panic in a pass (a mailer or template bug) must not end delivery for good:
+                // its message's lease runs out and it is tried again.
+                let pass =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| deliver.run_pass()));
+                match pass {
+                    Ok(Ok(report)) if !report.is_empty() => {
                         report.iter().for_each(log_delivery);
                         continue;
                     }
-                    Ok(_) => {}
-                    Err(error) => {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(error)) => {
                         tracing::warn!(%error, "the outbox pass failed; trying again shortly");
                     }
+                    Err(_) => tracing::error!("the outbox pass panicked; trying again shortly"),
                 }
                 outbox.wait_for_work(idle);
             }

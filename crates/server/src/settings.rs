@@ -462,8 +462,22 @@ impl Settings {
                 "EMAIL_USE_TLS and EMAIL_USE_SSL are mutually exclusive, so only set one of those settings to true"
             );
         }
-        if self.email.max_attempts == 0 || self.email.poll_interval_secs == 0 {
-            bail!("EMAIL_MAX_ATTEMPTS and email.poll_interval_secs must be at least 1");
+        if self.email.max_attempts == 0
+            || self.email.poll_interval_secs == 0
+            || self.email.timeout_secs == 0
+        {
+            bail!(
+                "EMAIL_MAX_ATTEMPTS, EMAIL_TIMEOUT and email.poll_interval_secs must be at least 1"
+            );
+        }
+        if self.email.backend == EmailBackend::Smtp
+            && !self.email.host_user.is_empty()
+            && !self.email.use_tls
+            && !self.email.use_ssl
+        {
+            warnings.push(
+                "EMAIL_HOST_USER is set but neither EMAIL_USE_TLS nor EMAIL_USE_SSL: the SMTP password travels unencrypted".to_owned(),
+            );
         }
         if self.account.password_reset_timeout_secs == 0
             || self.account.email_confirmation_expire_days == 0
@@ -541,9 +555,12 @@ impl Settings {
         }
     }
 
-    /// How the outbox worker retries.
+    /// How the outbox worker retries. A message's lease outlasts the slowest send: a
+    /// connection and the commands of one message, each up to `EMAIL_TIMEOUT`.
     pub fn outbox_policy(&self) -> application::use_cases::OutboxPolicy {
+        let slowest_send = self.email.timeout_secs.saturating_mul(8).saturating_add(30);
         application::use_cases::OutboxPolicy {
+            lease: std::time::Duration::from_secs(slowest_send.max(120)),
             max_attempts: self.email.max_attempts,
             retry_delay: std::time::Duration::from_secs(self.email.retry_delay_secs),
             max_retry_delay: std::time::Duration::from_secs(3600),

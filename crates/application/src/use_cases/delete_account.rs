@@ -6,7 +6,9 @@ use domain::UserId;
 use thiserror::Error;
 
 use super::account::parse_password;
-use crate::ports::{PasswordHasher, RepositoryError, UserRepository, Verification};
+use super::login_throttle::LoginThrottle;
+use super::password::{PasswordCheck, check_password};
+use crate::ports::{Clock, PasswordHasher, RepositoryError, UserRepository};
 use crate::validation::{FieldErrors, Submitted};
 
 pub(crate) const PASSWORD_WRONG: &str = "Your password was entered incorrectly.";
@@ -17,6 +19,9 @@ pub enum DeleteAccountError {
     Invalid(FieldErrors),
     #[error("no such user")]
     UserNotFound,
+    /// The login back-off holds the user's password checks from this address.
+    #[error("too many wrong passwords; expected available in {retry_after_secs} s")]
+    Throttled { retry_after_secs: u64 },
     #[error(transparent)]
     Repository(#[from] RepositoryError),
 }
@@ -26,13 +31,18 @@ pub enum DeleteAccountError {
 pub struct DeleteAccount {
     pub users: Arc<dyn UserRepository>,
     pub hasher: Arc<dyn PasswordHasher>,
+    pub clock: Arc<dyn Clock>,
+    /// The login back-off, which guards this password check too.
+    pub throttle: LoginThrottle,
 }
 
 impl DeleteAccount {
+    /// `client_address` is where the request came from, for the back-off.
     pub fn execute(
         &self,
         user_id: UserId,
         password: Submitted<String>,
+        client_address: &str,
     ) -> Result<(), DeleteAccountError> {
         let user = self
             .users
@@ -43,14 +53,24 @@ impl DeleteAccount {
         let Some(password) = parse_password(password, "password", &mut errors) else {
             return Err(DeleteAccountError::Invalid(errors));
         };
-        if !matches!(
-            self.hasher.verify(&password, &user.password_hash),
-            Verification::Match { .. }
-        ) {
-            return Err(DeleteAccountError::Invalid(FieldErrors::single_at(
-                &["password"],
-                PASSWORD_WRONG,
-            )));
+        match check_password(
+            &self.throttle,
+            self.hasher.as_ref(),
+            &user,
+            &password,
+            client_address,
+            self.clock.now(),
+        )? {
+            PasswordCheck::Right => {}
+            PasswordCheck::Wrong => {
+                return Err(DeleteAccountError::Invalid(FieldErrors::single_at(
+                    &["password"],
+                    PASSWORD_WRONG,
+                )));
+            }
+            PasswordCheck::Throttled { retry_after_secs } => {
+                return Err(DeleteAccountError::Throttled { retry_after_secs });
+            }
         }
         if !self.users.delete(user.id)? {
             return Err(DeleteAccountError::UserNotFound);
@@ -62,12 +82,15 @@ impl DeleteAccount {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ports::Verification;
     use crate::use_cases::test_support::*;
 
     fn use_case(ports: Ports) -> DeleteAccount {
         DeleteAccount {
             users: Arc::new(ports.users),
             hasher: Arc::new(ports.hasher),
+            clock: fixed_clock(),
+            throttle: LoginThrottle::disabled(),
         }
     }
 
@@ -97,7 +120,11 @@ mod tests {
             .withf(|id| *id == USER_ID)
             .times(1)
             .returning(|_| Ok(true));
-        assert!(use_case(ports).execute(USER_ID, value("pw")).is_ok());
+        assert!(
+            use_case(ports)
+                .execute(USER_ID, value("pw"), "203.0.113.7")
+                .is_ok()
+        );
     }
 
     #[test]
@@ -108,7 +135,7 @@ mod tests {
             ports.hasher.expect_verify().return_const(outcome);
             ports.users.expect_delete().never();
             let Err(DeleteAccountError::Invalid(errors)) =
-                use_case(ports).execute(USER_ID, value("pw"))
+                use_case(ports).execute(USER_ID, value("pw"), "203.0.113.7")
             else {
                 panic!("expected a field error");
             };
@@ -125,7 +152,7 @@ mod tests {
         with_user(&mut ports);
         ports.hasher.expect_verify().never();
         let Err(DeleteAccountError::Invalid(errors)) =
-            use_case(ports).execute(USER_ID, Submitted::Absent)
+            use_case(ports).execute(USER_ID, Submitted::Absent, "203.0.113.7")
         else {
             panic!("expected a field error");
         };
@@ -137,7 +164,7 @@ mod tests {
         let mut ports = Ports::new();
         ports.users.expect_find_by_id().returning(|_| Ok(None));
         assert!(matches!(
-            use_case(ports).execute(USER_ID, value("pw")),
+            use_case(ports).execute(USER_ID, value("pw"), "203.0.113.7"),
             Err(DeleteAccountError::UserNotFound)
         ));
         let mut ports = Ports::new();
@@ -150,7 +177,7 @@ mod tests {
             });
         ports.users.expect_delete().returning(|_| Ok(false));
         assert!(matches!(
-            use_case(ports).execute(USER_ID, value("pw")),
+            use_case(ports).execute(USER_ID, value("pw"), "203.0.113.7"),
             Err(DeleteAccountError::UserNotFound)
         ));
     }

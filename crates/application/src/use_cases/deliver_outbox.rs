@@ -17,9 +17,11 @@ use crate::ports::{
 /// How the worker retries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OutboxPolicy {
-    /// Messages claimed per pass.
+    /// Messages claimed per pass. One by default: every message then has its whole lease,
+    /// however slow the ones before it were.
     pub batch: u32,
     /// How long a claimed message is the worker's; after it, another worker may take it over.
+    /// Must exceed the longest a send can take (a connection, then each command, timing out).
     pub lease: Duration,
     /// Tries before a message is marked failed.
     pub max_attempts: u32,
@@ -31,7 +33,7 @@ pub struct OutboxPolicy {
 impl Default for OutboxPolicy {
     fn default() -> Self {
         Self {
-            batch: 20,
+            batch: 1,
             lease: Duration::from_secs(120),
             max_attempts: 8,
             retry_delay: Duration::from_secs(30),
@@ -103,9 +105,18 @@ impl DeliverOutbox {
         let now = self.clock.now();
         let lease_until = now + delta(self.policy.lease);
         let claimed = self.outbox.claim(now, lease_until, self.policy.batch)?;
+        // A reset link that could not be delivered within its own lifetime would arrive dead.
+        let reset_deadline = now - self.account.reset_timeout();
         let mut report = Vec::with_capacity(claimed.len());
         for message in claimed {
-            report.push(self.handle(message)?);
+            let stale_reset = matches!(&message.message, OutboxMessage::Email(email)
+                if email.kind == MailKind::PasswordReset)
+                && message.created_at < reset_deadline;
+            if stale_reset {
+                report.push(self.expired(message)?);
+            } else {
+                report.push(self.handle(message)?);
+            }
         }
         Ok(report)
     }
@@ -138,6 +149,19 @@ impl DeliverOutbox {
             ),
         };
         Ok(Delivery { id, what, outcome })
+    }
+
+    /// Gives up a reset mail whose link has expired before it could be sent.
+    fn expired(&self, queued: QueuedMessage) -> Result<Delivery, RepositoryError> {
+        let attempts = queued.attempts;
+        let error = "the reset link expired before the mail could be delivered".to_owned();
+        self.outbox
+            .mark_failed(queued.id, attempts, self.clock.now(), &error)?;
+        Ok(Delivery {
+            id: queued.id,
+            what: MailKind::PasswordReset.as_str(),
+            outcome: Outcome::Failed { attempts, error },
+        })
     }
 
     fn failed(

@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use thiserror::Error;
 
-use super::account::EMAIL_TAKEN;
 use super::mail::{AccountPolicy, Mails};
 use super::password::{PasswordFlowError, parse_email_field};
 use crate::ports::{
@@ -75,9 +74,9 @@ impl VerifyEmail {
         match self.users.confirm_email(user.id, &claim.email, now, queued) {
             Ok(_) => Ok(()),
             Err(UpdateUserError::NotFound) => Err(VerifyEmailError::NotFound),
-            Err(UpdateUserError::EmailTaken) => Err(VerifyEmailError::Invalid(
-                FieldErrors::single_at(&["email"], EMAIL_TAKEN),
-            )),
+            // Someone else took the pending address meanwhile: the link can no longer do what
+            // it was for, and the answer does not say who holds the address.
+            Err(UpdateUserError::EmailTaken) => Err(VerifyEmailError::NotFound),
             Err(UpdateUserError::Repository(error)) => Err(error.into()),
         }
     }

@@ -155,7 +155,8 @@ impl LogIn {
         if needs_rehash {
             // The login already succeeded; a failed upgrade is retried at the next login.
             if let Ok(upgraded) = self.hasher.hash(&password) {
-                self.users.set_password_hash(user.id, upgraded)?;
+                self.users
+                    .set_password_hash(user.id, &user.password_hash, upgraded)?;
             }
         }
         self.users.record_login(user.id, now)?;
@@ -458,9 +459,13 @@ mod tests {
         ports
             .users
             .expect_set_password_hash()
-            .withf(|id, hash| *id == USER_ID && hash.as_str() == "upgraded")
+            .withf(|id, current, hash| {
+                *id == USER_ID
+                    && *current == stored_user().password_hash
+                    && hash.as_str() == "upgraded"
+            })
             .times(1)
-            .returning(|_, _| Ok(()));
+            .returning(|_, _, _| Ok(()));
         ports.users.expect_record_login().returning(|_, _| Ok(()));
         ports.expect_token_pair_issued(USER_ID);
         assert!(use_case(ports).execute(input("alice", "right")).is_ok());

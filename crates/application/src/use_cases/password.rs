@@ -4,10 +4,14 @@
 
 use std::sync::Arc;
 
-use domain::{Email, Password, SessionId, User, UserAttributes, UserId, check_password_strength};
+use chrono::{DateTime, Utc};
+use domain::{
+    Email, Password, SessionId, ThrottleKey, User, UserAttributes, UserId, check_password_strength,
+};
 use thiserror::Error;
 
 use super::account::parse_password;
+use super::login_throttle::{Admission, LoginThrottle};
 use super::mail::{AccountPolicy, Mails};
 use crate::ports::{
     AccountTokens, Clock, ComposeError, HashError, MailComposer, Outbox, OutboxMessage,
@@ -27,6 +31,9 @@ pub enum PasswordFlowError {
     /// The signed-in user is gone.
     #[error("no such user")]
     UserNotFound,
+    /// The login back-off holds the user's password checks from this address.
+    #[error("too many wrong passwords; expected available in {retry_after_secs} s")]
+    Throttled { retry_after_secs: u64 },
     #[error(transparent)]
     Repository(#[from] RepositoryError),
     #[error(transparent)]
@@ -80,9 +87,53 @@ fn check_new_password(
     Ok(second)
 }
 
+/// What checking a signed-in user's password found.
+pub(crate) enum PasswordCheck {
+    Right,
+    Wrong,
+    /// Held by the back-off: no password was checked.
+    Throttled {
+        retry_after_secs: u64,
+    },
+}
+
+/// Checks a signed-in user's password under the login back-off, keyed as a login from the
+/// same address with the same username would be: a stolen access token is no way around the
+/// limits on guessing a password. A right password resets the back-off as a login does.
+pub(crate) fn check_password(
+    throttle: &LoginThrottle,
+    hasher: &dyn PasswordHasher,
+    user: &User,
+    password: &Password,
+    client_address: &str,
+    now: DateTime<Utc>,
+) -> Result<PasswordCheck, RepositoryError> {
+    let key = if throttle.is_enabled() {
+        let key = ThrottleKey::new(client_address, user.username.as_str());
+        if let Admission::Throttled { retry_after_secs } = throttle.admit(&key, now)? {
+            return Ok(PasswordCheck::Throttled { retry_after_secs });
+        }
+        Some(key)
+    } else {
+        None
+    };
+    if !matches!(
+        hasher.verify(password, &user.password_hash),
+        Verification::Match { .. }
+    ) {
+        return Ok(PasswordCheck::Wrong);
+    }
+    if let Some(key) = key {
+        throttle.record_success(&key, now)?;
+    }
+    Ok(PasswordCheck::Right)
+}
+
 #[derive(Debug, Clone)]
 pub struct ChangePasswordInput {
     pub user_id: UserId,
+    /// Where the request came from, for the login back-off.
+    pub client_address: String,
     /// The session of the request, which goes on; every other one ends.
     pub session_id: Option<SessionId>,
     pub old_password: Submitted<String>,
@@ -99,6 +150,7 @@ pub struct ChangePassword {
     pub tokens: Arc<dyn AccountTokens>,
     pub clock: Arc<dyn Clock>,
     pub policy: AccountPolicy,
+    pub throttle: LoginThrottle,
 }
 
 impl ChangePassword {
@@ -111,13 +163,21 @@ impl ChangePassword {
             .ok_or(PasswordFlowError::UserNotFound)?;
         let mut errors = FieldErrors::new();
         let old = input.old_password.required("old_password", &mut errors);
-        if let Some(old) = parse_password(old, "old_password", &mut errors)
-            && !matches!(
-                self.hasher.verify(&old, &user.password_hash),
-                Verification::Match { .. }
-            )
-        {
-            errors.add(&["old_password"], OLD_PASSWORD_WRONG);
+        if let Some(old) = parse_password(old, "old_password", &mut errors) {
+            match check_password(
+                &self.throttle,
+                self.hasher.as_ref(),
+                &user,
+                &old,
+                &input.client_address,
+                self.clock.now(),
+            )? {
+                PasswordCheck::Right => {}
+                PasswordCheck::Wrong => errors.add(&["old_password"], OLD_PASSWORD_WRONG),
+                PasswordCheck::Throttled { retry_after_secs } => {
+                    return Err(PasswordFlowError::Throttled { retry_after_secs });
+                }
+            }
         }
         let passwords = NewPasswords {
             new_password1: input.new_password1,
@@ -134,11 +194,19 @@ impl ChangePassword {
         let hash = self.hasher.hash(&password)?;
         let notice = self.mails().password_changed(&user)?;
         let now = self.clock.now();
-        if !self
-            .users
-            .change_password(user.id, hash, input.session_id, now, vec![notice])?
-        {
-            return Err(PasswordFlowError::UserNotFound);
+        // Changed or deleted since it was read: the old password checked is no longer it.
+        if !self.users.change_password(
+            user.id,
+            &user.password_hash,
+            hash,
+            input.session_id,
+            now,
+            vec![notice],
+        )? {
+            return Err(PasswordFlowError::Invalid(FieldErrors::single_at(
+                &["old_password"],
+                OLD_PASSWORD_WRONG,
+            )));
         }
         Ok(())
     }
@@ -246,12 +314,17 @@ impl ConfirmPasswordReset {
             policy: &self.policy,
         };
         let notice = mails.password_changed(&user)?;
-        // A user deleted in between: the link was for nobody any more.
-        if !self
-            .users
-            .change_password(user.id, hash, None, now, vec![notice])?
-        {
-            return Err(invalid("uid"));
+        // Deleted, or its password changed (the same link used twice at once): the link was
+        // for a password that is gone.
+        if !self.users.change_password(
+            user.id,
+            &user.password_hash,
+            hash,
+            None,
+            now,
+            vec![notice],
+        )? {
+            return Err(invalid("token"));
         }
         Ok(())
     }

@@ -6,8 +6,8 @@ use thiserror::Error;
 use super::account::{EMAIL_TAKEN, parse_free_email, parse_name, parse_phone};
 use super::mail::{AccountPolicy, Mails};
 use crate::ports::{
-    AccountTokens, Clock, ComposeError, MailComposer, ProfileChanges, RepositoryError,
-    UpdateUserError, UserRepository,
+    AccountTokens, Clock, ComposeError, MailComposer, MailKind, Outbox, ProfileChanges,
+    RepositoryError, UpdateUserError, UserRepository,
 };
 use crate::validation::{FieldErrors, Submitted};
 
@@ -59,6 +59,9 @@ pub struct UpdateProfile {
     pub clock: Arc<dyn Clock>,
     pub composer: Arc<dyn MailComposer>,
     pub tokens: Arc<dyn AccountTokens>,
+    /// Counts the links sent to an address lately: saving a new address again and again must
+    /// not mail its owner without end.
+    pub outbox: Arc<dyn Outbox>,
     pub account: AccountPolicy,
 }
 
@@ -115,13 +118,21 @@ impl UpdateProfile {
                 changes.email = Some(new);
                 changes.pending_email = current.pending_email.is_some().then_some(None);
             } else {
-                // Saving the same new address again sends a fresh link.
-                let mails = Mails {
-                    composer: self.composer.as_ref(),
-                    tokens: self.tokens.as_ref(),
-                    policy: &self.account,
-                };
-                queued.push(mails.verify_email(current.username.as_str(), &new, now)?);
+                // Saving the same new address again sends a fresh link, up to the cap per
+                // address; beyond it the change is recorded and waits for a link sent earlier.
+                let sent = self.outbox.count_recent(
+                    MailKind::VerifyEmail,
+                    &new,
+                    now - chrono::TimeDelta::hours(1),
+                )?;
+                if sent < self.account.resets_per_address_per_hour {
+                    let mails = Mails {
+                        composer: self.composer.as_ref(),
+                        tokens: self.tokens.as_ref(),
+                        policy: &self.account,
+                    };
+                    queued.push(mails.verify_email(current.username.as_str(), &new, now)?);
+                }
                 changes.pending_email = Some(Some(new));
             }
         }
@@ -149,6 +160,7 @@ mod tests {
             clock: fixed_clock(),
             composer: Arc::new(ports.composer),
             tokens: Arc::new(ports.account_tokens),
+            outbox: Arc::new(ports.outbox),
             account: AccountPolicy::default(),
         }
     }
@@ -220,9 +232,34 @@ mod tests {
     }
 
     #[test]
+    fn with_verification_on_links_to_one_address_are_capped() {
+        let mut ports = Ports::new();
+        current(&mut ports, Some("new@example.com"));
+        ports
+            .outbox
+            .expect_count_recent()
+            .withf(|kind, to, _| *kind == MailKind::VerifyEmail && to.as_str() == "new@example.com")
+            .returning(|_, _, _| Ok(3));
+        ports.composer.expect_compose().never();
+        ports
+            .users
+            .expect_update_profile()
+            .withf(|_, changes, _, queued| changes.pending_email.is_some() && queued.is_empty())
+            .times(1)
+            .returning(|_, _, _, _| Ok((stored_user(), stored_profile())));
+        verifying(ports)
+            .execute(changes(value("new@example.com"), Submitted::Absent, true))
+            .expect("saved");
+    }
+
+    #[test]
     fn with_verification_on_a_new_address_waits_for_its_link() {
         let mut ports = Ports::new();
         current(&mut ports, None);
+        ports
+            .outbox
+            .expect_count_recent()
+            .returning(|_, _, _| Ok(2));
         ports
             .account_tokens
             .expect_verification_key()
@@ -234,7 +271,7 @@ mod tests {
             .times(1)
             .returning(|to, context| {
                 assert_eq!(to.as_str(), "new@example.com");
-                assert_eq!(context.kind, crate::ports::MailKind::VerifyEmail);
+                assert_eq!(context.kind, MailKind::VerifyEmail);
                 Ok(crate::ports::OutgoingEmail {
                     kind: context.kind,
                     to: to.clone(),

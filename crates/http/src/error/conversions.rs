@@ -110,6 +110,9 @@ impl From<PasswordFlowError> for ApiError {
         match error {
             PasswordFlowError::Invalid(errors) => Self::Validation(errors),
             PasswordFlowError::UserNotFound => Self::UserNotFound,
+            PasswordFlowError::Throttled { retry_after_secs } => Self::Throttled {
+                wait_secs: retry_after_secs,
+            },
             PasswordFlowError::Repository(error) => error.into(),
             PasswordFlowError::Hash(error) => Self::internal(error),
             PasswordFlowError::Compose(error) => Self::internal(error),
@@ -133,6 +136,9 @@ impl From<DeleteAccountError> for ApiError {
         match error {
             DeleteAccountError::Invalid(errors) => Self::Validation(errors),
             DeleteAccountError::UserNotFound => Self::UserNotFound,
+            DeleteAccountError::Throttled { retry_after_secs } => Self::Throttled {
+                wait_secs: retry_after_secs,
+            },
             DeleteAccountError::Repository(error) => error.into(),
         }
     }

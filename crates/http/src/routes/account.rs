@@ -1,7 +1,7 @@
 //! The account's lifecycle (dj-rest-auth's paths and bodies): password change and reset,
 //! e-mail verification, deletion.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use application::use_cases::{
     ChangePassword, ChangePasswordInput, ConfirmPasswordReset, ConfirmPasswordResetInput,
     DeleteAccount, RequestPasswordReset, ResendVerification, VerifyEmail,
@@ -12,6 +12,7 @@ use super::{Access, Caching, POST_METHODS, endpoint};
 use crate::auth::Authenticated;
 use crate::blocking::{HashSlots, run};
 use crate::body::{self, Body};
+use crate::client::client_info;
 use crate::error::ApiError;
 use crate::throttle::{Admitted, PasswordResetRate};
 
@@ -49,17 +50,20 @@ fn detail(message: &str) -> HttpResponse {
 
 /// Checks the old password and hashes the new one: in a turn at a hash, as sign-ins are.
 async fn change_password(
+    req: HttpRequest,
     Authenticated(caller): Authenticated,
     body: Result<Body, ApiError>,
     change: web::Data<ChangePassword>,
     slots: web::Data<HashSlots>,
 ) -> Result<HttpResponse, ApiError> {
     let Body(fields) = body?;
+    let client = client_info(&req);
     let _turn = slots.acquire().await?;
     run(move || {
         let user = caller.user()?;
         let input = ChangePasswordInput {
             user_id: user.id,
+            client_address: client.ip_address().to_owned(),
             session_id: caller.claims.session_id.clone(),
             old_password: body::string(&fields, "old_password"),
             new_password1: body::string(&fields, "new_password1"),
@@ -123,6 +127,7 @@ async fn resend_verification(
 }
 
 async fn delete_account(
+    req: HttpRequest,
     Authenticated(caller): Authenticated,
     body: Result<Body, ApiError>,
     delete: web::Data<DeleteAccount>,
@@ -130,10 +135,11 @@ async fn delete_account(
 ) -> Result<HttpResponse, ApiError> {
     let Body(fields) = body?;
     let password = body::string(&fields, "password");
+    let client = client_info(&req);
     let _turn = slots.acquire().await?;
     run(move || {
         let user = caller.user()?;
-        Ok(delete.execute(user.id, password)?)
+        Ok(delete.execute(user.id, password, client.ip_address())?)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())

@@ -398,7 +398,7 @@ pub(crate) fn a_password_hash_is_replaced(db: &TestDatabase) {
 
     let stronger = PasswordHash::new("$argon2id$v=19$m=65536,t=3,p=1$c2FsdA$aGFzaA".to_owned());
     users
-        .set_password_hash(alice.id, stronger.clone())
+        .set_password_hash(alice.id, &alice.password_hash, stronger.clone())
         .expect("replaced");
     assert_eq!(
         users

@@ -99,6 +99,7 @@ contract_tests!(
     a_creation_queues_its_messages_and_a_refused_one_queues_nothing,
     an_update_records_keeps_and_clears_the_pending_email_and_queues_its_messages,
     an_address_in_another_mailbox_is_unverified_and_a_change_of_case_is_not,
+    a_password_change_decided_on_a_replaced_hash_writes_nothing,
     a_refused_update_queues_nothing,
     a_password_change_ends_the_other_sessions_and_queues_its_messages,
     a_password_change_of_an_unknown_user_writes_nothing,

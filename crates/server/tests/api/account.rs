@@ -25,6 +25,7 @@ on_both_databases!(
     with_verification_off_registration_sends_no_mail,
     deletion_takes_the_password_and_everything_of_the_user,
     a_bad_verification_key_is_not_found,
+    one_reset_link_used_twice_at_once_sets_one_password,
 );
 
 async fn post_authed(app: &TestApp, path: &str, access: &str, body: Value) -> (StatusCode, Value) {
@@ -624,4 +625,68 @@ async fn deletion_takes_the_password_and_everything_of_the_user(app: TestApp) {
     // Bob is untouched, and the name is free again.
     assert_eq!(app.profile(&bob.access).await.status(), StatusCode::OK);
     app.register("alice").await;
+}
+
+with_settings!(
+    wrong_passwords_on_change_and_deletion_count_as_failed_logins,
+    |settings| {
+        settings.throttle.enabled = true;
+    }
+);
+
+/// A stolen access token is no way around the login back-off: the password checks of a change
+/// and a deletion are charged as logins from the same address with the same username.
+async fn wrong_passwords_on_change_and_deletion_count_as_failed_logins(app: TestApp) {
+    let tokens = app.register("alice").await;
+    for n in 0..3 {
+        let (status, _) = change_password(&app, &tokens.access, "wrong", NEW_PASSWORD).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "change {n}");
+    }
+    for n in 0..2 {
+        let (status, _) = post_authed(
+            &app,
+            "/api/auth/account/delete/",
+            &tokens.access,
+            json!({"password": "wrong"}),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "deletion {n}");
+    }
+    let (status, body) = change_password(&app, &tokens.access, PASSWORD, NEW_PASSWORD).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("Request was throttled."),
+        "{body}"
+    );
+    assert_eq!(
+        sign_in(&app, "alice", PASSWORD).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // Nothing was changed meanwhile.
+    assert_eq!(app.profile(&tokens.access).await.status(), StatusCode::OK);
+}
+
+async fn one_reset_link_used_twice_at_once_sets_one_password(app: TestApp) {
+    app.register("alice").await;
+    let (uid, token) = reset_link(&app, "alice@example.com", 1).await;
+    let (first, second) = tokio::join!(
+        confirm_reset(&app, &uid, &token, NEW_PASSWORD),
+        confirm_reset(&app, &uid, &token, "yet-another-passphrase"),
+    );
+    let mut statuses = [first.0, second.0];
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        [StatusCode::OK, StatusCode::BAD_REQUEST],
+        "{first:?} {second:?}"
+    );
+    let winner = if first.0 == StatusCode::OK {
+        NEW_PASSWORD
+    } else {
+        "yet-another-passphrase"
+    };
+    assert_eq!(sign_in(&app, "alice", winner).await, StatusCode::OK);
 }

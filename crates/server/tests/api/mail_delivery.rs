@@ -15,6 +15,7 @@ use auth_server::Settings;
 use auth_server::settings::EmailBackend;
 use persistence::testing::TestDatabase;
 use reqwest::StatusCode;
+use secrecy::ExposeSecret;
 use serde_json::json;
 
 use crate::on_both_databases;
@@ -207,8 +208,19 @@ async fn a_reset_takes_as_long_for_an_unknown_address_as_for_a_known_one(app: Te
     }
     let (known, unknown) = (median(known), median(unknown));
     let difference = known.abs_diff(unknown);
+    let database = if app
+        .settings
+        .database
+        .url
+        .expose_secret()
+        .starts_with("postgres")
+    {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
     println!(
-        "reset request medians over 30 each: known {known:?}, unknown {unknown:?}, difference {difference:?}"
+        "{database}: reset request medians over 30 each: known {known:?}, unknown {unknown:?}, difference {difference:?}"
     );
     let slower = known.max(unknown);
     assert!(

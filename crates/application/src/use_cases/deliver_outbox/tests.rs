@@ -53,7 +53,7 @@ fn claims(ports: &mut Ports, messages: Vec<QueuedMessage>) {
         .outbox
         .expect_claim()
         .withf(|at, lease_until, batch| {
-            *at == now() && *lease_until == now() + TimeDelta::seconds(120) && *batch == 20
+            *at == now() && *lease_until == now() + TimeDelta::seconds(120) && *batch == 1
         })
         .times(1)
         .return_once(move |_, _, _| Ok(messages));
@@ -406,4 +406,42 @@ fn a_resend_sends_nothing_when_verified_unknown_off_or_past_the_cap() {
         resolves_with(&mut ports, 0);
         worker(ports, verifying()).run_pass().unwrap();
     }
+}
+
+#[test]
+fn a_reset_mail_older_than_its_links_lifetime_is_given_up_unsent() {
+    let mut ports = Ports::new();
+    let message = OutboxMessage::Email(mail(MailKind::PasswordReset));
+    claims(
+        &mut ports,
+        vec![QueuedMessage {
+            created_at: now() - TimeDelta::seconds(3601),
+            ..queued(5, message, 6)
+        }],
+    );
+    ports.mailer.expect_send().never();
+    ports
+        .outbox
+        .expect_mark_failed()
+        .withf(|id, attempts, _, error| *id == 5 && *attempts == 6 && error.contains("expired"))
+        .times(1)
+        .returning(|_, _, _, _| Ok(()));
+    let report = worker(ports, AccountPolicy::default()).run_pass().unwrap();
+    assert!(matches!(report[0].outcome, Outcome::Failed { .. }));
+}
+
+#[test]
+fn a_notice_is_sent_however_long_it_waited() {
+    let mut ports = Ports::new();
+    let message = OutboxMessage::Email(mail(MailKind::PasswordChanged));
+    claims(
+        &mut ports,
+        vec![QueuedMessage {
+            created_at: now() - TimeDelta::days(2),
+            ..queued(6, message, 7)
+        }],
+    );
+    ports.mailer.expect_send().times(1).returning(|_| Ok(()));
+    ports.outbox.expect_mark_sent().returning(|_, _| Ok(()));
+    worker(ports, AccountPolicy::default()).run_pass().unwrap();
 }

@@ -53,12 +53,14 @@ fn change(ports: Ports) -> ChangePassword {
         tokens: Arc::new(ports.account_tokens),
         clock: fixed_clock(),
         policy: AccountPolicy::default(),
+        throttle: LoginThrottle::disabled(),
     }
 }
 
 fn change_input(old: &str, first: &str, second: &str) -> ChangePasswordInput {
     ChangePasswordInput {
         user_id: USER_ID,
+        client_address: "203.0.113.7".into(),
         session_id: Some(session_id()),
         old_password: value(old),
         new_password1: value(first),
@@ -88,15 +90,16 @@ fn a_change_stores_the_hash_keeps_this_session_and_queues_a_notice() {
     ports
         .users
         .expect_change_password()
-        .withf(|id, hash, keep, at, queued| {
+        .withf(|id, current, hash, keep, at, queued| {
             *id == USER_ID
+                && *current == stored_user().password_hash
                 && hash.as_str() == "new-hash"
                 && *keep == Some(session_id())
                 && *at == now()
                 && matches!(queued.as_slice(), [OutboxMessage::Email(mail)] if mail.kind == MailKind::PasswordChanged)
         })
         .times(1)
-        .returning(|_, _, _, _, _| Ok(true));
+        .returning(|_, _, _, _, _, _| Ok(true));
     change(ports)
         .execute(change_input("old-password", STRONG, STRONG))
         .expect("changes");
@@ -165,7 +168,7 @@ fn the_validators_run_against_the_user_and_report_under_the_second_field() {
 }
 
 #[test]
-fn a_user_gone_before_or_during_the_change_is_not_found() {
+fn a_user_gone_before_the_change_is_not_found_and_a_password_changed_during_it_is_wrong() {
     let mut ports = Ports::new();
     ports.users.expect_find_by_id().returning(|_| Ok(None));
     assert!(matches!(
@@ -181,11 +184,11 @@ fn a_user_gone_before_or_during_the_change_is_not_found() {
     ports
         .users
         .expect_change_password()
-        .returning(|_, _, _, _, _| Ok(false));
-    assert!(matches!(
-        change(ports).execute(change_input("old-password", STRONG, STRONG)),
-        Err(PasswordFlowError::UserNotFound)
-    ));
+        .returning(|_, _, _, _, _, _| Ok(false));
+    assert_eq!(
+        invalid(change(ports).execute(change_input("old-password", STRONG, STRONG))),
+        [("old_password".to_owned(), OLD_PASSWORD_WRONG.to_owned())]
+    );
 }
 
 #[test]
@@ -301,11 +304,15 @@ fn a_valid_link_sets_the_password_and_ends_every_session() {
     ports
         .users
         .expect_change_password()
-        .withf(|id, hash: &PasswordHash, keep, _, queued| {
-            *id == USER_ID && hash.as_str() == "new-hash" && keep.is_none() && queued.len() == 1
+        .withf(|id, current, hash: &PasswordHash, keep, _, queued| {
+            *current == stored_user().password_hash
+                && *id == USER_ID
+                && hash.as_str() == "new-hash"
+                && keep.is_none()
+                && queued.len() == 1
         })
         .times(1)
-        .returning(|_, _, _, _, _| Ok(true));
+        .returning(|_, _, _, _, _, _| Ok(true));
     confirm(ports)
         .execute(confirm_input(STRONG, STRONG))
         .expect("resets");
@@ -384,7 +391,7 @@ fn a_valid_link_with_bad_new_passwords_gets_the_form_errors() {
 }
 
 #[test]
-fn a_user_deleted_during_the_reset_makes_the_link_invalid() {
+fn a_user_deleted_or_reset_during_the_reset_makes_the_link_invalid() {
     let mut ports = Ports::new();
     with_user(&mut ports);
     link(&mut ports, true);
@@ -393,9 +400,9 @@ fn a_user_deleted_during_the_reset_makes_the_link_invalid() {
     ports
         .users
         .expect_change_password()
-        .returning(|_, _, _, _, _| Ok(false));
+        .returning(|_, _, _, _, _, _| Ok(false));
     assert_eq!(
         invalid(confirm(ports).execute(confirm_input(STRONG, STRONG))),
-        [("uid".to_owned(), INVALID_VALUE.to_owned())]
+        [("token".to_owned(), INVALID_VALUE.to_owned())]
     );
 }

@@ -224,6 +224,7 @@ pub(crate) fn a_password_change_ends_the_other_sessions_and_queues_its_messages(
         users
             .change_password(
                 alice,
+                &stored_hash(db, alice),
                 hash.clone(),
                 Some(kept.id.clone()),
                 changed_at,
@@ -257,7 +258,7 @@ pub(crate) fn a_password_change_ends_the_other_sessions_and_queues_its_messages(
     let again = changed_at + Duration::minutes(1);
     assert!(
         users
-            .change_password(alice, hash, None, again, Vec::new())
+            .change_password(alice, &hash.clone(), hash, None, again, Vec::new())
             .expect("ran")
     );
     assert_eq!(
@@ -274,6 +275,7 @@ pub(crate) fn a_password_change_of_an_unknown_user_writes_nothing(db: &TestDatab
         .users()
         .change_password(
             UserId::new(987_654),
+            &PasswordHash::new("$argon2id$nobody".to_owned()),
             PasswordHash::new("$argon2id$nobody".to_owned()),
             None,
             at("2026-12-03T10:00:00Z"),
@@ -296,6 +298,7 @@ pub(crate) fn a_password_change_whose_message_fails_changes_nothing(db: &TestDat
 
     let result = users.change_password(
         alice,
+        &before.password_hash,
         PasswordHash::new("$argon2id$changed".to_owned()),
         None,
         t0,
@@ -553,4 +556,54 @@ pub(crate) fn an_address_in_another_mailbox_is_unverified_and_a_change_of_case_i
     let moved = change("alice@elsewhere.example.org");
     assert!(!moved.email_verified);
     assert_eq!(found(db, alice.id), moved);
+}
+
+fn stored_hash(db: &TestDatabase, id: UserId) -> PasswordHash {
+    found(db, id).password_hash
+}
+
+pub(crate) fn a_password_change_decided_on_a_replaced_hash_writes_nothing(db: &TestDatabase) {
+    let users = db.database().users();
+    let store = db.database().sessions();
+    let mut conn = raw::connect(db);
+    let alice = create_user(db, "alice");
+    let t0 = at("2026-12-03T10:00:00Z");
+    let session = store.start(new_session(alice, t0), 10).expect("started");
+    let read = stored_hash(db, alice);
+    let first = PasswordHash::new("$argon2id$first-reset".to_owned());
+    assert!(
+        users
+            .change_password(alice, &read, first.clone(), None, t0, Vec::new())
+            .expect("ran")
+    );
+    let later = t0 + Duration::seconds(1);
+    // A second use of the same reset link, decided on the hash the first one replaced.
+    assert!(
+        !users
+            .change_password(
+                alice,
+                &read,
+                PasswordHash::new("$argon2id$second-reset".to_owned()),
+                None,
+                later,
+                vec![mail(MailKind::PasswordChanged, "alice@example.com")],
+            )
+            .expect("ran")
+    );
+    assert_eq!(stored_hash(db, alice), first);
+    assert_eq!(raw::count(&mut conn, "outbox"), 0);
+    assert_eq!(
+        store.find(&session.id).expect("ran").expect("found").ended,
+        Some((t0, SessionEnd::PasswordChanged)),
+        "ended by the first change, not again by the second"
+    );
+    // A login's upgrade decided on the old hash does not bring it back either.
+    users
+        .set_password_hash(
+            alice,
+            &read,
+            PasswordHash::new("$argon2id$upgraded-old".to_owned()),
+        )
+        .expect("ran");
+    assert_eq!(stored_hash(db, alice), first);
 }

@@ -446,6 +446,11 @@ pub(crate) fn waiting_for_work_ends_with_a_commit_that_queued_and_times_out_othe
     users
         .change_password(
             bob,
+            &users
+                .find_by_id(bob)
+                .expect("ran")
+                .expect("found")
+                .password_hash,
             hash,
             None,
             t0(),
