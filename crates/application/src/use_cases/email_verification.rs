@@ -53,8 +53,7 @@ impl VerifyEmail {
             .users
             .find_by_username(&claim.username)?
             .ok_or(VerifyEmailError::NotFound)?;
-        let same =
-            |email: &domain::Email| email.as_str().eq_ignore_ascii_case(claim.email.as_str());
+        let same = |email: &domain::Email| email.same_address(&claim.email);
         let queued = if same(&user.email) {
             if user.email_verified {
                 // The link was used already.

@@ -191,17 +191,20 @@ impl ChangePassword {
         let password =
             check_new_password(&user, first, second).map_err(PasswordFlowError::Invalid)?;
 
-        let hash = self.hasher.hash(&password)?;
-        let notice = self.mails().password_changed(&user)?;
-        let now = self.clock.now();
+        let mails = Mails {
+            composer: self.composer.as_ref(),
+            tokens: self.tokens.as_ref(),
+            policy: &self.policy,
+        };
         // Changed or deleted since it was read: the old password checked is no longer it.
-        if !self.users.change_password(
-            user.id,
-            &user.password_hash,
-            hash,
+        if !replace_password(
+            self.users.as_ref(),
+            self.hasher.as_ref(),
+            &mails,
+            &user,
+            &password,
             input.session_id,
-            now,
-            vec![notice],
+            self.clock.now(),
         )? {
             return Err(PasswordFlowError::Invalid(FieldErrors::single_at(
                 &["old_password"],
@@ -210,14 +213,23 @@ impl ChangePassword {
         }
         Ok(())
     }
+}
 
-    fn mails(&self) -> Mails<'_> {
-        Mails {
-            composer: self.composer.as_ref(),
-            tokens: self.tokens.as_ref(),
-            policy: &self.policy,
-        }
-    }
+/// Hashes `password` and stores it in place of the hash `user` was read with, ending every
+/// session of the user but `keep` and queueing the notice, in one transaction; `false` when
+/// the stored hash changed meanwhile or the user is gone.
+fn replace_password(
+    users: &dyn UserRepository,
+    hasher: &dyn PasswordHasher,
+    mails: &Mails<'_>,
+    user: &User,
+    password: &Password,
+    keep: Option<SessionId>,
+    now: DateTime<Utc>,
+) -> Result<bool, PasswordFlowError> {
+    let hash = hasher.hash(password)?;
+    let notice = mails.password_changed(user)?;
+    Ok(users.change_password(user.id, &user.password_hash, hash, keep, now, vec![notice])?)
 }
 
 /// Asks for a reset link. Whether an account has the address is found out later, by the
@@ -307,22 +319,21 @@ impl ConfirmPasswordReset {
         let password =
             check_new_password(&user, first, second).map_err(PasswordFlowError::Invalid)?;
 
-        let hash = self.hasher.hash(&password)?;
         let mails = Mails {
             composer: self.composer.as_ref(),
             tokens: self.tokens.as_ref(),
             policy: &self.policy,
         };
-        let notice = mails.password_changed(&user)?;
         // Deleted, or its password changed (the same link used twice at once): the link was
         // for a password that is gone.
-        if !self.users.change_password(
-            user.id,
-            &user.password_hash,
-            hash,
+        if !replace_password(
+            self.users.as_ref(),
+            self.hasher.as_ref(),
+            &mails,
+            &user,
+            &password,
             None,
             now,
-            vec![notice],
         )? {
             return Err(invalid("token"));
         }

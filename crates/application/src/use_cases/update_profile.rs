@@ -112,7 +112,7 @@ impl UpdateProfile {
                 .users
                 .find_by_id(input.user_id)?
                 .ok_or(UpdateProfileError::NotFound)?;
-            if new.as_str().eq_ignore_ascii_case(current.email.as_str()) {
+            if new.same_address(&current.email) {
                 // The same mailbox: nothing to verify, and an address change asked for
                 // earlier is withdrawn.
                 changes.email = Some(new);
