@@ -697,3 +697,128 @@ pub struct VerificationClaim {
     pub username: String,
     pub email: Email,
 }
+
+// ---- Cutover from the Django system ----
+
+/// A row of Django's `auth_user`, as the Django database holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DjangoUser {
+    pub id: i64,
+    pub username: String,
+    /// May be blank: Django's `EmailField(blank=True)`.
+    pub email: String,
+    /// Django's encoded hash (`pbkdf2_sha256$…`, `argon2$…`, `!…` for an unusable password…).
+    pub password: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub is_active: bool,
+    pub is_staff: bool,
+    pub is_superuser: bool,
+    pub date_joined: DateTime<Utc>,
+    pub last_login: Option<DateTime<Utc>>,
+}
+
+/// A row of the original system's profile table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DjangoProfile {
+    pub user_id: i64,
+    pub phone: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// simplejwt's `OutstandingToken`, with the time of its `BlacklistedToken` when it has one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DjangoToken {
+    pub jti: String,
+    /// simplejwt keeps a token whose user was deleted, with no user.
+    pub user_id: Option<i64>,
+    pub created_at: Option<DateTime<Utc>>,
+    pub expires_at: DateTime<Utc>,
+    pub blacklisted_at: Option<DateTime<Utc>>,
+}
+
+/// Everything the cutover reads from the Django database, users in id order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DjangoData {
+    pub users: Vec<DjangoUser>,
+    pub profiles: Vec<DjangoProfile>,
+    pub tokens: Vec<DjangoToken>,
+    /// The profile table read, or `None` when the database has none.
+    pub profile_table: Option<String>,
+}
+
+#[derive(Debug, Error)]
+pub enum DjangoSourceError {
+    /// The database could not be opened or read; the message never holds its password.
+    #[error("could not read the Django database: {0}")]
+    Unreadable(String),
+    /// The profile table is missing, ambiguous, or not shaped like the original system's.
+    #[error("{0}")]
+    ProfileTable(String),
+}
+
+/// The Django database the cutover imports from.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait DjangoSource: Send + Sync {
+    fn read(&self) -> Result<DjangoData, DjangoSourceError>;
+}
+
+/// A user already in this system's database, as the cutover compares it with Django's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredAccount {
+    pub id: UserId,
+    pub username: String,
+    pub email: String,
+}
+
+/// What this system's database already holds, so that the cutover writes only what is missing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoredState {
+    pub accounts: Vec<StoredAccount>,
+    /// The users that have a profile.
+    pub profile_owners: Vec<UserId>,
+    /// Every recorded refresh token's `jti`, with whether it is revoked.
+    pub tokens: Vec<(String, bool)>,
+}
+
+/// A profile the cutover writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportedProfile {
+    pub user_id: UserId,
+    pub phone: Phone,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A recorded refresh token the cutover writes; `revoked_at` is set for a blacklisted one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportedToken {
+    pub jti: String,
+    pub user_id: UserId,
+    pub issued_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// This system's database, as the cutover writes to it. Each write is one transaction, and
+/// leaves alone what is already there, so an interrupted import can simply be run again.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait ImportTarget: Send + Sync {
+    fn stored(&self) -> Result<StoredState, RepositoryError>;
+    /// Users with their own ids (kept, so that `user_id` claims Django issued still name them),
+    /// and profiles.
+    fn write_users(
+        &self,
+        users: &[User],
+        profiles: &[ImportedProfile],
+    ) -> Result<(), RepositoryError>;
+    /// Recorded tokens, and revocations of tokens recorded already (`jti`, when).
+    fn write_tokens(
+        &self,
+        tokens: &[ImportedToken],
+        revocations: &[(String, DateTime<Utc>)],
+    ) -> Result<(), RepositoryError>;
+    /// After the last write: makes ids assigned later start past the imported ones.
+    fn finish(&self) -> Result<(), RepositoryError>;
+}

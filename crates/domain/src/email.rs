@@ -56,6 +56,18 @@ impl Email {
         }
     }
 
+    /// No address: what Django stores for a user created without one (its `EmailField` is
+    /// `blank=True`). Only ever read back from storage, for users imported from Django; the API
+    /// refuses a blank address, so no request makes one.
+    pub fn blank() -> Self {
+        Self(String::new())
+    }
+
+    /// Whether this is [`Email::blank`]: there is no address to write to or to look up by.
+    pub fn is_blank(&self) -> bool {
+        self.0.is_empty()
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -15,8 +15,8 @@ use crate::connection::{AnyConnection, ConnectionManager, PooledConnection};
 use crate::database_url::{ACCEPTED_FORMS, DatabaseUrl};
 use crate::error::{DbError, is_connection_failure};
 use crate::{
-    DieselHealthProbe, DieselOutbox, DieselRefreshTokenStore, DieselSessionStore,
-    DieselThrottleStore, DieselUserRepository,
+    DieselHealthProbe, DieselImportTarget, DieselOutbox, DieselRefreshTokenStore,
+    DieselSessionStore, DieselThrottleStore, DieselUserRepository,
 };
 
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
@@ -188,6 +188,11 @@ impl Database {
 
     pub fn health(&self) -> DieselHealthProbe {
         DieselHealthProbe::new(self.clone())
+    }
+
+    /// This database as the cutover from Django writes to it.
+    pub fn import_target(&self) -> DieselImportTarget {
+        DieselImportTarget::new(self.clone())
     }
 
     pub fn outbox(&self) -> DieselOutbox {

@@ -10,8 +10,10 @@
 mod connection;
 mod database;
 mod database_url;
+mod django_source;
 mod error;
 mod health;
+mod import_target;
 mod outbox;
 mod refresh_tokens;
 mod rows;
@@ -24,7 +26,9 @@ mod users;
 pub mod testing;
 
 pub use database::{Backend, ConnectError, Database, MigrationError, PoolOptions};
+pub use django_source::DjangoDatabase;
 pub use health::DieselHealthProbe;
+pub use import_target::DieselImportTarget;
 pub use outbox::DieselOutbox;
 pub use refresh_tokens::DieselRefreshTokenStore;
 pub use sessions::DieselSessionStore;

@@ -84,8 +84,12 @@ impl TryFrom<UserRow> for User {
         };
         let username = Username::parse(&row.username)
             .map_err(|problems| invalid(format!("username: {problems:?}")))?;
-        let email =
-            Email::parse(&row.email).map_err(|problems| invalid(format!("email: {problems:?}")))?;
+        // Blank only for users imported from Django, which allows it.
+        let email = if row.email.is_empty() {
+            Email::blank()
+        } else {
+            Email::parse(&row.email).map_err(|problems| invalid(format!("email: {problems:?}")))?
+        };
         let pending_email = row
             .pending_email
             .as_deref()

@@ -94,6 +94,36 @@ impl TestDatabase {
         Some(test_database)
     }
 
+    /// Like [`TestDatabase::postgres`], but not migrated: an empty database for another
+    /// system's schema (the Django database the cutover tests import from).
+    /// [`TestDatabase::database`], `execute` and `query_text` are not for it.
+    ///
+    /// # Panics
+    /// As [`TestDatabase::postgres`].
+    pub fn postgres_unmigrated() -> Option<Self> {
+        let Ok(maintenance_url) = env::var(TEST_POSTGRES_URL) else {
+            if env::var(REQUIRE_POSTGRES).is_ok_and(|value| value == "1") {
+                panic!("{REQUIRE_POSTGRES}=1 but {TEST_POSTGRES_URL} is not set");
+            }
+            return None;
+        };
+        let name = format!("auth_test_{}", unique_suffix());
+        let mut admin = PgConnection::establish(&maintenance_url).unwrap_or_else(|error| {
+            panic!("cannot connect to {TEST_POSTGRES_URL} to create a test database: {error}")
+        });
+        diesel::sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .unwrap_or_else(|error| panic!("cannot create the test database {name}: {error}"));
+        Some(Self {
+            url: with_database_name(&maintenance_url, &name),
+            database: None,
+            cleanup: Cleanup::PostgresDatabase {
+                maintenance_url,
+                name,
+            },
+        })
+    }
+
     pub fn url(&self) -> &str {
         &self.url
     }

@@ -66,7 +66,10 @@ impl VerifyEmail {
                 tokens: self.tokens.as_ref(),
                 policy: &self.policy,
             };
-            vec![mails.email_changed(&user, &claim.email)?]
+            mails
+                .email_changed(&user, &claim.email)?
+                .into_iter()
+                .collect()
         } else {
             return Err(VerifyEmailError::NotFound);
         };

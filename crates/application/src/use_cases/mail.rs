@@ -129,7 +129,12 @@ impl Mails<'_> {
         )
     }
 
-    pub fn password_changed(&self, user: &User) -> Result<OutboxMessage, ComposeError> {
+    /// The notice that the password changed; none for a user without an address (imported
+    /// from Django, which allows a blank one).
+    pub fn password_changed(&self, user: &User) -> Result<Option<OutboxMessage>, ComposeError> {
+        if user.email.is_blank() {
+            return Ok(None);
+        }
         self.compose(
             &user.email,
             MailKind::PasswordChanged,
@@ -137,14 +142,19 @@ impl Mails<'_> {
             None,
             None,
         )
+        .map(Some)
     }
 
-    /// The notice to the user's old address that `new_email` replaced it.
+    /// The notice to the user's old address that `new_email` replaced it; none when there was
+    /// no old address (a blank one, imported from Django).
     pub fn email_changed(
         &self,
         user: &User,
         new_email: &Email,
-    ) -> Result<OutboxMessage, ComposeError> {
+    ) -> Result<Option<OutboxMessage>, ComposeError> {
+        if user.email.is_blank() {
+            return Ok(None);
+        }
         self.compose(
             &user.email,
             MailKind::EmailChanged,
@@ -152,5 +162,6 @@ impl Mails<'_> {
             None,
             Some(new_email),
         )
+        .map(Some)
     }
 }

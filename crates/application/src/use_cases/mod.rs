@@ -9,6 +9,7 @@ mod deliver_outbox;
 mod email_verification;
 mod flush_expired_tokens;
 mod get_profile;
+mod import_django;
 mod log_in;
 mod log_out;
 mod login_throttle;
@@ -27,6 +28,10 @@ pub use deliver_outbox::{DeliverOutbox, Delivery, OutboxPolicy, Outcome};
 pub use email_verification::{ResendVerification, VerifyEmail, VerifyEmailError};
 pub use flush_expired_tokens::{FlushExpiredTokens, Flushed, PRUNE_BATCH};
 pub use get_profile::{GetProfile, GetProfileError};
+pub use import_django::{
+    Counts, ImportDjango, ImportError, ImportOptions, ImportProgress, ImportReport, LeftOut,
+    NoProgress, OnConflict, Reason, Record, Stage, TokenCounts,
+};
 pub use log_in::{AdmittedLogIn, LogIn, LogInError, LogInInput};
 pub use log_out::{LogOut, LogOutError, LogOutInput};
 pub use login_throttle::LoginThrottle;

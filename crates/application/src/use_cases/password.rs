@@ -229,7 +229,14 @@ fn replace_password(
 ) -> Result<bool, PasswordFlowError> {
     let hash = hasher.hash(password)?;
     let notice = mails.password_changed(user)?;
-    Ok(users.change_password(user.id, &user.password_hash, hash, keep, now, vec![notice])?)
+    Ok(users.change_password(
+        user.id,
+        &user.password_hash,
+        hash,
+        keep,
+        now,
+        notice.into_iter().collect(),
+    )?)
 }
 
 /// Asks for a reset link. Whether an account has the address is found out later, by the

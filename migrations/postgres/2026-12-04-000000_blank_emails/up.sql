@@ -1,0 +1,4 @@
+-- Django allows a blank e-mail address (EmailField(blank=True)), and users imported from it keep
+-- theirs; blank is "no address", so only addresses are unique. The API never writes a blank one.
+DROP INDEX users_email_lower_key;
+CREATE UNIQUE INDEX users_email_lower_key ON users (lower(email)) WHERE email <> '';
