@@ -6,13 +6,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
-use application::ports::{Clock, MailComposer, Mailer, Outbox, SystemClock};
+use application::ports::{Clock, DjangoSource, MailComposer, Mailer, Outbox, SystemClock};
 use application::use_cases::{
     AccountPolicy, Authenticate, ChangePassword, ConfirmPasswordReset, CreateSuperuser,
     DeleteAccount, DeliverOutbox, Delivery, EmailVerification, EndSession, FlushExpiredTokens,
-    GetProfile, ListSessions, LogIn, LogOut, LoginThrottle, OutboxPolicy, Outcome, RefreshToken,
-    RegisterUser, RequestPasswordReset, ResendVerification, SessionPolicy, SetUserActive,
-    UpdateProfile, VerifyEmail, VerifyToken,
+    GetProfile, ImportDjango, ListSessions, LogIn, LogOut, LoginThrottle, OutboxPolicy, Outcome,
+    RefreshToken, RegisterUser, RequestPasswordReset, ResendVerification, SessionPolicy,
+    SetUserActive, UpdateProfile, VerifyEmail, VerifyToken,
 };
 use http::{AccountFlows, HttpSettings, RefreshCookie, UseCases};
 use mail::{ConsoleMailer, FileMailer, SmtpMailer, SmtpSettings, TemplateComposer};
@@ -294,6 +294,15 @@ impl Adapters {
     pub fn set_user_active(&self) -> SetUserActive {
         SetUserActive {
             users: Arc::new(self.database.users()),
+            clock: self.clock.clone(),
+        }
+    }
+
+    /// The cutover from the Django database at `source`.
+    pub fn import_django(&self, source: Arc<dyn DjangoSource>) -> ImportDjango {
+        ImportDjango {
+            source,
+            target: Arc::new(self.database.import_target()),
             clock: self.clock.clone(),
         }
     }

@@ -1,12 +1,17 @@
 //! The command line: `serve` (the default), `migrate`, `createsuperuser`, `flush-expired-tokens`,
-//! `deactivate`, `reactivate`.
+//! `deactivate`, `reactivate`, `import-django`.
 
 use std::io::{self, BufRead, Write};
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
-use application::use_cases::{CreateSuperuserError, CreateSuperuserInput};
+use std::sync::Arc;
+
+use application::use_cases::{
+    CreateSuperuserError, CreateSuperuserInput, ImportError, ImportOptions, OnConflict,
+};
 use clap::{Parser, Subcommand};
+use persistence::DjangoDatabase;
 
 use crate::app::{Adapters, Application};
 use crate::settings::Settings;
@@ -54,6 +59,32 @@ pub enum Command {
     Deactivate { username: String },
     /// Reactivate an account; its old sessions stay ended.
     Reactivate { username: String },
+    /// Import the users, profiles and simplejwt tokens of the Django system this service
+    /// replaces, keeping their ids, password hashes and tokens, so nobody has to sign in again.
+    /// Safe to run again: what is already here is left alone.
+    ImportDjango {
+        /// The Django database: a SQLite file (opened read-only) or postgres://….
+        #[arg(long = "from", value_name = "URL")]
+        from: String,
+        /// The profile table (`<app label>_profile`); by default the one table with the
+        /// columns id, user_id, phone, created_at and updated_at.
+        #[arg(long, value_name = "TABLE")]
+        profile_table: Option<String>,
+        /// What to do with accounts whose e-mail addresses collide (ignoring case), or that
+        /// clash with users already here: `fail` writes nothing and lists them all; `skip`
+        /// leaves the later account out and lists it.
+        #[arg(long, value_enum, default_value_t = ConflictPolicy::Fail)]
+        on_conflict: ConflictPolicy,
+        /// Check everything and show what would be imported; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ConflictPolicy {
+    Fail,
+    Skip,
 }
 
 /// Runs the command; the caller has loaded settings and installed logging.
@@ -102,6 +133,43 @@ pub fn run(command: Command, mut settings: Settings) -> anyhow::Result<()> {
                 bail!("there is no user {username:?}");
             }
             say(&format!("Reactivated {username}; they must sign in again."))
+        }
+        Command::ImportDjango {
+            from,
+            profile_table,
+            on_conflict,
+            dry_run,
+        } => {
+            let source = DjangoDatabase::new(&from, profile_table)?;
+            let adapters = Adapters::build(&settings)?;
+            let options = ImportOptions {
+                on_conflict: match on_conflict {
+                    ConflictPolicy::Fail => OnConflict::Fail,
+                    ConflictPolicy::Skip => OnConflict::Skip,
+                },
+                dry_run,
+            };
+            let progress = crate::import::Progress::new();
+            match adapters
+                .import_django(Arc::new(source))
+                .execute(options, &progress)
+            {
+                Ok(report) => say(&crate::import::summary(&report)),
+                Err(ImportError::Conflicts(left_out)) => {
+                    let mut lines = vec![format!(
+                        "{} record(s) cannot be imported as they are; nothing was written:",
+                        left_out.len()
+                    )];
+                    lines.extend(left_out.iter().map(|left| format!("  {left}")));
+                    lines.push(
+                        "Fix them in Django, or run again with --on-conflict skip to leave them \
+                         out."
+                            .to_owned(),
+                    );
+                    bail!(lines.join("\n"))
+                }
+                Err(error) => Err(error).context("the import stopped"),
+            }
         }
     }
 }

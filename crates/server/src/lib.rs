@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod import;
 pub mod settings;
 pub mod telemetry;
 

@@ -8,6 +8,7 @@ mod account;
 
 mod auth_header;
 mod cookie;
+mod django_import;
 mod general;
 mod jwt_settings;
 mod login;
