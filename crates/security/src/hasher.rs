@@ -214,12 +214,16 @@ impl Inner {
         Ok(encoded.to_string())
     }
 
-    /// Checks `password` against an argon2 PHC string. A string that does not parse, or whose
-    /// parameters argon2 refuses, is `Unusable` before any hashing work.
+    /// Checks `password` against an argon2 PHC string. A string that does not parse, whose
+    /// parameters argon2 refuses, or which costs more than [`affordable`] allows, is `Unusable`
+    /// before any hashing work.
     fn verify_phc(&self, password: &[u8], encoded: &str, memory: &mut Memory) -> Verification {
         let Some((parsed, argon2, params)) = parse_phc(encoded) else {
             return Verification::Unusable;
         };
+        if !affordable(&self.params, params.m_cost(), params.t_cost()) {
+            return Verification::Unusable;
+        }
         let (Some(salt), Some(expected)) = (parsed.salt.as_ref(), parsed.hash.as_ref()) else {
             return Verification::Unusable;
         };
@@ -277,6 +281,28 @@ impl Inner {
             Format::Unusable => Verification::Unusable,
         }
     }
+}
+
+/// The most memory a stored argon2 hash may take to check, in KiB: 1 GiB, 10 times Django
+/// 5.2's `memory_cost` (102,400 KiB) and 54 times this service's default. The memory is
+/// allocated for the check (a worker reuses its own only for the configured size), so with
+/// `max_concurrent` slots a flood of crafted rows could claim this many times over.
+const ARGON2_MAX_MEMORY_KIB: u32 = 1024 * 1024;
+
+/// The most argon2 work a check may do, memory (KiB) times passes: 4 GiB-passes, 20 times
+/// Django 5.2's m=102,400 t=2, which takes about 0.25 s optimised (`argon2` computes the lanes
+/// one after another, so `p` does not divide the time): about 5 s at the cap, where the 2^32
+/// KiB and passes a PHC string may name would be hours.
+const ARGON2_MAX_WORK: u64 = 4 * 1024 * 1024;
+
+/// Whether a stored argon2 hash of `memory_kib` and `passes` is cheap enough to check: within
+/// the caps above, or no dearer than what `configured` makes, so the hasher's own hashes always
+/// verify however high it is set.
+fn affordable(configured: &Argon2Params, memory_kib: u32, passes: u32) -> bool {
+    let work = |memory_kib: u32, passes: u32| u64::from(memory_kib) * u64::from(passes);
+    memory_kib <= ARGON2_MAX_MEMORY_KIB.max(configured.memory_kib)
+        && work(memory_kib, passes)
+            <= ARGON2_MAX_WORK.max(work(configured.memory_kib, configured.iterations))
 }
 
 /// A PHC string with the argon2 instance and parameters it names; `None` when any of it is
@@ -575,6 +601,10 @@ mod tests {
         "$argon2id$v=19$m=1,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo",
         "$argon2id$v=99$m=1024,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo",
         "$scrypt$ln=4,r=8,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo",
+        // Beyond the argon2 caps: 1 GiB and a KiB more; 1 GiB for 5 passes; 4 GiB.
+        "$argon2id$v=19$m=1048577,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo",
+        "argon2$argon2id$v=19$m=1048576,t=5,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo",
+        "argon2$argon2id$v=19$m=4194303,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo",
         "argon2$",
         "argon2$bcrypt$x",
         "argon2$argon2id$v=19$m=1024,t=1,p=1$c2FsdHNhbHQ",
@@ -670,6 +700,28 @@ mod tests {
             );
         }
         assert_eq!(for_a_wrong_password, 1);
+    }
+
+    #[test]
+    fn argon2_costs_are_capped_but_never_below_the_configured_ones() {
+        let default = Argon2Params::default();
+        // Django 5.2's default and the caps exactly.
+        assert!(affordable(&default, 102_400, 2));
+        assert!(affordable(&default, ARGON2_MAX_MEMORY_KIB, 4));
+        assert!(affordable(&default, 64, 65_536));
+        assert!(!affordable(&default, ARGON2_MAX_MEMORY_KIB + 1, 1));
+        assert!(!affordable(&default, ARGON2_MAX_MEMORY_KIB, 5));
+        assert!(!affordable(&default, 64, 65_537));
+        assert!(!affordable(&default, u32::MAX, u32::MAX));
+        // A hasher set above the caps still checks what it makes, and nothing dearer.
+        let big = Argon2Params {
+            memory_kib: 2 * ARGON2_MAX_MEMORY_KIB,
+            iterations: 3,
+            parallelism: 4,
+        };
+        assert!(affordable(&big, big.memory_kib, big.iterations));
+        assert!(!affordable(&big, big.memory_kib + 1, big.iterations));
+        assert!(!affordable(&big, big.memory_kib, big.iterations + 1));
     }
 
     #[test]
