@@ -12,7 +12,7 @@ use domain::{Password, PasswordHash};
 use thiserror::Error;
 use uuid::Uuid;
 
-use crate::django;
+use crate::django::{self, Format};
 
 /// The argon2id cost parameters new hashes are made with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,7 +54,7 @@ pub enum HasherConfigError {
 }
 
 /// Hashes passwords with argon2id (version 0x13) into PHC strings, and verifies those as well as
-/// the `pbkdf2_sha256` and `argon2` hashes Django stores.
+/// every hash Django stores or once stored (see the `django` module).
 ///
 /// Every hash and verification runs on one of `max_concurrent` worker threads; callers block until
 /// theirs is done. So a flood of logins queues instead of claiming `memory_kib` each, and each
@@ -214,12 +214,16 @@ impl Inner {
         Ok(encoded.to_string())
     }
 
-    /// Checks `password` against an argon2 PHC string. A string that does not parse, or whose
-    /// parameters argon2 refuses, is `Unusable` before any hashing work.
+    /// Checks `password` against an argon2 PHC string. A string that does not parse, whose
+    /// parameters argon2 refuses, or which costs more than [`affordable`] allows, is `Unusable`
+    /// before any hashing work.
     fn verify_phc(&self, password: &[u8], encoded: &str, memory: &mut Memory) -> Verification {
         let Some((parsed, argon2, params)) = parse_phc(encoded) else {
             return Verification::Unusable;
         };
+        if !affordable(&self.params, params.m_cost(), params.t_cost()) {
+            return Verification::Unusable;
+        }
         let (Some(salt), Some(expected)) = (parsed.salt.as_ref(), parsed.hash.as_ref()) else {
             return Verification::Unusable;
         };
@@ -255,28 +259,50 @@ impl Inner {
             && params.output_len() == Some(Params::DEFAULT_OUTPUT_LEN)
     }
 
-    /// Checks `password` against `stored`, in any format this hasher reads.
+    /// Checks `password` against `stored`, in any format this hasher reads. Every Django hash
+    /// needs a rehash on a match: even an argon2 one, whose `argon2$` prefix this service does
+    /// not write.
     fn verify(&self, password: &[u8], stored: &str, memory: &mut Memory) -> Verification {
-        if let Some(phc) = django::argon2_phc(stored) {
-            match self.verify_phc(password, phc, memory) {
+        match django::identify(stored) {
+            Format::Phc(phc) => self.verify_phc(password, phc, memory),
+            Format::DjangoArgon2(phc) => match self.verify_phc(password, phc, memory) {
                 Verification::Match { .. } => Verification::Match { needs_rehash: true },
                 other => other,
+            },
+            Format::Django(hash) => {
+                #[cfg(test)]
+                self.gauge.computed();
+                if hash.verify(password) {
+                    Verification::Match { needs_rehash: true }
+                } else {
+                    Verification::Mismatch
+                }
             }
-        } else if django::is_pbkdf2_sha256(stored) {
-            let Some(hash) = django::Pbkdf2Sha256::parse(stored) else {
-                return Verification::Unusable;
-            };
-            #[cfg(test)]
-            self.gauge.computed();
-            if hash.verify(password) {
-                Verification::Match { needs_rehash: true }
-            } else {
-                Verification::Mismatch
-            }
-        } else {
-            self.verify_phc(password, stored, memory)
+            Format::Unusable => Verification::Unusable,
         }
     }
+}
+
+/// The most memory a stored argon2 hash may take to check, in KiB: 1 GiB, 10 times Django
+/// 5.2's `memory_cost` (102,400 KiB) and 54 times this service's default. The memory is
+/// allocated for the check (a worker reuses its own only for the configured size), so with
+/// `max_concurrent` slots a flood of crafted rows could claim this many times over.
+const ARGON2_MAX_MEMORY_KIB: u32 = 1024 * 1024;
+
+/// The most argon2 work a check may do, memory (KiB) times passes: 4 GiB-passes, 20 times
+/// Django 5.2's m=102,400 t=2, which takes about 0.25 s optimised (`argon2` computes the lanes
+/// one after another, so `p` does not divide the time): about 5 s at the cap, where the 2^32
+/// KiB and passes a PHC string may name would be hours.
+const ARGON2_MAX_WORK: u64 = 4 * 1024 * 1024;
+
+/// Whether a stored argon2 hash of `memory_kib` and `passes` is cheap enough to check: within
+/// the caps above, or no dearer than what `configured` makes, so the hasher's own hashes always
+/// verify however high it is set.
+fn affordable(configured: &Argon2Params, memory_kib: u32, passes: u32) -> bool {
+    let work = |memory_kib: u32, passes: u32| u64::from(memory_kib) * u64::from(passes);
+    memory_kib <= ARGON2_MAX_MEMORY_KIB.max(configured.memory_kib)
+        && work(memory_kib, passes)
+            <= ARGON2_MAX_WORK.max(work(configured.memory_kib, configured.iterations))
 }
 
 /// A PHC string with the argon2 instance and parameters it names; `None` when any of it is
@@ -361,21 +387,33 @@ mod tests {
     use argon2::PasswordHasher as _;
 
     /// Counts the jobs in progress and remembers the most seen at once, and counts the hash
-    /// computations (argon2 or PBKDF2) ever started.
+    /// computations (argon2 or a Django hasher's) ever started, and those of them that ran on a
+    /// thread other than a worker.
     #[derive(Debug, Default)]
     pub(super) struct Gauge {
         inside: AtomicUsize,
         peak: AtomicUsize,
         computations: AtomicUsize,
+        off_worker: AtomicUsize,
     }
 
     impl Gauge {
         pub(super) fn computed(&self) {
             self.computations.fetch_add(1, Ordering::SeqCst);
+            let on_worker = thread::current()
+                .name()
+                .is_some_and(|name| name.starts_with("argon2-"));
+            if !on_worker {
+                self.off_worker.fetch_add(1, Ordering::SeqCst);
+            }
         }
 
         fn computations(&self) -> usize {
             self.computations.load(Ordering::SeqCst)
+        }
+
+        fn off_worker(&self) -> usize {
+            self.off_worker.load(Ordering::SeqCst)
         }
 
         pub(super) fn enter(&self) -> GaugeEntry<'_> {
@@ -410,6 +448,82 @@ mod tests {
     const DJANGO_ARGON2_DEFAULT: &str = "argon2$argon2id$v=19$m=102400,t=2,p=8$YWxnNmNVM1cycU5BSFlNYVVtSEZ2NA$epybn4Sl7vxld7VgpBMvVdVvgxF/qUUSHg2ARWOttpo";
     // Argon2PasswordHasher subclass with time_cost=1, memory_cost=1024, parallelism=1, .encode()
     const DJANGO_ARGON2_SMALL: &str = "argon2$argon2id$v=19$m=1024,t=1,p=1$Y2FScXZFV21sV0trbGhZNkZwSDVJaA$maYueVAbzd1xPtWh5K5FEVaKAQm9/Vf+is91YBHbOHk";
+
+    // The other Django 5.2 hashers. Produced with Django 5.2.19 (bcrypt 5.0.0, argon2-cffi
+    // 25.1.0) after
+    //   settings.configure(PASSWORD_HASHERS=["django.contrib.auth.hashers." + name for name in
+    //       ("PBKDF2PasswordHasher", "PBKDF2SHA1PasswordHasher", "Argon2PasswordHasher",
+    //        "BCryptSHA256PasswordHasher", "BCryptPasswordHasher", "ScryptPasswordHasher",
+    //        "MD5PasswordHasher")])
+    //   django.setup()
+    // and each checked with check_password there.
+    const DJANGO_PASSWORD: &str = "some pässword";
+    // make_password("some pässword", hasher="pbkdf2_sha1")  -- 1,000,000 rounds
+    const DJANGO_PBKDF2_SHA1_DEFAULT: &str =
+        "pbkdf2_sha1$1000000$EDcq3pkCWWFKFgxR6MazsR$tUf5xWoZPAj4MMvF0FBjGGy4mcE=";
+    // make_password("some pässword", hasher="bcrypt_sha256")  -- cost 12
+    const DJANGO_BCRYPT_SHA256_DEFAULT: &str =
+        "bcrypt_sha256$$2b$12$vNi3mhn85QwpjSk3ihwBR.Loo956ulmfTnlKNcEa3zTotzGTQyL5y";
+    // make_password("some pässword", hasher="bcrypt")  -- cost 12
+    const DJANGO_BCRYPT_DEFAULT: &str =
+        "bcrypt$$2b$12$KXXuWoJ.Lr4gdFhtGcwVzey/yFnOJ4nQZAZEyVSlfvtAsXsEBqStW";
+    // make_password("some pässword", hasher="scrypt")  -- n=2**14, r=8, p=5
+    const DJANGO_SCRYPT_DEFAULT: &str = "scrypt$16384$14lenhItkD52c6f2Dmm2fT$8$5$VILYiMJCOFN1ShfnHopR+ST17MztmziNfWj6kMu8PKnwAFPikacJVb+BU5Qae6HNRoWubWlNNC9Wmc3RPdUOPw==";
+    // make_password("some pässword", hasher="md5")
+    const DJANGO_MD5: &str = "md5$yS60u5qTUytZxtlJQyhyAy$d2fa8651b5a38161416f79ec1701049d";
+    // PBKDF2SHA1PasswordHasher().encode("some pässword", "Zq3xYhX1mPa2Lk9w", iterations=1000)
+    const DJANGO_PBKDF2_SHA1_SMALL: &str =
+        "pbkdf2_sha1$1000$Zq3xYhX1mPa2Lk9w$hkjW3mrgM1t8ilurZHYDIJjxRLs=";
+    // class B4(BCryptSHA256PasswordHasher): rounds = 4
+    // B4().encode("some pässword", B4().salt())
+    const DJANGO_BCRYPT_SHA256_SMALL: &str =
+        "bcrypt_sha256$$2b$04$XnpN.1UkK5BBHGZejmQ90urn6i47eS4RXTzP0oQ9pM6qSXZBHpAHO";
+    // class P4(BCryptPasswordHasher): rounds = 4
+    // P4().encode("some pässword", P4().salt())
+    const DJANGO_BCRYPT_SMALL: &str =
+        "bcrypt$$2b$04$GNDCR6ipc72i61hQVREV..BE.GHsg.HV93qAAK/gRDRYE8nylv0IG";
+    // P4().encode("ä" * 36, P4().salt())  -- exactly bcrypt's 72 bytes
+    const DJANGO_BCRYPT_72_BYTES: &str =
+        "bcrypt$$2b$04$fQ6hoAilHNRFk8btzqSUierb1cRtMLnDhsI.ZK7H4DA8RZgsgrLSC";
+    // P4().encode("nul\x00byte", P4().salt())
+    const DJANGO_BCRYPT_NUL: &str =
+        "bcrypt$$2b$04$9bMjcNqB.Oinrlhm80oE8OvVSq.H2edg3w3gZSwLvoYuW5IUnQTeK";
+    // B4().encode("ä" * 50, B4().salt())  -- 100 bytes, hashed to 64 hex digits first
+    const DJANGO_BCRYPT_SHA256_100_BYTES: &str =
+        "bcrypt_sha256$$2b$04$wVT5rCffEqfaRIIYOBfit.SMdj1G1I0McdcEGU95wXuQ3ofbnsADq";
+    // "bcrypt$" + bcrypt.hashpw("some pässword".encode(), bcrypt.gensalt(4, prefix=b"2a")).decode()
+    // -- the `2a` prefix of rows from before pyca/bcrypt 3.1 defaulted to `2b`
+    const DJANGO_BCRYPT_2A: &str =
+        "bcrypt$$2a$04$OsMX.sTqcGVe8Xa0IvCLluwPTGqbLh73f55G4b/MlWo2.OnoCFcNW";
+    // ScryptPasswordHasher().encode("some pässword", "Zq3xYhX1mPa2Lk9w", n=2**4, r=2, p=1)
+    const DJANGO_SCRYPT_SMALL: &str = "scrypt$16$Zq3xYhX1mPa2Lk9w$2$1$TVGjdoyfaa1ilK7lSZ6TraJdHkAcSBvzzzAq8sHgOPSMEviDWQ5yWqytua8AO7ifW3IrsM/DyIQD9NmyzRjfXA==";
+    // The hashers Django 5.0 removed, so made with Python's hashlib the way Django 4.2's
+    // SHA1PasswordHasher, UnsaltedSHA1PasswordHasher and UnsaltedMD5PasswordHasher made them:
+    // "sha1$%s$%s" % (salt, hashlib.sha1((salt + password).encode()).hexdigest())
+    // with salt = "Zq3xYhX1mPa2Lk9w"
+    const LEGACY_SHA1: &str = "sha1$Zq3xYhX1mPa2Lk9w$30aed06f3823f5e2a8d446879d8d3f2e3e7af883";
+    // "sha1$$" + hashlib.sha1("some pässword".encode()).hexdigest()
+    const LEGACY_UNSALTED_SHA1: &str = "sha1$$0351ea0e555edabf3fe0439fd1e7c9a4c3d4f651";
+    // hashlib.md5("some pässword".encode()).hexdigest(), bare and behind "md5$$"
+    const LEGACY_UNSALTED_MD5: &str = "42a8b3c8a575d6a9256f6b7a82966f69";
+    const LEGACY_UNSALTED_MD5_PREFIXED: &str = "md5$$42a8b3c8a575d6a9256f6b7a82966f69";
+    // make_password("some pässword", salt="Zq3xYhX1mPa2Lk9w", hasher="md5")
+    const DJANGO_MD5_FIXED_SALT: &str = "md5$Zq3xYhX1mPa2Lk9w$f29728021b8b4997307d73f5cd19a4e7";
+
+    /// One hash of every kind other than argon2, each cheap to check, all of DJANGO_PASSWORD.
+    const DJANGO_CHEAP: &[&str] = &[
+        DJANGO_PBKDF2_SHA1_SMALL,
+        DJANGO_BCRYPT_SHA256_SMALL,
+        DJANGO_BCRYPT_SMALL,
+        DJANGO_BCRYPT_2A,
+        DJANGO_SCRYPT_SMALL,
+        DJANGO_MD5,
+        DJANGO_MD5_FIXED_SALT,
+        LEGACY_SHA1,
+        LEGACY_UNSALTED_SHA1,
+        LEGACY_UNSALTED_MD5,
+        LEGACY_UNSALTED_MD5_PREFIXED,
+    ];
 
     fn hasher(params: Argon2Params) -> Argon2Hasher {
         Argon2Hasher::new(params, 2).expect("valid parameters")
@@ -487,6 +601,10 @@ mod tests {
         "$argon2id$v=19$m=1,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo",
         "$argon2id$v=99$m=1024,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo",
         "$scrypt$ln=4,r=8,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo",
+        // Beyond the argon2 caps: 1 GiB and a KiB more; 1 GiB for 5 passes; 4 GiB.
+        "$argon2id$v=19$m=1048577,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo",
+        "argon2$argon2id$v=19$m=1048576,t=5,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo",
+        "argon2$argon2id$v=19$m=4194303,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo",
         "argon2$",
         "argon2$bcrypt$x",
         "argon2$argon2id$v=19$m=1024,t=1,p=1$c2FsdHNhbHQ",
@@ -494,6 +612,51 @@ mod tests {
         "pbkdf2_sha256$0$Zq3xYhX1mPa2Lk9w$SQSM4RmPiR/gg99hRHcavqRehNwyBMZ1OP+vnRAT/cs=",
         "pbkdf2_sha256$1000$Zq3xYhX1mPa2Lk9w$not base64",
         "bcrypt_sha256$$2b$12$abcdefghijklmnopqrstuv",
+        // Malformed variants of the Django 5.2 and legacy vectors below.
+        "pbkdf2_sha1$",
+        "pbkdf2_sha1$1000$Zq3xYhX1mPa2Lk9w",
+        "pbkdf2_sha1$01000$Zq3xYhX1mPa2Lk9w$hkjW3mrgM1t8ilurZHYDIJjxRLs=",
+        "pbkdf2_sha1$1000$Zq3xYhX1mPa2Lk9w$hkjW3mrgM1t8ilurZHYDIJjxRLs",
+        "pbkdf2_sha1$1000$Zq3xYhX1mPa2Lk9w$SQSM4RmPiR/gg99hRHcavqRehNwyBMZ1OP+vnRAT/cs=",
+        "bcrypt$",
+        "bcrypt$$",
+        "bcrypt$2b$04$GNDCR6ipc72i61hQVREV..BE.GHsg.HV93qAAK/gRDRYE8nylv0IG",
+        "bcrypt$$2c$04$GNDCR6ipc72i61hQVREV..BE.GHsg.HV93qAAK/gRDRYE8nylv0IG",
+        "bcrypt$$2b$04$GNDCR6ipc72i61hQVREV..BE.GHsg.HV93qAAK/gRDRYE8nylv0I",
+        "bcrypt$$2b$04$GNDCR6ipc72i61hQVREV..BE.GHsg.HV93qAAK/gRDRYE8nylv0IG$",
+        "bcrypt$$2b$04$GNDCR6ipc72i61hQVREV..BE.GHsg.HV93qAAK/gRDRYE8nylv0I!",
+        "bcrypt$$2b$4x$GNDCR6ipc72i61hQVREV..BE.GHsg.HV93qAAK/gRDRYE8nylv0IG",
+        "bcrypt$$2b$03$GNDCR6ipc72i61hQVREV..BE.GHsg.HV93qAAK/gRDRYE8nylv0IG",
+        "bcrypt$$2b$04$GNDCR6ipc72i61hQVREV..BE.GHsg.HV93qAAK/gRDRYE8nylv0Iä",
+        "bcrypt_sha256$$2b$04$XnpN.1UkK5BBHGZejmQ90urn6i47eS4RXTzP0oQ9pM6qSXZBHpAH",
+        "scrypt$",
+        "scrypt$16$Zq3xYhX1mPa2Lk9w$2$1",
+        "scrypt$16$Zq3xYhX1mPa2Lk9w$2$1$TVGjdoyfaa1ilK7lSZ6TraJdHkAcSBvzzzAq8sHgOPSMEviDWQ5yWqytua8AO7ifW3IrsM/DyIQD9NmyzRjfXA",
+        "scrypt$16$Zq3xYhX1mPa2Lk9w$2$1$c2hvcnQ=",
+        "scrypt$15$Zq3xYhX1mPa2Lk9w$2$1$TVGjdoyfaa1ilK7lSZ6TraJdHkAcSBvzzzAq8sHgOPSMEviDWQ5yWqytua8AO7ifW3IrsM/DyIQD9NmyzRjfXA==",
+        "scrypt$16$Zq3xYhX1mPa2Lk9w$0$1$TVGjdoyfaa1ilK7lSZ6TraJdHkAcSBvzzzAq8sHgOPSMEviDWQ5yWqytua8AO7ifW3IrsM/DyIQD9NmyzRjfXA==",
+        "scrypt$16$Zq3xYhX1mPa2Lk9w$2$1$TVGjdoyfaa1ilK7lSZ6TraJdHkAcSBvzzzAq8sHgOPSMEviDWQ5yWqytua8AO7ifW3IrsM/DyIQD9NmyzRjfXA==$",
+        // The brief's guess at the order (salt before n): not what Django writes.
+        "scrypt$Zq3xYhX1mPa2Lk9w$16$2$1$TVGjdoyfaa1ilK7lSZ6TraJdHkAcSBvzzzAq8sHgOPSMEviDWQ5yWqytua8AO7ifW3IrsM/DyIQD9NmyzRjfXA==",
+        "md5$",
+        "md5$Zq3xYhX1mPa2Lk9w",
+        "md5$$42a8b3c8a575d6a9256f6b7a82966f6",
+        "md5$Zq3xYhX1mPa2Lk9w$F29728021B8B4997307D73F5CD19A4E7",
+        "md5$Zq3xYhX1mPa2Lk9w$f29728021b8b4997307d73f5cd19a4e7 ",
+        "sha1$",
+        "sha1$$",
+        "sha1$$0351ea0e555edabf3fe0439fd1e7c9a4c3d4f65",
+        "sha1$Zq3xYhX1mPa2Lk9w$30aed06f3823f5e2a8d446879d8d3f2e3e7af88g",
+        "42A8B3C8A575D6A9256F6B7A82966F69",
+        "42a8b3c8a575d6a9256f6b7a82966f6g",
+        // Beyond the caps: the same hashes with costs no Django ever used.
+        "pbkdf2_sha1$20000001$Zq3xYhX1mPa2Lk9w$hkjW3mrgM1t8ilurZHYDIJjxRLs=",
+        "pbkdf2_sha256$4294967295$Zq3xYhX1mPa2Lk9w$SQSM4RmPiR/gg99hRHcavqRehNwyBMZ1OP+vnRAT/cs=",
+        "bcrypt$$2b$17$GNDCR6ipc72i61hQVREV..BE.GHsg.HV93qAAK/gRDRYE8nylv0IG",
+        "bcrypt_sha256$$2b$31$XnpN.1UkK5BBHGZejmQ90urn6i47eS4RXTzP0oQ9pM6qSXZBHpAHO",
+        "scrypt$524288$Zq3xYhX1mPa2Lk9w$8$1$TVGjdoyfaa1ilK7lSZ6TraJdHkAcSBvzzzAq8sHgOPSMEviDWQ5yWqytua8AO7ifW3IrsM/DyIQD9NmyzRjfXA==",
+        "scrypt$16384$Zq3xYhX1mPa2Lk9w$8$65$TVGjdoyfaa1ilK7lSZ6TraJdHkAcSBvzzzAq8sHgOPSMEviDWQ5yWqytua8AO7ifW3IrsM/DyIQD9NmyzRjfXA==",
+        "scrypt$2147483648$Zq3xYhX1mPa2Lk9w$1024$1$TVGjdoyfaa1ilK7lSZ6TraJdHkAcSBvzzzAq8sHgOPSMEviDWQ5yWqytua8AO7ifW3IrsM/DyIQD9NmyzRjfXA==",
     ];
 
     #[test]
@@ -537,6 +700,28 @@ mod tests {
             );
         }
         assert_eq!(for_a_wrong_password, 1);
+    }
+
+    #[test]
+    fn argon2_costs_are_capped_but_never_below_the_configured_ones() {
+        let default = Argon2Params::default();
+        // Django 5.2's default and the caps exactly.
+        assert!(affordable(&default, 102_400, 2));
+        assert!(affordable(&default, ARGON2_MAX_MEMORY_KIB, 4));
+        assert!(affordable(&default, 64, 65_536));
+        assert!(!affordable(&default, ARGON2_MAX_MEMORY_KIB + 1, 1));
+        assert!(!affordable(&default, ARGON2_MAX_MEMORY_KIB, 5));
+        assert!(!affordable(&default, 64, 65_537));
+        assert!(!affordable(&default, u32::MAX, u32::MAX));
+        // A hasher set above the caps still checks what it makes, and nothing dearer.
+        let big = Argon2Params {
+            memory_kib: 2 * ARGON2_MAX_MEMORY_KIB,
+            iterations: 3,
+            parallelism: 4,
+        };
+        assert!(affordable(&big, big.memory_kib, big.iterations));
+        assert!(!affordable(&big, big.memory_kib + 1, big.iterations));
+        assert!(!affordable(&big, big.memory_kib, big.iterations + 1));
     }
 
     #[test]
@@ -642,6 +827,188 @@ mod tests {
     }
 
     #[test]
+    fn every_other_django_hash_matches_its_password_and_needs_rehash() {
+        let hasher = hasher(SMALL);
+        for django in DJANGO_CHEAP {
+            assert_eq!(
+                hasher.verify(&password(DJANGO_PASSWORD), &stored(django)),
+                Verification::Match { needs_rehash: true },
+                "{django}"
+            );
+            // A wrong password, the password with another case, and the same text decomposed
+            // (a + combining diaeresis): Django hashes the UTF-8 bytes as they come.
+            for wrong in [
+                "some password",
+                "some pässwort",
+                "Some pässword",
+                "some pa\u{308}ssword",
+            ] {
+                assert_eq!(
+                    hasher.verify(&password(wrong), &stored(django)),
+                    Verification::Mismatch,
+                    "{django} {wrong:?}"
+                );
+            }
+        }
+    }
+
+    // About 1.5 s in all: each is one verification at Django 5.2's default cost.
+    #[test]
+    fn django_hashes_at_django_5_2_default_costs_match() {
+        let hasher = hasher(SMALL);
+        for django in [
+            DJANGO_PBKDF2_SHA1_DEFAULT,
+            DJANGO_BCRYPT_SHA256_DEFAULT,
+            DJANGO_BCRYPT_DEFAULT,
+            DJANGO_SCRYPT_DEFAULT,
+        ] {
+            assert_eq!(
+                hasher.verify(&password(DJANGO_PASSWORD), &stored(django)),
+                Verification::Match { needs_rehash: true },
+                "{django}"
+            );
+        }
+        assert_eq!(
+            hasher.verify(&password("some passwörd"), &stored(DJANGO_SCRYPT_DEFAULT)),
+            Verification::Mismatch
+        );
+    }
+
+    #[test]
+    fn plain_bcrypt_takes_72_bytes_and_refuses_longer_passwords_as_bcrypt_5_does() {
+        let hasher = hasher(SMALL);
+        let seventy_two = "ä".repeat(36);
+        assert_eq!(
+            hasher.verify(&password(&seventy_two), &stored(DJANGO_BCRYPT_72_BYTES)),
+            Verification::Match { needs_rehash: true }
+        );
+        // bcrypt never sees past byte 72, so truncating would match these; pyca/bcrypt 5
+        // raises ValueError instead, and here they are a mismatch.
+        for longer in [format!("{seventy_two}x"), "ä".repeat(100)] {
+            assert_eq!(
+                hasher.verify(&password(&longer), &stored(DJANGO_BCRYPT_72_BYTES)),
+                Verification::Mismatch
+            );
+        }
+        assert_eq!(
+            hasher.verify(&password(&"ä".repeat(35)), &stored(DJANGO_BCRYPT_72_BYTES)),
+            Verification::Mismatch
+        );
+        // A NUL byte is part of the password, not its end.
+        assert_eq!(
+            hasher.verify(&password("nul\0byte"), &stored(DJANGO_BCRYPT_NUL)),
+            Verification::Match { needs_rehash: true }
+        );
+        assert_eq!(
+            hasher.verify(&password("nul"), &stored(DJANGO_BCRYPT_NUL)),
+            Verification::Mismatch
+        );
+    }
+
+    #[test]
+    fn bcrypt_sha256_reads_every_byte_of_a_long_password() {
+        let hasher = hasher(SMALL);
+        assert_eq!(
+            hasher.verify(
+                &password(&"ä".repeat(50)),
+                &stored(DJANGO_BCRYPT_SHA256_100_BYTES)
+            ),
+            Verification::Match { needs_rehash: true }
+        );
+        for other in ["ä".repeat(36), format!("{}a", "ä".repeat(49))] {
+            assert_eq!(
+                hasher.verify(&password(&other), &stored(DJANGO_BCRYPT_SHA256_100_BYTES)),
+                Verification::Mismatch
+            );
+        }
+    }
+
+    #[test]
+    fn every_django_verification_computes_once_on_a_worker_thread() {
+        let hasher = hasher(SMALL);
+        let kinds = DJANGO_CHEAP
+            .iter()
+            .chain(&[DJANGO_PBKDF2_SMALL, DJANGO_ARGON2_SMALL]);
+        for django in kinds {
+            for attempt in [DJANGO_PASSWORD, "secret-pass", "wrong"] {
+                let before = hasher.inner.gauge.computations();
+                let off_worker = hasher.inner.gauge.off_worker();
+                hasher.verify(&password(attempt), &stored(django));
+                assert_eq!(
+                    hasher.inner.gauge.computations(),
+                    before + 1,
+                    "{django} {attempt}"
+                );
+                assert_eq!(hasher.inner.gauge.off_worker(), off_worker, "{django}");
+            }
+        }
+    }
+
+    /// Not a test: one verification of each kind at Django 5.2's default costs (and ours), timed
+    /// in this build. `cargo test -p security --lib -- --ignored --nocapture verification_times`
+    #[test]
+    #[ignore = "a measurement, not a check"]
+    fn verification_times_at_default_costs() {
+        use std::time::{Duration, Instant};
+        let hasher = hasher(Argon2Params::default());
+        let ours = hasher.hash(&password(DJANGO_PASSWORD)).expect("hashes");
+        let cases = [
+            (
+                "argon2id (ours, 19 MiB t=2 p=1)",
+                DJANGO_PASSWORD,
+                ours.as_str(),
+            ),
+            (
+                "django argon2 (100 MiB t=2 p=8)",
+                "secret-pass",
+                DJANGO_ARGON2_DEFAULT,
+            ),
+            (
+                "pbkdf2_sha256 (1,000,000)",
+                "secret-pass",
+                DJANGO_PBKDF2_DEFAULT,
+            ),
+            (
+                "pbkdf2_sha1 (1,000,000)",
+                DJANGO_PASSWORD,
+                DJANGO_PBKDF2_SHA1_DEFAULT,
+            ),
+            (
+                "bcrypt_sha256 (cost 12)",
+                DJANGO_PASSWORD,
+                DJANGO_BCRYPT_SHA256_DEFAULT,
+            ),
+            ("bcrypt (cost 12)", DJANGO_PASSWORD, DJANGO_BCRYPT_DEFAULT),
+            (
+                "scrypt (n=2^14 r=8 p=5)",
+                DJANGO_PASSWORD,
+                DJANGO_SCRYPT_DEFAULT,
+            ),
+            ("md5 (salted)", DJANGO_PASSWORD, DJANGO_MD5),
+            ("sha1 (salted, legacy)", DJANGO_PASSWORD, LEGACY_SHA1),
+            (
+                "unsalted md5 (legacy)",
+                DJANGO_PASSWORD,
+                LEGACY_UNSALTED_MD5,
+            ),
+        ];
+        for (name, right, hash) in cases {
+            let hash = stored(hash);
+            let mut times: Vec<Duration> = (0..5)
+                .map(|_| {
+                    let started = Instant::now();
+                    let outcome = hasher.verify(&password(right), &hash);
+                    let took = started.elapsed();
+                    assert!(matches!(outcome, Verification::Match { .. }), "{name}");
+                    took
+                })
+                .collect();
+            times.sort();
+            eprintln!("VERIFY_TIME {name}: median {:?} of 5", times[2]);
+        }
+    }
+
+    #[test]
     fn hashes_made_in_reused_memory_verify_with_the_argon2_crates_own_verifier() {
         use argon2::PasswordVerifier as _;
         let hasher = hasher(SMALL);
@@ -715,6 +1082,9 @@ mod tests {
                         hasher.hash(&password("pw")).expect("hashes");
                         hasher.verify(&password("pw"), &hash);
                         hasher.verify_dummy(&password("pw"));
+                        for django in DJANGO_CHEAP {
+                            hasher.verify(&password(DJANGO_PASSWORD), &stored(django));
+                        }
                     }
                 })
             })
