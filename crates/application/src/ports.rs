@@ -721,6 +721,7 @@ pub struct DjangoUser {
 /// A row of the original system's profile table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DjangoProfile {
+    pub id: i64,
     pub user_id: i64,
     pub phone: String,
     pub created_at: DateTime<Utc>,
@@ -776,8 +777,8 @@ pub struct StoredAccount {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StoredState {
     pub accounts: Vec<StoredAccount>,
-    /// The users that have a profile.
-    pub profile_owners: Vec<UserId>,
+    /// Every profile's id, with its user's.
+    pub profiles: Vec<(i64, UserId)>,
     /// Every recorded refresh token's `jti`, with whether it is revoked.
     pub tokens: Vec<(String, bool)>,
 }
@@ -785,6 +786,8 @@ pub struct StoredState {
 /// A profile the cutover writes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImportedProfile {
+    /// Django's, kept like the users' ids: the profile body shows it.
+    pub id: i64,
     pub user_id: UserId,
     pub phone: Phone,
     pub created_at: DateTime<Utc>,
@@ -819,6 +822,7 @@ pub trait ImportTarget: Send + Sync {
         tokens: &[ImportedToken],
         revocations: &[(String, DateTime<Utc>)],
     ) -> Result<(), RepositoryError>;
-    /// After the last write: makes ids assigned later start past the imported ones.
+    /// After the last write: makes user and profile ids assigned later start past the imported
+    /// ones.
     fn finish(&self) -> Result<(), RepositoryError>;
 }

@@ -126,6 +126,8 @@ struct UserRow {
 #[derive(QueryableByName)]
 struct ProfileRow {
     #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = BigInt)]
     user_id: i64,
     #[diesel(sql_type = Text)]
     phone: String,
@@ -175,7 +177,8 @@ impl DjangoSource for DjangoDatabase {
         .map_err(unreadable)?;
         let profiles: Vec<ProfileRow> = match &profile_table {
             Some(table) => diesel::sql_query(format!(
-                "SELECT CAST(user_id AS BIGINT) AS user_id, COALESCE(phone, '') AS phone, \
+                "SELECT CAST(id AS BIGINT) AS id, CAST(user_id AS BIGINT) AS user_id, \
+                 COALESCE(phone, '') AS phone, \
                  {} AS created_at, {} AS updated_at FROM \"{table}\" ORDER BY user_id",
                 ts("created_at"),
                 ts("updated_at"),
@@ -338,6 +341,7 @@ fn to_user(row: UserRow) -> Result<DjangoUser, DjangoSourceError> {
 
 fn to_profile(row: ProfileRow) -> Result<DjangoProfile, DjangoSourceError> {
     Ok(DjangoProfile {
+        id: row.id,
         user_id: row.user_id,
         phone: row.phone,
         created_at: parse_time(&row.created_at, "profile created_at")?,

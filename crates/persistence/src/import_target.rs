@@ -23,8 +23,12 @@ const REVOKE: &str =
 
 /// Ids assigned after the import start past the imported ones (SQLite's `AUTOINCREMENT` keeps
 /// track of the largest id by itself).
-const ADVANCE_USER_IDS: &str = "SELECT setval(pg_get_serial_sequence('users', 'id'), \
-     COALESCE((SELECT MAX(id) FROM users), 1), (SELECT MAX(id) FROM users) IS NOT NULL)";
+const ADVANCE_IDS: [&str; 2] = [
+    "SELECT setval(pg_get_serial_sequence('users', 'id'), \
+     COALESCE((SELECT MAX(id) FROM users), 1), (SELECT MAX(id) FROM users) IS NOT NULL)",
+    "SELECT setval(pg_get_serial_sequence('profiles', 'id'), \
+     COALESCE((SELECT MAX(id) FROM profiles), 1), (SELECT MAX(id) FROM profiles) IS NOT NULL)",
+];
 
 #[derive(Debug, Clone)]
 pub struct DieselImportTarget {
@@ -54,7 +58,9 @@ impl ImportTarget for DieselImportTarget {
             let accounts: Vec<(i64, String, String)> = users::table
                 .select((users::id, users::username, users::email))
                 .load(conn)?;
-            let owners: Vec<i64> = profiles::table.select(profiles::user_id).load(conn)?;
+            let owners: Vec<(i64, i64)> = profiles::table
+                .select((profiles::id, profiles::user_id))
+                .load(conn)?;
             let tokens: Vec<(String, Option<NaiveDateTime>)> = refresh_tokens::table
                 .select((refresh_tokens::jti, refresh_tokens::revoked_at))
                 .load(conn)?;
@@ -69,7 +75,10 @@ impl ImportTarget for DieselImportTarget {
                     email,
                 })
                 .collect(),
-            profile_owners: owners.into_iter().map(UserId::new).collect(),
+            profiles: owners
+                .into_iter()
+                .map(|(id, user)| (id, UserId::new(user)))
+                .collect(),
             tokens: tokens
                 .into_iter()
                 .map(|(jti, revoked_at)| (jti, revoked_at.is_some()))
@@ -110,6 +119,7 @@ impl ImportTarget for DieselImportTarget {
                 .iter()
                 .map(|profile| {
                     (
+                        profiles::id.eq(profile.id),
                         profiles::user_id.eq(profile.user_id.get()),
                         profiles::phone.eq(profile.phone.as_str().to_owned()),
                         profiles::created_at.eq(to_stored(profile.created_at)),
@@ -179,8 +189,12 @@ impl ImportTarget for DieselImportTarget {
 
     fn finish(&self) -> Result<(), RepositoryError> {
         if self.db.backend() == Backend::Postgres {
-            self.db
-                .write(|conn| diesel::sql_query(ADVANCE_USER_IDS).execute(conn))?;
+            self.db.write(|conn| {
+                for statement in ADVANCE_IDS {
+                    diesel::sql_query(statement).execute(conn)?;
+                }
+                Ok(())
+            })?;
         }
         Ok(())
     }

@@ -62,6 +62,8 @@ pub enum Reason {
     },
     /// The profile's user is left out.
     UserLeftOut,
+    /// A profile of another user here has the profile's id.
+    ProfileIdTaken { id: i64 },
 }
 
 impl fmt::Display for Reason {
@@ -77,6 +79,9 @@ impl fmt::Display for Reason {
             Self::IdTaken { holder } => write!(f, "its id belongs to {holder:?} here"),
             Self::Invalid { field, problem } => write!(f, "invalid {field}: {problem}"),
             Self::UserLeftOut => f.write_str("its user is left out"),
+            Self::ProfileIdTaken { id } => {
+                write!(f, "another user's profile has its id {id} here")
+            }
         }
     }
 }
@@ -352,7 +357,8 @@ fn plan(data: DjangoData, stored: &StoredState, now: DateTime<Utc>) -> Plan {
     }
     report.users.imported = users.len() as u64;
 
-    let profile_owners: HashSet<i64> = stored.profile_owners.iter().map(|id| id.get()).collect();
+    let profile_owners: HashSet<i64> = stored.profiles.iter().map(|(_, user)| user.get()).collect();
+    let profile_ids: HashSet<i64> = stored.profiles.iter().map(|(id, _)| *id).collect();
     let mut profiles = Vec::new();
     for django in data.profiles {
         let Some(username) = included.get(&django.user_id) else {
@@ -369,6 +375,15 @@ fn plan(data: DjangoData, stored: &StoredState, now: DateTime<Utc>) -> Plan {
         };
         if profile_owners.contains(&django.user_id) {
             report.profiles.present += 1;
+            continue;
+        }
+        if profile_ids.contains(&django.id) {
+            report.left_out.push(LeftOut {
+                record: Record::Profile,
+                user_id: django.user_id,
+                username: username.clone(),
+                reason: Reason::ProfileIdTaken { id: django.id },
+            });
             continue;
         }
         match to_profile(&django) {
@@ -469,6 +484,7 @@ fn to_profile(django: &DjangoProfile) -> Result<ImportedProfile, Reason> {
         problem: problem.to_string(),
     })?;
     Ok(ImportedProfile {
+        id: django.id,
         user_id: UserId::new(django.user_id),
         phone,
         created_at: django.created_at,

@@ -263,8 +263,13 @@ async fn django_issued_tokens_keep_working_and_blacklisted_ones_are_refused(app:
     imported(&app, fixture);
     let (status, body) = answer(app.profile(token(fixture, "access")).await).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body["username"], "alice");
-    assert_eq!(body["profile"]["phone"], "+15550001");
+    let alice = &users(fixture)[0];
+    assert_eq!(body["user"]["username"], "alice");
+    assert_eq!(body["user"]["id"], alice["id"]);
+    // The profile keeps Django's id too.
+    assert_eq!(body["id"], alice["profile_id"]);
+    assert_eq!(body["phone"], "+15550001");
+    assert_eq!(body["created_at"], alice["profile_created_at"]);
 
     let (status, body) = answer(
         app.post_json(
@@ -420,6 +425,19 @@ async fn accounts_registered_afterwards_get_new_ids(app: TestApp) {
         .parse()
         .unwrap();
     assert_eq!(id, highest + 1);
+    let highest_profile = users(fixture)
+        .iter()
+        .filter_map(|user| user["profile_id"].as_i64())
+        .max()
+        .unwrap();
+    let profile: i64 = app.stored_text(&format!(
+        "SELECT CAST(id AS TEXT) AS value FROM profiles WHERE user_id = {id}"
+    ))[0]
+        .as_deref()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(profile, highest_profile + 1);
 }
 
 on_both_databases!(

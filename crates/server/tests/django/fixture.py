@@ -175,6 +175,7 @@ def make_users(collisions):
     # Profiles' times as Django stored them (auto_now_add: the time of the insert).
     for entry in made:
         profile = Profile.objects.filter(user_id=entry["id"]).first()
+        entry["profile_id"] = profile.id if profile else None
         entry["profile_created_at"] = iso(profile.created_at) if profile else None
         entry["profile_updated_at"] = iso(profile.updated_at) if profile else None
     return made

@@ -25,6 +25,7 @@ fn django_user(id: i64, username: &str, email: &str) -> DjangoUser {
 
 fn django_profile(user_id: i64, phone: &str) -> DjangoProfile {
     DjangoProfile {
+        id: user_id + 100,
         user_id,
         phone: phone.to_owned(),
         created_at: now() - Duration::days(30),
@@ -223,6 +224,8 @@ fn addresses_that_differ_only_in_case_fail_the_import_and_list_every_collision()
             django_user(4, "blank1", ""),
             django_user(5, "blank2", ""),
         ],
+        // Left out with its user, and not listed apart: it follows from the user's problem.
+        profiles: vec![django_profile(2, "")],
         ..DjangoData::default()
     };
     let error = import(
@@ -302,7 +305,7 @@ fn a_second_run_writes_nothing_new() {
     };
     let stored = StoredState {
         accounts: vec![account(1, "alice", "alice@example.com")],
-        profile_owners: vec![UserId::new(1)],
+        profiles: vec![(101, UserId::new(1))],
         tokens: vec![("jti-1".to_owned(), false)],
     };
     let written = Arc::new(Mutex::new(Written::default()));
@@ -333,7 +336,7 @@ fn a_token_blacklisted_in_django_since_the_last_run_is_revoked() {
     };
     let stored = StoredState {
         accounts: vec![account(1, "alice", "alice@example.com")],
-        profile_owners: vec![],
+        profiles: vec![],
         tokens: vec![("jti-1".to_owned(), false)],
     };
     let written = Arc::new(Mutex::new(Written::default()));
@@ -531,4 +534,32 @@ fn an_unreadable_source_is_reported() {
     .execute(ImportOptions::default(), &NoProgress)
     .expect_err("source fails");
     assert!(matches!(error, ImportError::Source(_)));
+}
+
+#[test]
+fn a_profile_whose_id_another_user_s_profile_holds_is_left_out() {
+    let data = DjangoData {
+        users: vec![django_user(1, "alice", "alice@example.com")],
+        profiles: vec![django_profile(1, "")],
+        ..DjangoData::default()
+    };
+    let stored = StoredState {
+        accounts: vec![account(9, "zed", "zed@example.com")],
+        profiles: vec![(101, UserId::new(9))],
+        tokens: vec![],
+    };
+    let error = import(data, read_only_target(stored), ImportOptions::default())
+        .expect_err("the clash fails the import");
+    let ImportError::Conflicts(left_out) = error else {
+        panic!("expected conflicts, got {error:?}");
+    };
+    assert_eq!(
+        left_out,
+        vec![LeftOut {
+            record: Record::Profile,
+            user_id: 1,
+            username: "alice".to_owned(),
+            reason: Reason::ProfileIdTaken { id: 101 },
+        }]
+    );
 }
