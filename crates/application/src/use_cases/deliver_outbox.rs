@@ -206,13 +206,15 @@ impl DeliverOutbox {
         }
     }
 
-    /// Django's `PasswordResetForm.get_users`: active users with a usable password; at most
-    /// `resets_per_address_per_hour` mails to one address.
+    /// Active users, as allauth's reset form has it; at most `resets_per_address_per_hour`
+    /// mails to one address. Unlike Django's own `PasswordResetForm`, an unusable password
+    /// (`!…`, imported from Django) is no reason to refuse: a reset is how such an account
+    /// gets a password.
     fn reset_mail(&self, email: &Email) -> Result<Vec<OutboxMessage>, Problem> {
         let Some(user) = self.users.find_by_email(email)? else {
             return Ok(Vec::new());
         };
-        if !user.is_active || user.password_hash.as_str().starts_with('!') {
+        if !user.is_active {
             return Ok(Vec::new());
         }
         let now = self.clock.now();

@@ -440,7 +440,52 @@ async fn accounts_registered_afterwards_get_new_ids(app: TestApp) {
     assert_eq!(profile, highest_profile + 1);
 }
 
+/// An account imported with an unusable password (`!…`) cannot sign in until it resets its
+/// password, and then can: the reset mail comes, the link works, the new password signs in.
+async fn an_unusable_password_signs_in_only_after_a_reset(app: TestApp) {
+    let Some(fixture) = sqlite_fixture(false) else {
+        return;
+    };
+    imported(&app, fixture);
+    let (status, _) = log_in(&app, "mallory", "").await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "a blank password is a field error"
+    );
+    let mallory = &users(fixture)[11];
+    assert_eq!(mallory["username"], "mallory");
+    let (status, _) = log_in(&app, "mallory", mallory["password"].as_str().unwrap()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    let (status, _) = answer(
+        app.post_json(
+            "/api/auth/password/reset/",
+            json!({"email": "mallory@example.com"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let mail = app.mail("mallory@example.com", 1).await;
+    let uid = mail.link_parameter("http", "uid");
+    let token = mail.link_parameter("http", "token");
+    let new_password = "a-fresh-start-after-django";
+    let (status, body) = answer(
+        app.post_json(
+            "/api/auth/password/reset/confirm/",
+            json!({"uid": uid, "token": token, "new_password1": new_password, "new_password2": new_password}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _) = log_in(&app, "mallory", new_password).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
 on_both_databases!(
+    an_unusable_password_signs_in_only_after_a_reset,
     every_django_hasher_signs_in_and_is_upgraded_to_argon2id,
     ids_fields_and_timestamps_equal_django_s,
     django_issued_tokens_keep_working_and_blacklisted_ones_are_refused,
