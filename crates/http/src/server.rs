@@ -2,6 +2,7 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::dev::ServerHandle;
 use actix_web::middleware::from_fn;
@@ -78,6 +79,9 @@ pub struct HttpSettings {
     pub rates: Option<ThrottleRates>,
     /// Blocking threads per worker for use cases; `None` for actix's default (512).
     pub max_blocking_threads: Option<usize>,
+    /// On SIGTERM or SIGINT the server stops accepting at once and gives requests in flight
+    /// this long to finish; then their connections are closed.
+    pub shutdown_timeout: Duration,
 }
 
 /// A bound, not yet running, HTTP server.
@@ -167,7 +171,7 @@ impl Server {
                 .wrap(from_fn(request_id_header))
                 .wrap(TracingLogger::<RequestSpan>::new())
         })
-        .shutdown_timeout(10);
+        .shutdown_timeout(settings.shutdown_timeout.as_secs());
         if let Some(workers) = settings.workers {
             server = server.workers(workers);
         }

@@ -3,7 +3,7 @@
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use application::ports::{Clock, DjangoSource, MailComposer, Mailer, Outbox, SystemClock};
@@ -402,10 +402,27 @@ fn deliver_in_background(
                     }
                     Err(_) => tracing::error!("the outbox pass panicked; trying again shortly"),
                 }
-                outbox.wait_for_work(idle);
+                // In slices, so that a stop is seen within one; a slice cut short means mail
+                // was queued.
+                let idle_until = Instant::now() + idle;
+                while !stop.load(Ordering::Acquire) {
+                    let left = idle_until.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        break;
+                    }
+                    let slice = left.min(STOP_CHECK);
+                    let started = Instant::now();
+                    outbox.wait_for_work(slice);
+                    if started.elapsed() < slice {
+                        break;
+                    }
+                }
             }
         })
 }
+
+/// How often an idle outbox worker looks whether the server is stopping.
+const STOP_CHECK: Duration = Duration::from_millis(200);
 
 /// Stops the outbox worker when dropped: when the server stops, and also when the task running
 /// it is dropped without finishing (a test's runtime ending).
@@ -425,6 +442,7 @@ pub struct Application {
     prune_every: Duration,
     deliver: DeliverOutbox,
     poll_every: Duration,
+    shutdown_timeout: Duration,
 }
 
 impl Application {
@@ -470,6 +488,7 @@ impl Application {
             trusted_proxies: settings.server.trusted_proxies.clone(),
             rates: settings.throttle_rates().cloned(),
             max_blocking_threads: Some(max_blocking_threads),
+            shutdown_timeout: Duration::from_secs(settings.server.shutdown_timeout_secs),
             refresh_cookie: settings.security.refresh_cookie.then(|| RefreshCookie {
                 max_age: Duration::from_secs(settings.jwt.refresh_token_lifetime_secs),
                 secure: !settings.security.debug,
@@ -483,6 +502,7 @@ impl Application {
             prune_every: Duration::from_secs(settings.sessions.prune_interval_secs),
             deliver: adapters.deliver_outbox(),
             poll_every: Duration::from_secs(settings.email.poll_interval_secs),
+            shutdown_timeout: Duration::from_secs(settings.server.shutdown_timeout_secs),
         })
     }
 
@@ -498,17 +518,34 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until a shutdown signal, pruning ended sessions and expired tokens and delivering
-    /// queued mail meanwhile.
+    /// Serves until SIGTERM or SIGINT, pruning ended sessions and expired tokens and delivering
+    /// queued mail meanwhile. Then: no new connections, requests in flight get
+    /// `shutdown_timeout` to finish, the pruner stops between passes, the outbox worker after
+    /// its pass (a pass still sending when the time is up is left to its lease: the message is
+    /// sent by the next instance, never lost), and the pool closes as the last user of it goes.
     pub async fn run(self) -> std::io::Result<()> {
         let stop = Arc::new(AtomicBool::new(false));
-        let _stop_delivering = StopOnDrop(stop.clone());
-        deliver_in_background(self.deliver, self.poll_every, stop)?;
+        let stop_delivering = StopOnDrop(stop.clone());
+        let worker = deliver_in_background(self.deliver, self.poll_every, stop)?;
         let (stop_pruning, shutdown) = tokio::sync::watch::channel(false);
         let pruner = tokio::spawn(prune_on_a_timer(self.pruner, self.prune_every, shutdown));
         let served = self.server.run().await;
+        tracing::info!("stopped serving; stopping the background work");
         let _ = stop_pruning.send(true);
-        let _ = pruner.await;
+        drop(stop_delivering);
+        let background = async {
+            let _ = pruner.await;
+            let _ = tokio::task::spawn_blocking(move || worker.join()).await;
+        };
+        if tokio::time::timeout(self.shutdown_timeout, background)
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "the background work did not stop in time; unsent mail stays queued for the next start"
+            );
+        }
+        tracing::info!("auth-server stopped");
         served
     }
 }

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use std::sync::Arc;
+use std::time::Duration;
 
 use application::use_cases::{
     CreateSuperuserError, CreateSuperuserInput, ImportError, ImportOptions, OnConflict,
@@ -180,14 +181,18 @@ fn serve(settings: &Settings) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("could not start the async runtime")?;
-    runtime.block_on(async {
+    let served = runtime.block_on(async {
         let application = Application::build(settings)?;
         tracing::info!(address = %application.address(), "auth-server is listening");
         application
             .run()
             .await
             .context("the server stopped with an error")
-    })
+    });
+    // A use case still blocking (a hash, a query) when the shutdown timeout ran out is not
+    // waited for beyond one more second.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    served
 }
 
 fn say(line: &str) -> anyhow::Result<()> {

@@ -109,6 +109,8 @@ pub struct ServerSettings {
     pub max_body_bytes: usize,
     /// Blocking threads per worker for use cases; 0 sizes them from the pool and hash slots.
     pub max_blocking_threads: usize,
+    /// `SHUTDOWN_TIMEOUT`: seconds a request in flight at SIGTERM gets to finish.
+    pub shutdown_timeout_secs: u64,
     /// `TRUSTED_PROXIES`: reverse proxies (addresses or CIDR ranges) whose `X-Forwarded-For`
     /// names the client; none by default.
     #[serde(default, deserialize_with = "trusted_proxies")]
@@ -275,13 +277,14 @@ fn parse_flag(name: &str, raw: &str) -> anyhow::Result<bool> {
 const EMBEDDED_DEFAULTS: &str = include_str!("../../../config/default.toml");
 
 /// The seed system's variables and where they land.
-const SEED_VARIABLES: [(&str, &str); 35] = [
+const SEED_VARIABLES: [(&str, &str); 36] = [
     ("SECRET_KEY", "security.secret_key"),
     ("DEBUG", "security.debug"),
     ("ALLOWED_HOSTS", "security.allowed_hosts"),
     ("CORS_ALLOWED_ORIGINS", "security.cors_allowed_origins"),
     ("DATABASE_URL", "database.url"),
     ("BIND_ADDRESS", "server.bind_address"),
+    ("SHUTDOWN_TIMEOUT", "server.shutdown_timeout_secs"),
     // simplejwt's ISSUER, AUDIENCE and LEEWAY settings.
     ("JWT_ISSUER", "jwt.issuer"),
     ("JWT_AUDIENCE", "jwt.audience"),

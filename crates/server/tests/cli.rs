@@ -571,3 +571,148 @@ impl SpawnWith for Command {
             .unwrap()
     }
 }
+
+/// A user whose stored hash is a Django PBKDF2 hash of `rounds` rounds that no password matches:
+/// a login for it stays in flight for as long as those rounds take, then answers 401.
+fn slow_user(db: &TestDatabase, username: &str, rounds: u32) {
+    db.execute(&format!(
+        "INSERT INTO users (username, email, password, first_name, last_name, is_active, \
+         is_staff, is_superuser, date_joined, email_verified) VALUES ('{username}', \
+         '{username}@example.com', \
+         'pbkdf2_sha256${rounds}$salt$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=', '', '', \
+         TRUE, FALSE, FALSE, '2026-01-01 00:00:00', FALSE)"
+    ))
+    .unwrap();
+}
+
+/// `serve` on a free port with `SHUTDOWN_TIMEOUT`, its log lines collected as they come.
+fn serve_for_shutdown(
+    db: &TestDatabase,
+    dir: &Path,
+    shutdown_timeout: u64,
+) -> (
+    std::process::Child,
+    u16,
+    std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+) {
+    let port = free_port();
+    let mut child = auth_server(dir)
+        .env("DATABASE_URL", db.url())
+        .env("THROTTLE_ENABLED", "false")
+        .env("SHUTDOWN_TIMEOUT", shutdown_timeout.to_string())
+        .env("AUTH__LOG__LEVEL", "info")
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let writer = log.clone();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            writer.lock().unwrap().push(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !log
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|line| line.contains("auth-server is listening"))
+    {
+        assert!(Instant::now() < deadline, "the server did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (child, port, log)
+}
+
+/// The status of a POST, or `None` when the connection closed without an answer.
+fn try_http_post(port: u16, path: &str, body: &str) -> Option<u16> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    response.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn sigterm(child: &std::process::Child) {
+    let sent = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+}
+
+#[test]
+fn sigterm_stops_accepting_lets_requests_in_flight_finish_and_exits_cleanly() {
+    let db = TestDatabase::sqlite();
+    // About a second of PBKDF2 at this build's speed; the answer comes after the signal.
+    slow_user(&db, "slow", 4_000_000);
+    let dir = scratch_dir();
+    let (child, port, log) = serve_for_shutdown(&db, dir.path(), 30);
+    let in_flight = std::thread::spawn(move || {
+        try_http_post(
+            port,
+            "/api/auth/login/",
+            r#"{"username":"slow","password":"whatever-it-is"}"#,
+        )
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    sigterm(&child);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "a new connection was accepted after SIGTERM"
+    );
+    assert_eq!(
+        in_flight.join().unwrap(),
+        Some(401),
+        "the request in flight was not answered"
+    );
+    let output = exit_within(child, Duration::from_secs(20));
+    assert!(output.status.success(), "{:?}", output.status);
+    let log = log.lock().unwrap().join("\n");
+    let stopping = log.find("stopping the background work").expect(&log);
+    let stopped = log.find("auth-server stopped").expect(&log);
+    assert!(stopping < stopped, "{log}");
+}
+
+#[test]
+fn a_request_still_running_at_the_shutdown_timeout_is_cut_off() {
+    let db = TestDatabase::sqlite();
+    // Several seconds of PBKDF2 (just under the cap that would make the hash unusable).
+    slow_user(&db, "slower", 19_000_000);
+    let dir = scratch_dir();
+    let (child, port, log) = serve_for_shutdown(&db, dir.path(), 1);
+    let in_flight = std::thread::spawn(move || {
+        try_http_post(
+            port,
+            "/api/auth/login/",
+            r#"{"username":"slower","password":"whatever-it-is"}"#,
+        )
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let signalled = Instant::now();
+    sigterm(&child);
+    let output = exit_within(child, Duration::from_secs(20));
+    let took = signalled.elapsed();
+    assert!(output.status.success(), "{:?}", output.status);
+    assert_eq!(in_flight.join().unwrap(), None, "the request was answered");
+    // The timeout (1 s) and at most a second more for blocking work, not the hash's seconds.
+    assert!(
+        took < Duration::from_secs(4),
+        "exited {took:?} after SIGTERM"
+    );
+    assert!(
+        log.lock()
+            .unwrap()
+            .iter()
+            .any(|line| line.contains("auth-server stopped"))
+    );
+}
