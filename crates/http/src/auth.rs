@@ -83,7 +83,7 @@ pub(crate) fn caller(req: &HttpRequest) -> Result<Option<Caller>, ApiError> {
 ///
 /// # Errors
 /// `Bearer` with no token or with more than one word after it.
-fn bearer_token(req: &HttpRequest) -> Result<Option<String>, ApiError> {
+pub(crate) fn bearer_token(req: &HttpRequest) -> Result<Option<String>, ApiError> {
     let Some(value) = req.headers().get(header::AUTHORIZATION) else {
         return Ok(None);
     };

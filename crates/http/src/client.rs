@@ -98,7 +98,7 @@ fn parse_hop(hop: &str) -> Option<IpAddr> {
 
 /// The `X-Forwarded-For` entries from the right: all headers joined in order, as one list. A
 /// header value that is not visible ASCII is one entry that is not an address.
-fn forwarded_from_the_right(headers: &HeaderMap) -> impl Iterator<Item = &str> {
+pub(crate) fn forwarded_from_the_right(headers: &HeaderMap) -> impl Iterator<Item = &str> {
     let values: Vec<&str> = headers
         .get_all(X_FORWARDED_FOR)
         .map(|value| value.to_str().unwrap_or_default())

@@ -17,6 +17,8 @@ mod cookie;
 mod error;
 mod hosts;
 mod middleware;
+#[cfg(test)]
+mod proptests;
 mod routes;
 mod server;
 mod throttle;

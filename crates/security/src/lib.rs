@@ -13,6 +13,8 @@ mod account_tokens;
 mod django;
 mod hasher;
 mod jwt;
+#[cfg(test)]
+mod jwt_proptests;
 
 pub use account_tokens::HmacAccountTokens;
 pub use hasher::{Argon2Hasher, Argon2Params, HasherConfigError};
