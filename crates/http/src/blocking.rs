@@ -51,6 +51,7 @@ impl HashSlots {
             self.waiting.fetch_sub(1, Ordering::AcqRel);
             return Err(ApiError::Overloaded);
         }
+        metrics::gauge!(crate::metrics::HASH_QUEUE).increment(1.0);
         // Counted out however the wait ends, also when the client goes away meanwhile.
         let _waiter = Waiter(&self.waiting);
         self.turns.acquire().await.map_err(ApiError::internal)
@@ -62,6 +63,7 @@ struct Waiter<'a>(&'a AtomicUsize);
 impl Drop for Waiter<'_> {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::AcqRel);
+        metrics::gauge!(crate::metrics::HASH_QUEUE).decrement(1.0);
     }
 }
 

@@ -16,6 +16,7 @@ mod client;
 mod cookie;
 mod error;
 mod hosts;
+pub mod metrics;
 mod middleware;
 #[cfg(test)]
 mod proptests;

@@ -169,6 +169,7 @@ impl Server {
                 .wrap(from_fn(check_host))
                 .wrap(security_headers())
                 .wrap(from_fn(request_id_header))
+                .wrap(from_fn(crate::metrics::record_request))
                 .wrap(TracingLogger::<RequestSpan>::new())
         })
         .shutdown_timeout(settings.shutdown_timeout.as_secs());

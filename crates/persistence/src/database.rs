@@ -22,6 +22,19 @@ use crate::{
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
 
+/// How long checkouts waited for a pooled connection, in seconds (a histogram).
+pub const POOL_WAIT_SECONDS: &str = "auth_db_pool_wait_seconds";
+/// Checkouts that gave up waiting (a counter).
+pub const POOL_TIMEOUTS: &str = "auth_db_pool_timeouts_total";
+
+/// A snapshot of the pool, for the metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolState {
+    pub open: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
 /// Which database a `Database` talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -233,7 +246,7 @@ impl Database {
         &self,
         work: impl FnOnce(&mut AnyConnection) -> Result<T, DieselError>,
     ) -> Result<T, DbError> {
-        let mut conn = self.pool.get().map_err(DbError::Checkout)?;
+        let mut conn = self.checkout()?;
         let result = if self.backend == Backend::Sqlite {
             // A writer that panicked left no state behind the lock worth refusing.
             let _turn = self
@@ -253,9 +266,31 @@ impl Database {
         &self,
         work: impl FnOnce(&mut AnyConnection) -> Result<T, DieselError>,
     ) -> Result<T, DbError> {
-        let mut conn = self.pool.get().map_err(DbError::Checkout)?;
+        let mut conn = self.checkout()?;
         let result = work(&mut conn.inner);
         Self::settle(&mut conn, result)
+    }
+
+    /// A connection from the pool, timed for the metrics: how long the checkout waited, and
+    /// whether it gave up (the pool's `connection_timeout`).
+    fn checkout(&self) -> Result<r2d2::PooledConnection<ConnectionManager>, DbError> {
+        let started = Instant::now();
+        let conn = self.pool.get();
+        metrics::histogram!(POOL_WAIT_SECONDS).record(started.elapsed().as_secs_f64());
+        conn.map_err(|error| {
+            metrics::counter!(POOL_TIMEOUTS).increment(1);
+            DbError::Checkout(error)
+        })
+    }
+
+    /// The pool as it is now: connections open, of them idle, and the most it opens.
+    pub fn pool_state(&self) -> PoolState {
+        let state = self.pool.state();
+        PoolState {
+            open: state.connections,
+            idle: state.idle_connections,
+            max: self.pool.max_size(),
+        }
     }
 
     /// Marks the connection lost after a connection-level failure, or freshly used otherwise.

@@ -19,18 +19,23 @@ mod refresh_tokens;
 mod rows;
 mod schema;
 mod sessions;
+mod stats;
 mod throttle;
 mod users;
 
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
-pub use database::{Backend, ConnectError, Database, MigrationError, PoolOptions};
+pub use database::{
+    Backend, ConnectError, Database, MigrationError, POOL_TIMEOUTS, POOL_WAIT_SECONDS, PoolOptions,
+    PoolState,
+};
 pub use django_source::DjangoDatabase;
 pub use health::DieselHealthProbe;
 pub use import_target::DieselImportTarget;
 pub use outbox::DieselOutbox;
 pub use refresh_tokens::DieselRefreshTokenStore;
 pub use sessions::DieselSessionStore;
+pub use stats::Counts;
 pub use throttle::DieselThrottleStore;
 pub use users::DieselUserRepository;

@@ -14,6 +14,11 @@ use uuid::Uuid;
 
 use crate::django::{self, Format};
 
+/// Hashes and verifications handed to the workers and not yet started (a gauge).
+pub const HASH_PENDING: &str = "auth_password_hash_pending";
+/// The time a worker spent on one hash or verification, in seconds (a histogram).
+pub const HASH_SECONDS: &str = "auth_password_hash_duration_seconds";
+
 /// The argon2id cost parameters new hashes are made with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Argon2Params {
@@ -130,18 +135,26 @@ impl Workers {
     ) -> Option<T> {
         let (reply, result) = mpsc::sync_channel(1);
         let job: Job = Box::new(move |inner, memory| {
+            metrics::gauge!(HASH_PENDING).decrement(1.0);
             #[cfg(test)]
             let inside = inner.gauge.enter();
+            let started = std::time::Instant::now();
             let result = work(inner, memory);
+            metrics::histogram!(HASH_SECONDS).record(started.elapsed().as_secs_f64());
             #[cfg(test)]
             drop(inside);
             let _ = reply.send(result);
         });
-        self.queue
+        metrics::gauge!(HASH_PENDING).increment(1.0);
+        let sent = self
+            .queue
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .send(job)
-            .ok()?;
+            .send(job);
+        if sent.is_err() {
+            metrics::gauge!(HASH_PENDING).decrement(1.0);
+            return None;
+        }
         result.recv().ok()
     }
 }

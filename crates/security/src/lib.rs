@@ -17,5 +17,5 @@ mod jwt;
 mod jwt_proptests;
 
 pub use account_tokens::HmacAccountTokens;
-pub use hasher::{Argon2Hasher, Argon2Params, HasherConfigError};
+pub use hasher::{Argon2Hasher, Argon2Params, HASH_PENDING, HASH_SECONDS, HasherConfigError};
 pub use jwt::JwtCodec;

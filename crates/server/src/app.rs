@@ -20,6 +20,7 @@ use persistence::{Database, PoolOptions};
 use secrecy::{ExposeSecret, SecretString};
 use security::{Argon2Hasher, Argon2Params, HmacAccountTokens, JwtCodec};
 
+use crate::metrics::MetricsServer;
 use crate::settings::{EmailBackend, Settings};
 
 /// The adapters, built once and shared by every use case.
@@ -443,6 +444,7 @@ pub struct Application {
     deliver: DeliverOutbox,
     poll_every: Duration,
     shutdown_timeout: Duration,
+    metrics: Option<MetricsServer>,
 }
 
 impl Application {
@@ -495,7 +497,16 @@ impl Application {
             }),
         };
         let server = http::Server::bind(listener, adapters.use_cases(), http_settings)?;
+        let metrics = match settings.metrics.bind_address.trim() {
+            "" => None,
+            bind_address => {
+                let metrics = MetricsServer::bind(bind_address, adapters.database.clone())?;
+                tracing::info!(address = %metrics.address(), "serving metrics at /metrics");
+                Some(metrics)
+            }
+        };
         Ok(Self {
+            metrics,
             server,
             address,
             pruner: adapters.flush_expired_tokens(),
@@ -518,6 +529,11 @@ impl Application {
         self.server.handle()
     }
 
+    /// Where `GET /metrics` is served, when `METRICS_BIND_ADDRESS` is set.
+    pub fn metrics_address(&self) -> Option<std::net::SocketAddr> {
+        self.metrics.as_ref().map(MetricsServer::address)
+    }
+
     /// Serves until SIGTERM or SIGINT, pruning ended sessions and expired tokens and delivering
     /// queued mail meanwhile. Then: no new connections, requests in flight get
     /// `shutdown_timeout` to finish, the pruner stops between passes, the outbox worker after
@@ -529,8 +545,16 @@ impl Application {
         let worker = deliver_in_background(self.deliver, self.poll_every, stop)?;
         let (stop_pruning, shutdown) = tokio::sync::watch::channel(false);
         let pruner = tokio::spawn(prune_on_a_timer(self.pruner, self.prune_every, shutdown));
+        let metrics = self.metrics.map(|metrics| {
+            let handle = metrics.handle();
+            (handle, tokio::spawn(metrics.run()))
+        });
         let served = self.server.run().await;
         tracing::info!("stopped serving; stopping the background work");
+        if let Some((handle, metrics)) = metrics {
+            handle.stop(true).await;
+            let _ = metrics.await;
+        }
         let _ = stop_pruning.send(true);
         drop(stop_delivering);
         let background = async {

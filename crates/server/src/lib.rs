@@ -6,6 +6,7 @@
 pub mod app;
 pub mod cli;
 pub mod import;
+pub mod metrics;
 pub mod settings;
 pub mod telemetry;
 

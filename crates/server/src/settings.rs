@@ -36,6 +36,15 @@ pub struct Settings {
     pub account: AccountSettings,
     pub email: EmailSettings,
     pub log: LogSettings,
+    pub metrics: MetricsSettings,
+}
+
+/// The Prometheus metrics listener.
+#[derive(Debug, Clone, Deserialize)]
+pub struct MetricsSettings {
+    /// `METRICS_BIND_ADDRESS`: HOST:PORT serving `GET /metrics`; empty (the default) for none.
+    /// A listener of its own, so that the metrics are never public where the API is.
+    pub bind_address: String,
 }
 
 /// The account flows: verification, reset links, and where links point.
@@ -277,7 +286,7 @@ fn parse_flag(name: &str, raw: &str) -> anyhow::Result<bool> {
 const EMBEDDED_DEFAULTS: &str = include_str!("../../../config/default.toml");
 
 /// The seed system's variables and where they land.
-const SEED_VARIABLES: [(&str, &str); 36] = [
+const SEED_VARIABLES: [(&str, &str); 37] = [
     ("SECRET_KEY", "security.secret_key"),
     ("DEBUG", "security.debug"),
     ("ALLOWED_HOSTS", "security.allowed_hosts"),
@@ -285,6 +294,7 @@ const SEED_VARIABLES: [(&str, &str); 36] = [
     ("DATABASE_URL", "database.url"),
     ("BIND_ADDRESS", "server.bind_address"),
     ("SHUTDOWN_TIMEOUT", "server.shutdown_timeout_secs"),
+    ("METRICS_BIND_ADDRESS", "metrics.bind_address"),
     // simplejwt's ISSUER, AUDIENCE and LEEWAY settings.
     ("JWT_ISSUER", "jwt.issuer"),
     ("JWT_AUDIENCE", "jwt.audience"),

@@ -14,6 +14,7 @@ mod jwt_settings;
 mod login;
 mod logout;
 mod mail_delivery;
+mod metrics;
 mod outage;
 mod profile;
 mod refresh;

@@ -46,6 +46,8 @@ pub struct TestApp {
     pub db: TestDatabase,
     /// Where the `file` mail backend writes; removed with the app.
     pub mail_dir: PathBuf,
+    /// `http://host:port` of the metrics listener, when the settings turned it on.
+    pub metrics_address: Option<String>,
     handle: actix_web::dev::ServerHandle,
 }
 
@@ -110,6 +112,9 @@ impl TestApp {
         customize(&mut settings);
         let application = Application::build(&settings).unwrap();
         let address = format!("http://127.0.0.1:{}", application.port());
+        let metrics_address = application
+            .metrics_address()
+            .map(|address| format!("http://{address}"));
         let handle = application.handle();
         tokio::spawn(application.run());
         let client = Client::builder()
@@ -122,6 +127,7 @@ impl TestApp {
             settings,
             db,
             mail_dir,
+            metrics_address,
             handle,
         }
     }
