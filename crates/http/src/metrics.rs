@@ -2,6 +2,7 @@
 //! whether anything records it, and serves it on its own listener): every request by route and
 //! status with its latency, login outcomes, and the queue of logins waiting for a hash turn.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use actix_web::Error;
@@ -22,6 +23,15 @@ pub const HASH_QUEUE: &str = "auth_password_hash_queue_depth";
 
 const LOGIN_ROUTE: &str = "/api/auth/login";
 
+/// Whether a recorder listens. Until one does, requests skip labelling entirely (the facade would
+/// drop the samples anyway, after their labels were built).
+static ENABLED: AtomicBool = AtomicBool::new(false);
+
+/// Called once a recorder is installed: requests are recorded from then on.
+pub fn enable() {
+    ENABLED.store(true, Ordering::Release);
+}
+
 /// Records the request once it is answered. The route is the matched pattern (so ids in paths
 /// do not make a series each), without its trailing slash; requests no route matched are
 /// `unmatched`.
@@ -29,6 +39,9 @@ pub(crate) async fn record_request(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    if !ENABLED.load(Ordering::Acquire) {
+        return next.call(req).await;
+    }
     let started = Instant::now();
     let method = req.method().clone();
     let response = next.call(req).await;

@@ -34,6 +34,7 @@ fn recorder() -> anyhow::Result<&'static PrometheusHandle> {
     // Another thread may have won the race; its recorder is the one in use then.
     if metrics::set_global_recorder(recorder).is_ok() {
         describe();
+        http::metrics::enable();
         let _ = HANDLE.set(handle);
     }
     HANDLE
