@@ -17,6 +17,7 @@ mod cookie;
 mod error;
 mod hosts;
 mod middleware;
+mod openapi;
 mod routes;
 mod server;
 mod throttle;
