@@ -13,6 +13,7 @@ mod jwt_settings;
 mod login;
 mod logout;
 mod mail_delivery;
+mod openapi;
 mod outage;
 mod profile;
 mod refresh;
