@@ -160,9 +160,30 @@ pub(crate) fn string(fields: &Fields, key: &str) -> Submitted<String> {
             Submitted::Rejected(FieldErrors::single("Null characters are not allowed."))
         }
         Some(Value::String(text)) => Submitted::Value(domain::python_strip(text).to_owned()),
-        Some(Value::Number(number)) => Submitted::Value(number.to_string()),
+        Some(Value::Number(number)) => Submitted::Value(number_text(number)),
         Some(_) => Submitted::Rejected(FieldErrors::single("Not a valid string.")),
     }
+}
+
+/// Python's `str()` of the number `json.loads` makes: an integer keeps every digit, however long
+/// (Python's are unbounded), and a fraction or exponent is a float. `serde_json` keeps the text it
+/// read (`arbitrary_precision`), so an integer too long for 64 bits is not rounded to a float.
+fn number_text(number: &serde_json::Number) -> String {
+    if let Some(integer) = number.as_i64() {
+        return integer.to_string();
+    }
+    if let Some(integer) = number.as_u64() {
+        return integer.to_string();
+    }
+    let text = number.to_string();
+    let digits = text.strip_prefix('-').unwrap_or(&text);
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        return text;
+    }
+    number
+        .as_f64()
+        .and_then(serde_json::Number::from_f64)
+        .map_or(text, |float| float.to_string())
 }
 
 /// A nested serializer: an object whose fields `inner` reads.

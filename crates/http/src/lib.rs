@@ -18,6 +18,7 @@ mod error;
 mod hosts;
 pub mod metrics;
 mod middleware;
+mod openapi;
 #[cfg(test)]
 mod proptests;
 mod routes;

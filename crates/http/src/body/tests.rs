@@ -122,3 +122,19 @@ fn a_json_list_is_not_a_dictionary() {
         )]
     );
 }
+
+#[test]
+fn an_integer_too_long_for_64_bits_keeps_every_digit() {
+    let body = parse_json(
+        br#"{"a": -10000000000000000001, "b": 123456789012345678901234567890, "c": 1e5, "d": 0.1}"#,
+    )
+    .expect("a JSON object");
+    let text = |key| match string(&body, key) {
+        Submitted::Value(text) => text,
+        _ => panic!("{key} is a string"),
+    };
+    assert_eq!(text("a"), "-10000000000000000001");
+    assert_eq!(text("b"), "123456789012345678901234567890");
+    assert_eq!(text("c"), "100000.0");
+    assert_eq!(text("d"), "0.1");
+}

@@ -2,28 +2,46 @@
 //! extractors, run the use case on the blocking pool, shape the response.
 
 mod account;
+mod documentation;
 mod probes;
 mod profile;
 mod sessions;
 mod tokens;
 
-use actix_web::dev::HttpServiceFactory;
+use actix_web::dev::{AppService, HttpServiceFactory};
 use actix_web::http::{Method, header};
 use actix_web::middleware::DefaultHeaders;
-use actix_web::{HttpRequest, HttpResponse, Resource, Route, web};
+use actix_web::{FromRequest, Handler, HttpRequest, HttpResponse, Resource, Responder, Route, web};
 use chrono::{DateTime, Utc};
 use serde_json::json;
+use utoipa::openapi::path::HttpMethod;
+use utoipa::openapi::{RefOr, Schema};
+use utoipa_actix_web::OpenApiFactory;
 
 use crate::auth;
 use crate::blocking::run;
 use crate::error::ApiError;
 
+/// Every endpoint the server answers, in the order actix tries them. The router and the OpenAPI
+/// document are both built from this one table, so neither can list what the other does not.
+pub(crate) fn table() -> Vec<Endpoint> {
+    [
+        probes::endpoints(),
+        tokens::endpoints(),
+        profile::endpoints(),
+        sessions::endpoints(),
+        account::endpoints(),
+        documentation::endpoints(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
-    probes::configure(cfg);
-    tokens::configure(cfg);
-    profile::configure(cfg);
-    sessions::configure(cfg);
-    account::configure(cfg);
+    for endpoint in table() {
+        cfg.service(endpoint);
+    }
 }
 
 pub(crate) async fn not_found() -> Result<HttpResponse, ApiError> {
@@ -32,7 +50,7 @@ pub(crate) async fn not_found() -> Result<HttpResponse, ApiError> {
 
 /// How an endpoint treats the `Authorization` header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Access {
+pub(crate) enum Access {
     /// Never reads it.
     Open,
     /// Reads it if present: a bad token is refused even though none is required.
@@ -49,32 +67,144 @@ enum Caching {
     NoStore,
 }
 
-const PROBE_METHODS: &str = "GET, HEAD, OPTIONS";
-const POST_METHODS: &str = "POST, OPTIONS";
-const PROFILE_METHODS: &str = "GET, PUT, PATCH, HEAD, OPTIONS";
+/// One method of an endpoint: the handler, served at the path and method its `#[utoipa::path]`
+/// annotation names, and that annotation's description of it.
+pub(crate) struct Operation {
+    pub method: Method,
+    pub doc_method: HttpMethod,
+    pub path: String,
+    /// The operation's part of the document, and the schemas it refers to.
+    pub doc: utoipa::openapi::path::Operation,
+    pub schemas: Vec<(String, RefOr<Schema>)>,
+    routes: Box<dyn Fn() -> Vec<Route>>,
+}
 
-/// A path served with and without its trailing slash, with the routes `routes` adds. Other
-/// methods are answered as DRF does, and every response names the allowed methods in `Allow`,
-/// as DRF's views do.
-///
+/// The operation of `handler`, as `D` (the `__path_<handler>` type of its annotation) describes
+/// it. A `GET` is also served for `HEAD`, as HTTP defines it.
+fn operation<D, F, Args>(doc: D, handler: F) -> Operation
+where
+    D: OpenApiFactory + utoipa::Path,
+    F: Handler<Args>,
+    Args: FromRequest + 'static,
+    F::Output: Responder + 'static,
+{
+    let methods = D::methods();
+    let [method] = methods.as_slice() else {
+        panic!("{}: one method per handler", D::path());
+    };
+    let doc_method = method.clone();
+    let method_doc = &doc_method;
+    let method = http_method(method);
+    let mut schemas = Vec::new();
+    doc.schemas(&mut schemas);
+    let route_method = method.clone();
+    Operation {
+        path: D::path(),
+        doc: described(&doc, method_doc),
+        schemas,
+        routes: Box::new(move || {
+            let mut routes = vec![web::method(route_method.clone()).to(handler.clone())];
+            if route_method == Method::GET {
+                routes.push(web::head().to(handler.clone()));
+            }
+            routes
+        }),
+        method,
+        doc_method,
+    }
+}
+
+/// The operation as the annotation describes it, with its tags (which `OpenApiFactory` adds).
+fn described(doc: &impl OpenApiFactory, method: &HttpMethod) -> utoipa::openapi::path::Operation {
+    let item = doc.paths().paths.into_values().next();
+    let operation = item.and_then(|item| match method {
+        HttpMethod::Get => item.get,
+        HttpMethod::Post => item.post,
+        HttpMethod::Put => item.put,
+        HttpMethod::Patch => item.patch,
+        HttpMethod::Delete => item.delete,
+        HttpMethod::Head => item.head,
+        HttpMethod::Options => item.options,
+        HttpMethod::Trace => item.trace,
+    });
+    operation.expect("the annotation describes its own method")
+}
+
+fn http_method(method: &HttpMethod) -> Method {
+    match method {
+        HttpMethod::Get => Method::GET,
+        HttpMethod::Post => Method::POST,
+        HttpMethod::Put => Method::PUT,
+        HttpMethod::Patch => Method::PATCH,
+        HttpMethod::Delete => Method::DELETE,
+        HttpMethod::Head => Method::HEAD,
+        HttpMethod::Options => Method::OPTIONS,
+        HttpMethod::Trace => Method::TRACE,
+    }
+}
+
+/// A path served with and without its trailing slash, with its operations. Other methods are
+/// answered as DRF does, and every response names the allowed methods in `Allow`, as DRF's views
+/// do.
+pub(crate) struct Endpoint {
+    pub access: Access,
+    caching: Caching,
+    pub operations: Vec<Operation>,
+}
+
+fn endpoint(access: Access, caching: Caching, operations: Vec<Operation>) -> Endpoint {
+    let path = &operations.first().expect("an endpoint has operations").path;
+    assert!(
+        operations.iter().all(|operation| &operation.path == path),
+        "{path}: the operations of one endpoint share its path"
+    );
+    Endpoint {
+        access,
+        caching,
+        operations,
+    }
+}
+
+impl Endpoint {
+    pub fn path(&self) -> &str {
+        &self.operations[0].path
+    }
+
+    /// The `Allow` header: the operations' methods, `HEAD` beside a `GET`, and `OPTIONS`.
+    pub fn allow(&self) -> String {
+        let mut methods: Vec<&str> = self.operations.iter().map(|o| o.method.as_str()).collect();
+        if self.operations.iter().any(|o| o.method == Method::GET) {
+            methods.push("HEAD");
+        }
+        methods.push("OPTIONS");
+        methods.join(", ")
+    }
+}
+
 /// The two spellings are two resources with static paths: actix matches a static path by
 /// comparing strings, but a resource of several paths through a regular-expression set, which
 /// every request to a later resource paid for.
-fn endpoint(
-    path: &str,
-    allow: &'static str,
-    access: Access,
-    caching: Caching,
-    routes: impl Fn(Resource) -> Resource,
-) -> impl HttpServiceFactory {
-    let resource = |path: String| {
-        let mut headers = DefaultHeaders::new().add((header::ALLOW, allow));
-        if caching == Caching::NoStore {
-            headers = headers.add((header::CACHE_CONTROL, "no-store"));
-        }
-        routes(web::resource(path).default_service(other_method(access))).wrap(headers)
-    };
-    (resource(path.to_owned()), resource(format!("{path}/")))
+impl HttpServiceFactory for Endpoint {
+    fn register(self, config: &mut AppService) {
+        let allow = self.allow();
+        let path = self.path().to_owned();
+        let resource = |path: String| {
+            let mut headers = DefaultHeaders::new().add((header::ALLOW, allow.clone()));
+            if self.caching == Caching::NoStore {
+                headers = headers.add((header::CACHE_CONTROL, "no-store"));
+            }
+            let routes = self.operations.iter().flat_map(|o| (o.routes)());
+            routes
+                .fold(
+                    web::resource(path).default_service(other_method(self.access)),
+                    Resource::route,
+                )
+                .wrap(headers)
+        };
+        let with_slash = format!("{path}/");
+        resource(path).register(config);
+        resource(with_slash).register(config);
+    }
 }
 
 /// `OPTIONS` gets a description of the endpoint, other methods 405; both only after the

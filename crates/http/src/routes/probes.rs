@@ -2,36 +2,68 @@
 
 use actix_web::{HttpResponse, web};
 use application::ports::HealthProbe;
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
-use super::{Access, Caching, PROBE_METHODS, endpoint};
+use super::{Access, Caching, Endpoint, endpoint, operation};
 use crate::blocking::run;
 use crate::error::ApiError;
+use crate::openapi::schemas::Unavailable;
 
-pub(super) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(endpoint(
-        "/health",
-        PROBE_METHODS,
-        Access::Open,
-        Caching::Allowed,
-        |r| r.route(web::get().to(health)).route(web::head().to(health)),
-    ))
-    .service(endpoint(
-        "/ready",
-        PROBE_METHODS,
-        Access::Open,
-        Caching::Allowed,
-        |r| r.route(web::get().to(ready)).route(web::head().to(ready)),
-    ));
+pub(super) fn endpoints() -> Vec<Endpoint> {
+    vec![
+        endpoint(
+            Access::Open,
+            Caching::Allowed,
+            vec![operation(__path_health, health)],
+        ),
+        endpoint(
+            Access::Open,
+            Caching::Allowed,
+            vec![operation(__path_ready, ready)],
+        ),
+    ]
 }
 
-/// The process serves requests; says nothing of the database.
+/// A probe's answer: `{"status": "ok"}`.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct Status {
+    status: ProbeStatus,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+enum ProbeStatus {
+    Ok,
+}
+
+const OK: Status = Status {
+    status: ProbeStatus::Ok,
+};
+
+/// Liveness: the process serves requests; says nothing of the database.
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "probes",
+    responses((status = 200, description = "The process serves requests.", body = Status))
+)]
 async fn health() -> HttpResponse {
-    HttpResponse::Ok().json(json!({ "status": "ok" }))
+    HttpResponse::Ok().json(OK)
 }
 
-/// The database answers too.
+/// Readiness: the database answers too.
+#[utoipa::path(
+    get,
+    path = "/ready",
+    tag = "probes",
+    responses(
+        (status = 200, description = "The database answers.", body = Status),
+        Unavailable,
+    )
+)]
 async fn ready(probe: web::Data<dyn HealthProbe>) -> Result<HttpResponse, ApiError> {
     run(move || Ok(probe.check()?)).await?;
-    Ok(HttpResponse::Ok().json(json!({ "status": "ok" })))
+    Ok(HttpResponse::Ok().json(OK))
 }

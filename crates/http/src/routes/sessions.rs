@@ -4,40 +4,48 @@ use actix_web::{HttpResponse, web};
 use application::use_cases::{EndSession, ListSessions};
 use domain::Session;
 use serde::Serialize;
+use utoipa::ToSchema;
 
-use super::{Access, Caching, endpoint, timestamp};
+use super::{Access, Caching, Endpoint, endpoint, operation, timestamp};
 use crate::auth::Authenticated;
 use crate::blocking::run;
 use crate::error::ApiError;
+use crate::openapi::schemas::{Detail, Unavailable};
 
-const LIST_METHODS: &str = "GET, HEAD, OPTIONS";
-const ONE_METHODS: &str = "DELETE, OPTIONS";
-
-pub(super) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(endpoint(
-        "/api/auth/sessions",
-        LIST_METHODS,
-        Access::Protected,
-        Caching::NoStore,
-        |r| r.route(web::get().to(list)).route(web::head().to(list)),
-    ))
-    .service(endpoint(
-        "/api/auth/sessions/{id}",
-        ONE_METHODS,
-        Access::Protected,
-        Caching::NoStore,
-        |r| r.route(web::delete().to(end)),
-    ));
+pub(super) fn endpoints() -> Vec<Endpoint> {
+    vec![
+        endpoint(
+            Access::Protected,
+            Caching::NoStore,
+            vec![operation(__path_list, list)],
+        ),
+        endpoint(
+            Access::Protected,
+            Caching::NoStore,
+            vec![operation(__path_end, end)],
+        ),
+    ]
 }
 
-#[derive(Serialize)]
+/// A live session. Times are UTC, RFC 3339 with microseconds and `Z`.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = Session)]
 struct SessionBody<'a> {
     id: &'a str,
+    #[schema(format = DateTime)]
     created_at: String,
+    /// Moves on login and refresh.
+    #[schema(format = DateTime)]
     last_used_at: String,
+    /// When its newest refresh token expires.
+    #[schema(format = DateTime)]
     expires_at: String,
+    /// The client's address: the TCP peer's, or behind a trusted proxy the one
+    /// `X-Forwarded-For` names.
     ip_address: &'a str,
     user_agent: &'a str,
+    /// The session of the access token used for this request.
     current: bool,
 }
 
@@ -55,6 +63,16 @@ impl<'a> SessionBody<'a> {
     }
 }
 
+/// The user's live sessions, most recently used first.
+#[utoipa::path(
+    get,
+    path = "/api/auth/sessions",
+    tag = "sessions",
+    responses(
+        (status = 200, description = "The live sessions.", body = Vec<SessionBody>),
+        Unavailable,
+    )
+)]
 async fn list(
     Authenticated(caller): Authenticated,
     list: web::Data<ListSessions>,
@@ -71,6 +89,19 @@ async fn list(
     Ok(HttpResponse::Ok().json(body))
 }
 
+/// Ends one of the user's sessions; its tokens are refused at once.
+#[utoipa::path(
+    delete,
+    path = "/api/auth/sessions/{id}",
+    tag = "sessions",
+    params(("id" = String, Path, description = "The session's id, from the list.")),
+    responses(
+        (status = 204, description = "The session has ended."),
+        (status = 404, description = "Another user's or an unknown id: `{\"detail\": \"Not found.\"}`.",
+            body = Detail),
+        Unavailable,
+    )
+)]
 async fn end(
     Authenticated(caller): Authenticated,
     id: web::Path<String>,

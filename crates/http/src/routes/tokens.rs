@@ -13,52 +13,49 @@ use application::use_cases::{
 };
 use domain::ClientInfo;
 use serde::Serialize;
+use utoipa::ToSchema;
 
-use super::{Access, Caching, POST_METHODS, endpoint};
+use super::{Access, Caching, Endpoint, endpoint, operation};
 use crate::auth::{Authenticated, Credentials};
 use crate::blocking::{HashSlots, run};
 use crate::body::{self, Body, Fields};
 use crate::client::client_info;
 use crate::cookie::CookiePolicy;
 use crate::error::ApiError;
+use crate::openapi::schemas::{
+    AuthenticationError, BodyRefused, CsrfFailed, Throttled, TokenError, Unavailable,
+};
 use crate::throttle::{self, Admitted, LoginRate, RateScope, RefreshRate, RegisterRate};
 
-pub(super) fn configure(cfg: &mut web::ServiceConfig) {
-    let post = |path, access, handler: fn() -> Route| {
-        endpoint(path, POST_METHODS, access, Caching::NoStore, move |r| {
-            r.route(handler())
-        })
-    };
-    cfg.service(post("/api/auth/register", Access::ReadsToken, || {
-        web::post().to(register)
-    }))
-    .service(post("/api/auth/login", Access::ReadsToken, || {
-        web::post().to(log_in)
-    }))
-    .service(post("/api/auth/refresh", Access::Open, || {
-        web::post().to(refresh)
-    }))
-    .service(post("/api/auth/verify", Access::Open, || {
-        web::post().to(verify)
-    }))
-    .service(post("/api/auth/logout", Access::Protected, || {
-        web::post().to(log_out)
-    }));
+pub(super) fn endpoints() -> Vec<Endpoint> {
+    let post = |access, operation| endpoint(access, Caching::NoStore, vec![operation]);
+    vec![
+        post(Access::ReadsToken, operation(__path_register, register)),
+        post(Access::ReadsToken, operation(__path_log_in, log_in)),
+        post(Access::Open, operation(__path_refresh, refresh)),
+        post(Access::Open, operation(__path_verify, verify)),
+        post(Access::Protected, operation(__path_log_out, log_out)),
+    ]
 }
 
-type Route = actix_web::Route;
-
-#[derive(Serialize)]
+/// A new session's tokens.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = TokenPair)]
 struct TokenPairBody {
+    /// A refresh token (JWT), for `/refresh` and `/logout`.
     refresh: String,
+    /// An access token (JWT), for `Authorization: Bearer`.
     access: String,
 }
 
-/// `/refresh`'s answer: the refresh token only when it was rotated.
-#[derive(Serialize)]
+/// `/refresh`'s answer: the refresh token only when it was rotated (`ROTATE_REFRESH_TOKENS`).
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = Refreshed)]
 struct RefreshedBody {
     access: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", default)]
     refresh: Option<String>,
 }
 
@@ -177,6 +174,27 @@ impl<S> SignIn<S> {
     }
 }
 
+/// Registers a user with its profile and starts a session. With `ACCOUNT_EMAIL_VERIFICATION=mandatory`
+/// no session starts: the answer says the verification link is on its way.
+#[utoipa::path(
+    post,
+    path = "/api/auth/register",
+    tag = "tokens",
+    request_body(content(
+        (schema::RegisterRequest = "application/json"),
+        (schema::RegisterForm = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = 201, description = "The user is registered.", body = schema::Registered,
+            headers(("Set-Cookie", description = "The refresh token, with the refresh cookie on."))),
+        (status = 400, description = "Field errors; every failing field is reported.",
+            body = schema::RegisterErrors),
+        CsrfFailed,
+        BodyRefused,
+        Throttled,
+        Unavailable,
+    )
+)]
 async fn register(
     sign_in: SignIn<RegisterRate>,
     register: web::Data<RegisterUser>,
@@ -200,6 +218,31 @@ async fn register(
         .await
 }
 
+/// Signs in with a username and password and starts a session.
+#[utoipa::path(
+    post,
+    path = "/api/auth/login",
+    tag = "tokens",
+    request_body(content(
+        (schema::LoginRequest = "application/json"),
+        (schema::LoginRequest = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = 200, description = "Signed in.", body = TokenPairBody,
+            headers(("Set-Cookie", description = "The refresh token, with the refresh cookie on."))),
+        (status = 400, description = "Field errors, or `{\"non_field_errors\": [\"E-mail is not verified.\"]}` \
+            when verification is mandatory.", body = schema::LoginErrors),
+        (status = 401, description = "`{\"detail\": \"No active account found with the given credentials\"}` \
+            for a wrong password, an unknown username or an inactive user alike; or a refused \
+            bearer token.", body = AuthenticationError,
+            headers(("WWW-Authenticate", description = "`Bearer realm=\"api\"`"))),
+        CsrfFailed,
+        BodyRefused,
+        Throttled,
+        Unavailable,
+    )
+)]
+///
 /// The back-off decides before the turn at a hash: a throttled attempt (429) costs one query,
 /// and neither waits in the hash queue nor takes a place in it.
 async fn log_in(
@@ -223,6 +266,31 @@ async fn log_in(
         .await
 }
 
+/// A new access token for a refresh token; with rotation, a new refresh token too (the presented
+/// one is spent).
+#[utoipa::path(
+    post,
+    path = "/api/auth/refresh",
+    tag = "tokens",
+    params(RefreshCookieParam),
+    request_body(content(
+        (schema::RefreshRequest = "application/json"),
+        (schema::RefreshRequest = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = 200, description = "A new access token.", body = RefreshedBody,
+            headers(("Set-Cookie", description = "The rotated refresh token, with the refresh cookie on."))),
+        (status = 400, description = "Field errors: `{\"refresh\": [\"This field is required.\"]}`.",
+            body = schema::RefreshErrors),
+        (status = 401, description = "The refresh token is invalid, expired, of the wrong type, \
+            blacklisted, spent or of an ended session.", body = TokenError,
+            headers(("WWW-Authenticate", description = "`Bearer realm=\"api\"`"))),
+        CsrfFailed,
+        BodyRefused,
+        Throttled,
+        Unavailable,
+    )
+)]
 async fn refresh(
     _: Admitted<RefreshRate>,
     req: HttpRequest,
@@ -254,6 +322,28 @@ async fn refresh(
     }
 }
 
+/// Ends the session of the given refresh token, its access tokens included; with `scope`, the
+/// user's other sessions (`others`) or all of them (`all`), and then `refresh` may be omitted.
+#[utoipa::path(
+    post,
+    path = "/api/auth/logout",
+    tag = "tokens",
+    params(RefreshCookieParam),
+    request_body(content(
+        (schema::LogoutRequest = "application/json"),
+        (schema::LogoutRequest = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = 205, description = "Signed out; the body is empty.",
+            headers(("Set-Cookie", description = "Clears the refresh cookie, when it is on."))),
+        (status = 400, description = "Field errors: `{\"refresh\": [\"Token is blacklisted\"]}` (or \
+            invalid, expired, wrong type, another user's, missing), `{\"scope\": [\"\\\"x\\\" is \
+            not a valid choice.\"]}`.", body = schema::LogoutErrors),
+        CsrfFailed,
+        BodyRefused,
+        Unavailable,
+    )
+)]
 async fn log_out(
     req: HttpRequest,
     Authenticated(caller): Authenticated,
@@ -286,6 +376,25 @@ async fn log_out(
 }
 
 /// simplejwt's `TokenVerifyView`: `{}` for a token that would be accepted right now.
+#[utoipa::path(
+    post,
+    path = "/api/auth/verify",
+    tag = "tokens",
+    request_body(content(
+        (schema::VerifyRequest = "application/json"),
+        (schema::VerifyRequest = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = 200, description = "The token is a valid access or refresh token of a live \
+            session and an active user.", body = schema::Verified),
+        (status = 400, description = "Field errors: `{\"token\": [\"This field is required.\"]}`.",
+            body = schema::VerifyErrors),
+        (status = 401, description = "The token would be refused.", body = TokenError,
+            headers(("WWW-Authenticate", description = "`Bearer realm=\"api\"`"))),
+        BodyRefused,
+        Unavailable,
+    )
+)]
 async fn verify(
     body: Result<Body, ApiError>,
     verify: web::Data<VerifyToken>,
@@ -294,4 +403,209 @@ async fn verify(
     let token = body::string(&fields, "token");
     run(move || Ok(verify.execute(token)?)).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({})))
+}
+
+/// The refresh cookie, taken by `/refresh` and `/logout` when the body has no `refresh`.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Cookie)]
+#[allow(dead_code, reason = "describes the cookie CookiePolicy reads")]
+struct RefreshCookieParam {
+    /// The refresh token, only with the refresh cookie on (`AUTH__SECURITY__REFRESH_COOKIE=true`);
+    /// ignored when the body has `refresh`. A request that uses it must be `application/json`
+    /// from an allowed `Origin`.
+    refresh_token: Option<String>,
+}
+
+/// The bodies as the document describes them. The handlers read them field by field (`body`), as
+/// DRF's serializers do, so that every failing field is reported together.
+#[allow(
+    dead_code,
+    reason = "the types describe bodies read through body::string"
+)]
+mod schema {
+    use serde::Serialize;
+    use utoipa::ToSchema;
+
+    use super::TokenPairBody;
+    use crate::openapi::schemas::{Detail, EmailAddress, PersonName, Phone, Text, Username};
+
+    #[derive(Serialize, ToSchema)]
+    pub struct RegisterRequest {
+        /// At most 150 letters, digits and `@.+-_`; unique, case-sensitively.
+        pub username: Username,
+        /// Unique, case-insensitively.
+        pub email: EmailAddress,
+        /// Passes Django's four default password validators.
+        pub password: Text,
+        /// Equals `password`.
+        pub password2: Text,
+        /// May be `""`.
+        pub first_name: PersonName,
+        /// May be `""`.
+        pub last_name: PersonName,
+        /// Optional; not `null`.
+        #[serde(default)]
+        pub profile: RegisterProfile,
+    }
+
+    #[derive(Serialize, ToSchema)]
+    pub struct RegisterProfile {
+        /// `""` when absent.
+        #[serde(default)]
+        pub phone: Phone,
+    }
+
+    /// The form-encoded registration: the profile's phone as the dotted key `profile.phone`.
+    #[derive(Serialize, ToSchema)]
+    pub struct RegisterForm {
+        pub username: Username,
+        pub email: EmailAddress,
+        pub password: Text,
+        pub password2: Text,
+        pub first_name: PersonName,
+        pub last_name: PersonName,
+        #[serde(rename = "profile.phone", default)]
+        pub profile_phone: Phone,
+    }
+
+    /// `{"refresh", "access"}`, or with verification mandatory `{"detail": "Verification e-mail
+    /// sent."}`.
+    #[derive(Serialize, ToSchema)]
+    #[serde(untagged)]
+    pub enum Registered {
+        SignedIn(TokenPairBody),
+        AwaitingVerification(Detail),
+    }
+
+    #[derive(Serialize, ToSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct RegisterErrors {
+        /// Malformed JSON or form.
+        #[serde(default)]
+        pub detail: String,
+        #[serde(default)]
+        pub non_field_errors: Vec<String>,
+        #[serde(default)]
+        pub username: Vec<String>,
+        #[serde(default)]
+        pub email: Vec<String>,
+        #[serde(default)]
+        pub password: Vec<String>,
+        #[serde(default)]
+        pub password2: Vec<String>,
+        #[serde(default)]
+        pub first_name: Vec<String>,
+        #[serde(default)]
+        pub last_name: Vec<String>,
+        #[serde(default)]
+        pub profile: RegisterProfileErrors,
+    }
+
+    /// The profile's own messages (`"This field may not be null."`), or its fields'.
+    #[derive(Serialize, ToSchema)]
+    #[serde(untagged)]
+    pub enum RegisterProfileErrors {
+        Messages(Vec<String>),
+        Fields(RegisterProfileFieldErrors),
+    }
+
+    #[derive(Serialize, ToSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct RegisterProfileFieldErrors {
+        #[serde(default)]
+        pub non_field_errors: Vec<String>,
+        #[serde(default)]
+        pub phone: Vec<String>,
+    }
+
+    #[derive(Serialize, ToSchema)]
+    pub struct LoginRequest {
+        /// Case-sensitive, normalised with NFKC.
+        pub username: Text,
+        pub password: Text,
+    }
+
+    #[derive(Serialize, ToSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct LoginErrors {
+        #[serde(default)]
+        pub detail: String,
+        #[serde(default)]
+        pub non_field_errors: Vec<String>,
+        #[serde(default)]
+        pub username: Vec<String>,
+        #[serde(default)]
+        pub password: Vec<String>,
+    }
+
+    #[derive(Serialize, ToSchema)]
+    pub struct RefreshRequest {
+        /// A refresh token. With the refresh cookie on, it may come as the cookie instead.
+        pub refresh: Text,
+    }
+
+    #[derive(Serialize, ToSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct RefreshErrors {
+        #[serde(default)]
+        pub detail: String,
+        #[serde(default)]
+        pub non_field_errors: Vec<String>,
+        #[serde(default)]
+        pub refresh: Vec<String>,
+    }
+
+    #[derive(Serialize, ToSchema)]
+    pub struct VerifyRequest {
+        /// An access or refresh token.
+        pub token: Text,
+    }
+
+    /// `{}`.
+    #[derive(Serialize, ToSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct Verified {}
+
+    #[derive(Serialize, ToSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct VerifyErrors {
+        #[serde(default)]
+        pub detail: String,
+        #[serde(default)]
+        pub non_field_errors: Vec<String>,
+        #[serde(default)]
+        pub token: Vec<String>,
+    }
+
+    #[derive(Serialize, ToSchema)]
+    pub struct LogoutRequest {
+        /// The refresh token of the session to end; may be omitted with a `scope` (or, with the
+        /// refresh cookie on, come as the cookie).
+        #[serde(default)]
+        pub refresh: String,
+        /// `others`: end every other session of the user and keep this one; `all`: end every
+        /// session. Absent: end the refresh token's session.
+        #[serde(default)]
+        pub scope: LogoutScope,
+    }
+
+    #[derive(Serialize, ToSchema)]
+    #[serde(rename_all = "lowercase")]
+    pub enum LogoutScope {
+        Others,
+        All,
+    }
+
+    #[derive(Serialize, ToSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct LogoutErrors {
+        #[serde(default)]
+        pub detail: String,
+        #[serde(default)]
+        pub non_field_errors: Vec<String>,
+        #[serde(default)]
+        pub refresh: Vec<String>,
+        #[serde(default)]
+        pub scope: Vec<String>,
+    }
 }

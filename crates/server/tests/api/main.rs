@@ -15,6 +15,7 @@ mod login;
 mod logout;
 mod mail_delivery;
 mod metrics;
+mod openapi;
 mod outage;
 mod profile;
 mod refresh;
