@@ -176,10 +176,24 @@ proptest! {
         if !peer_is_proxy {
             prop_assert_eq!(client, peer);
         } else if client != peer {
-            // Taken from the header: an address some entry names.
-            let text = client.to_string();
+            // Taken from the header: an address some entry names, in whatever spelling.
+            let names_it = |entry: &str| {
+                let entry = entry.trim();
+                let parsed = entry
+                    .parse::<IpAddr>()
+                    .ok()
+                    .or_else(|| entry.parse::<std::net::SocketAddr>().ok().map(|s| s.ip()))
+                    .or_else(|| {
+                        entry
+                            .strip_prefix('[')?
+                            .strip_suffix(']')?
+                            .parse::<IpAddr>()
+                            .ok()
+                    });
+                parsed.is_some_and(|ip| ip.to_canonical() == client)
+            };
             prop_assert!(
-                named.iter().any(|value| value.contains(&text) || value.contains(&format!("[{text}]"))),
+                named.iter().any(|value| value.split(',').any(names_it)),
                 "{client} is in none of {named:?}"
             );
         }
