@@ -67,29 +67,8 @@ impl TestDatabase {
     /// unset while `AUTH_TEST_REQUIRE_POSTGRES=1` (CI sets it so that no PostgreSQL test can be
     /// skipped unnoticed).
     pub fn postgres() -> Option<Self> {
-        let Ok(maintenance_url) = env::var(TEST_POSTGRES_URL) else {
-            if env::var(REQUIRE_POSTGRES).is_ok_and(|value| value == "1") {
-                panic!("{REQUIRE_POSTGRES}=1 but {TEST_POSTGRES_URL} is not set");
-            }
-            return None;
-        };
-        let name = format!("auth_test_{}", unique_suffix());
-        let mut admin = PgConnection::establish(&maintenance_url).unwrap_or_else(|error| {
-            panic!("cannot connect to {TEST_POSTGRES_URL} to create a test database: {error}")
-        });
-        diesel::sql_query(format!("CREATE DATABASE {name}"))
-            .execute(&mut admin)
-            .unwrap_or_else(|error| panic!("cannot create the test database {name}: {error}"));
-        let url = with_database_name(&maintenance_url, &name);
-        // From here on, dropping `Self` removes the database, even if migrating panics.
-        let mut test_database = Self {
-            url,
-            database: None,
-            cleanup: Cleanup::PostgresDatabase {
-                maintenance_url,
-                name,
-            },
-        };
+        // From creation on, dropping `Self` removes the database, even if migrating panics.
+        let mut test_database = Self::postgres_unmigrated()?;
         test_database.database = Some(connect_and_migrate(&test_database.url));
         Some(test_database)
     }
