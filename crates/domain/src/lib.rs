@@ -6,6 +6,7 @@
 //! `Username` or an `Email` in hand is always valid. Error `Display` texts are Django's wording,
 //! because the API contract promises that wording to clients.
 
+mod audit;
 mod email;
 mod format_chars;
 mod password;
@@ -16,6 +17,7 @@ mod throttle;
 mod token;
 mod user;
 
+pub use audit::{AuditEvent, AuditKind, LoginFailure};
 pub use email::{EMAIL_MAX_CHARS, Email, EmailError};
 pub use password::{Password, PasswordError, PasswordHash};
 pub use password_policy::{PasswordProblem, UserAttributes, check_password_strength};

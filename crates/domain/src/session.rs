@@ -31,17 +31,20 @@ impl fmt::Display for SessionId {
     }
 }
 
-/// Where a session was started from, as recorded for its owner to recognise it.
+/// Where a request came from: its client's address and user agent, as recorded on the session
+/// it starts for its owner to recognise it, and the request's id, as the audit log records it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ClientInfo {
     ip_address: String,
     user_agent: String,
+    request_id: Option<String>,
 }
 
 impl ClientInfo {
     /// Longest address kept: an IPv6 address with an IPv4 tail.
     pub const IP_MAX_CHARS: usize = 45;
     pub const USER_AGENT_MAX_CHARS: usize = 512;
+    pub const REQUEST_ID_MAX_CHARS: usize = 64;
 
     /// Keeps at most the maximum of each, cut at a character boundary, without control characters.
     pub fn new(ip_address: &str, user_agent: &str) -> Self {
@@ -51,7 +54,22 @@ impl ClientInfo {
         Self {
             ip_address: clean(ip_address, Self::IP_MAX_CHARS),
             user_agent: clean(user_agent, Self::USER_AGENT_MAX_CHARS),
+            request_id: None,
         }
+    }
+
+    /// The id the server gave the request (its `X-Request-Id`), at most
+    /// [`Self::REQUEST_ID_MAX_CHARS`] printable ASCII characters; anything else is dropped.
+    #[must_use]
+    pub fn with_request_id(mut self, id: &str) -> Self {
+        let printable = id.bytes().all(|b| b.is_ascii_graphic());
+        self.request_id = (printable && !id.is_empty() && id.len() <= Self::REQUEST_ID_MAX_CHARS)
+            .then(|| id.to_owned());
+        self
+    }
+
+    pub fn request_id(&self) -> Option<&str> {
+        self.request_id.as_deref()
     }
 
     pub fn ip_address(&self) -> &str {
