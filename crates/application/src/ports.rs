@@ -4,9 +4,9 @@ use std::error::Error as StdError;
 
 use chrono::{DateTime, Utc};
 use domain::{
-    AccountAttempts, AddressAttempts, ClientInfo, Email, LoginHistory, NewUser, Password,
-    PasswordHash, PersonName, Phone, Profile, Session, SessionEnd, SessionId, ThrottleKey,
-    TokenClaims, TokenId, TokenType, User, UserId,
+    AccountAttempts, AddressAttempts, AuditEvent, ClientInfo, Email, LoginHistory, NewUser,
+    Password, PasswordHash, PersonName, Phone, Profile, Session, SessionEnd, SessionId,
+    ThrottleKey, TokenClaims, TokenId, TokenType, User, UserId,
 };
 use thiserror::Error;
 
@@ -22,6 +22,39 @@ pub enum RepositoryError {
     /// Anything else: a bug, a schema mismatch, a constraint nobody expected.
     #[error("unexpected database error")]
     Unexpected(#[source] BoxError),
+}
+
+/// What a change causes, written in the change's own transaction: both commit, or neither.
+///
+/// `mail` goes into the outbox; `audit` into the audit log. `origin` is the request that made
+/// the change: a store that ends sessions records a [`domain::AuditKind::SessionEnded`] event for each,
+/// from there.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Effects {
+    pub mail: Vec<OutboxMessage>,
+    pub audit: Vec<AuditEvent>,
+    pub origin: ClientInfo,
+}
+
+impl Effects {
+    pub fn new(origin: &ClientInfo) -> Self {
+        Self {
+            origin: origin.clone(),
+            ..Self::default()
+        }
+    }
+
+    #[must_use]
+    pub fn mail(mut self, message: OutboxMessage) -> Self {
+        self.mail.push(message);
+        self
+    }
+
+    #[must_use]
+    pub fn audit(mut self, event: AuditEvent) -> Self {
+        self.audit.push(event);
+        self
+    }
 }
 
 #[derive(Debug, Error)]
@@ -65,12 +98,8 @@ pub trait UserRepository: Send + Sync {
     /// MUST return `UsernameTaken` when the username exists (case-sensitively) and `EmailTaken`
     /// when the email exists ignoring case, as decided by the database's unique constraints, so
     /// that concurrent creations cannot both succeed.
-    /// `queued` goes into the outbox in the same transaction (a verification mail, say).
-    fn create(
-        &self,
-        user: NewUser,
-        queued: Vec<OutboxMessage>,
-    ) -> Result<(User, Profile), CreateUserError>;
+    /// `effects` are written in the same transaction (a verification mail, say).
+    fn create(&self, user: NewUser, effects: Effects) -> Result<(User, Profile), CreateUserError>;
 
     fn find_by_id(&self, id: UserId) -> Result<Option<User>, RepositoryError>;
 
@@ -99,16 +128,23 @@ pub trait UserRepository: Send + Sync {
     ) -> Result<Option<(User, Option<Session>, Option<Profile>)>, RepositoryError>;
 
     /// Deactivates the user and, in the same transaction, ends its sessions as
-    /// `UserDeactivated`; `false` when the user does not exist.
-    fn deactivate(&self, id: UserId, at: DateTime<Utc>) -> Result<bool, RepositoryError>;
+    /// `UserDeactivated` and writes `effects`; `false` (nothing written) when the user does not
+    /// exist.
+    fn deactivate(
+        &self,
+        id: UserId,
+        at: DateTime<Utc>,
+        effects: Effects,
+    ) -> Result<bool, RepositoryError>;
 
-    /// Reactivates the user; ended sessions stay ended. `false` when the user does not exist.
-    fn reactivate(&self, id: UserId) -> Result<bool, RepositoryError>;
+    /// Reactivates the user and writes `effects`; ended sessions stay ended. `false` (nothing
+    /// written) when the user does not exist.
+    fn reactivate(&self, id: UserId, effects: Effects) -> Result<bool, RepositoryError>;
 
     /// The profile of a user; `None` when it is missing.
     fn find_profile(&self, user_id: UserId) -> Result<Option<Profile>, RepositoryError>;
 
-    /// Applies the changes, sets the profile's `updated_at` and queues `queued`, in one
+    /// Applies the changes, sets the profile's `updated_at` and writes `effects`, in one
     /// transaction.
     ///
     /// # Errors
@@ -119,11 +155,11 @@ pub trait UserRepository: Send + Sync {
         id: UserId,
         changes: ProfileChanges,
         updated_at: DateTime<Utc>,
-        queued: Vec<OutboxMessage>,
+        effects: Effects,
     ) -> Result<(User, Profile), UpdateUserError>;
 
     /// Replaces the password hash, ends every live session of the user except `keep` as
-    /// `PasswordChanged`, and queues `queued`, in one transaction; `false` (nothing written) when
+    /// `PasswordChanged`, and writes `effects`, in one transaction; `false` (nothing written) when
     /// the user does not exist or its stored hash is no longer `current`: a change decided on a
     /// hash that another change replaced meanwhile must not win over it (two uses of one reset
     /// link at once, say).
@@ -134,10 +170,10 @@ pub trait UserRepository: Send + Sync {
         hash: PasswordHash,
         keep: Option<SessionId>,
         at: DateTime<Utc>,
-        queued: Vec<OutboxMessage>,
+        effects: Effects,
     ) -> Result<bool, RepositoryError>;
 
-    /// Marks `email` verified for the user, in one transaction with `queued`: when it is the
+    /// Marks `email` verified for the user, in one transaction with `effects`: when it is the
     /// user's address, `email_verified` becomes true; when it is the user's pending address, it
     /// becomes the address (verified) and the pending one is cleared.
     ///
@@ -150,12 +186,13 @@ pub trait UserRepository: Send + Sync {
         id: UserId,
         email: &Email,
         at: DateTime<Utc>,
-        queued: Vec<OutboxMessage>,
+        effects: Effects,
     ) -> Result<User, UpdateUserError>;
 
-    /// Deletes the user with its profile, sessions, refresh tokens and anything else of it;
-    /// `false` when it did not exist.
-    fn delete(&self, id: UserId) -> Result<bool, RepositoryError>;
+    /// Deletes the user with its profile, sessions, refresh tokens and anything else of it, and
+    /// writes `effects`, in one transaction; `false` (nothing written) when it did not exist. Its
+    /// audit events stay.
+    fn delete(&self, id: UserId, effects: Effects) -> Result<bool, RepositoryError>;
 
     fn record_login(&self, id: UserId, at: DateTime<Utc>) -> Result<(), RepositoryError>;
 
@@ -195,7 +232,10 @@ pub struct NewSession {
     /// When its first refresh token expires.
     pub expires_at: DateTime<Utc>,
     pub absolute_expires_at: DateTime<Utc>,
+    /// Also the origin of the events the start writes.
     pub client: ClientInfo,
+    /// Recorded with the session, in its transaction, each with the new session's id.
+    pub audit: Vec<AuditEvent>,
 }
 
 /// What presenting a refresh token for rotation found.
@@ -220,7 +260,8 @@ pub enum Rotation {
 pub trait SessionStore: Send + Sync {
     /// Starts a session with a new random id (32 lowercase hex digits) and, in the same
     /// transaction, ends as `Evicted` the user's least recently used live sessions so that at
-    /// most `max_live` are live afterwards, the new one included.
+    /// most `max_live` are live afterwards, the new one included; writes `new.audit` and a
+    /// `SessionEnded` event for each session it ends, in the same transaction.
     fn start(&self, new: NewSession, max_live: u32) -> Result<Session, RepositoryError>;
 
     /// The session, live or ended; `None` when it never existed or was pruned.
@@ -248,23 +289,27 @@ pub trait SessionStore: Send + Sync {
         at: DateTime<Utc>,
     ) -> Result<Rotation, RepositoryError>;
 
-    /// Ends the session if it is `user_id`'s and has not ended; `false` when it is unknown,
-    /// another user's, or already ended (the first end's time and reason are kept).
+    /// Ends the session if it is `user_id`'s and has not ended, writing `effects` and a
+    /// `SessionEnded` event in the same transaction; `false` (nothing written) when it is
+    /// unknown, another user's, or already ended (the first end's time and reason are kept).
     fn end(
         &self,
         user_id: UserId,
         id: &SessionId,
         reason: SessionEnd,
         at: DateTime<Utc>,
+        effects: Effects,
     ) -> Result<bool, RepositoryError>;
 
-    /// Ends every session of the user that has not ended, except `keep`; returns how many.
+    /// Ends every session of the user that has not ended, except `keep`, writing `effects` and a
+    /// `SessionEnded` event for each in the same transaction; returns how many ended.
     fn end_all(
         &self,
         user_id: UserId,
         keep: Option<SessionId>,
         reason: SessionEnd,
         at: DateTime<Utc>,
+        effects: Effects,
     ) -> Result<u64, RepositoryError>;
 
     /// The user's sessions live at `now`, most recently used first.
@@ -464,6 +509,32 @@ pub trait Clock: Send + Sync {
     fn now(&self) -> DateTime<Utc>;
 }
 
+/// Which audit events to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditQuery {
+    /// Events about this account; with `username` too, events that match either.
+    pub user_id: Option<UserId>,
+    /// Events whose username is this one (attempted, or the account's), exactly.
+    pub username: Option<String>,
+    /// Events at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    /// At most this many, the most recent ones.
+    pub limit: u32,
+}
+
+/// The audit log's table, for what no change commits with (a refused login) and for reading it.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait AuditLog: Send + Sync {
+    /// Writes the event on its own.
+    fn record(&self, event: AuditEvent) -> Result<(), RepositoryError>;
+
+    /// The events `query` selects, oldest first.
+    fn list(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>, RepositoryError>;
+
+    /// Deletes at most `batch` events older than `before`; returns how many.
+    fn prune(&self, before: DateTime<Utc>, batch: u32) -> Result<u64, RepositoryError>;
+}
+
 /// The wall clock.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemClock;
@@ -558,8 +629,8 @@ pub struct QueuedMessage {
 /// The outbox table.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 pub trait Outbox: Send + Sync {
-    /// Queues a message on its own, due at once.
-    fn enqueue(&self, message: OutboxMessage, at: DateTime<Utc>) -> Result<(), RepositoryError>;
+    /// Queues `effects.mail`, due at once, and writes `effects.audit`, in one transaction.
+    fn enqueue(&self, effects: Effects, at: DateTime<Utc>) -> Result<(), RepositoryError>;
 
     /// Claims at most `batch` messages that are pending and due at `now` and not leased by
     /// another worker, oldest first, leasing each until `lease_until`. One conditional update

@@ -1,13 +1,13 @@
 use std::sync::Arc;
 
-use domain::{Phone, User};
+use domain::{AuditEvent, AuditKind, ClientInfo, Phone, User};
 use thiserror::Error;
 
 use super::account::{
     AccountFields, check_strength, new_user, parse_free_email, parse_new_username, parse_password,
     taken_to_field_errors,
 };
-use crate::ports::{Clock, HashError, PasswordHasher, RepositoryError, UserRepository};
+use crate::ports::{Clock, Effects, HashError, PasswordHasher, RepositoryError, UserRepository};
 use crate::validation::FieldErrors;
 
 #[derive(Debug, Clone)]
@@ -59,14 +59,12 @@ impl CreateSuperuser {
         };
         check_strength(&account).map_err(CreateSuperuserError::Invalid)?;
         let password_hash = self.hasher.hash(&account.password)?;
-        let user = new_user(
-            account,
-            password_hash,
-            Phone::default(),
-            true,
-            self.clock.now(),
-        );
-        match self.users.create(user, Vec::new()) {
+        let now = self.clock.now();
+        let username = account.username.as_str().to_owned();
+        let user = new_user(account, password_hash, Phone::default(), true, now);
+        let origin = ClientInfo::new("", "auth-server createsuperuser");
+        let event = AuditEvent::new(AuditKind::SuperuserCreated, now, &origin).username(&username);
+        match self.users.create(user, Effects::new(&origin).audit(event)) {
             Ok((user, _profile)) => Ok(user),
             Err(error) => Err(CreateSuperuserError::Invalid(taken_to_field_errors(error)?)),
         }
@@ -106,8 +104,17 @@ mod tests {
         ports
             .users
             .expect_create()
-            .withf(|new, queued| {
-                new.is_staff && new.is_superuser && new.email_verified && queued.is_empty()
+            .withf(|new, effects| {
+                new.is_staff
+                    && new.is_superuser
+                    && new.email_verified
+                    && effects.mail.is_empty()
+                    && matches!(
+                        effects.audit.as_slice(),
+                        [event] if event.kind == AuditKind::SuperuserCreated
+                            && event.username.as_deref() == Some("admin")
+                            && event.user_id.is_none()
+                    )
             })
             .times(1)
             .returning(|new, _| Ok(stored_user_from(new)));

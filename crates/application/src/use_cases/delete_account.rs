@@ -2,13 +2,13 @@
 
 use std::sync::Arc;
 
-use domain::UserId;
+use domain::{AuditEvent, AuditKind, ClientInfo, UserId};
 use thiserror::Error;
 
 use super::account::parse_password;
 use super::login_throttle::LoginThrottle;
 use super::password::{PasswordCheck, check_password};
-use crate::ports::{Clock, PasswordHasher, RepositoryError, UserRepository};
+use crate::ports::{AuditLog, Clock, Effects, PasswordHasher, RepositoryError, UserRepository};
 use crate::validation::{FieldErrors, Submitted};
 
 pub(crate) const PASSWORD_WRONG: &str = "Your password was entered incorrectly.";
@@ -34,15 +34,17 @@ pub struct DeleteAccount {
     pub clock: Arc<dyn Clock>,
     /// The login back-off, which guards this password check too.
     pub throttle: LoginThrottle,
+    /// Where the back-off's holds of the check are recorded.
+    pub audit: Arc<dyn AuditLog>,
 }
 
 impl DeleteAccount {
-    /// `client_address` is where the request came from, for the back-off.
+    /// `client` is where the request came from, for the back-off and the audit log.
     pub fn execute(
         &self,
         user_id: UserId,
         password: Submitted<String>,
-        client_address: &str,
+        client: &ClientInfo,
     ) -> Result<(), DeleteAccountError> {
         let user = self
             .users
@@ -55,10 +57,11 @@ impl DeleteAccount {
         };
         match check_password(
             &self.throttle,
+            self.audit.as_ref(),
             self.hasher.as_ref(),
             &user,
             &password,
-            client_address,
+            (client, "account_delete"),
             self.clock.now(),
         )? {
             PasswordCheck::Right => {}
@@ -72,7 +75,12 @@ impl DeleteAccount {
                 return Err(DeleteAccountError::Throttled { retry_after_secs });
             }
         }
-        if !self.users.delete(user.id)? {
+        let event = AuditEvent::new(AuditKind::AccountDeleted, self.clock.now(), client)
+            .user(user.id, user.username.as_str());
+        if !self
+            .users
+            .delete(user.id, Effects::new(client).audit(event))?
+        {
             return Err(DeleteAccountError::UserNotFound);
         }
         Ok(())
@@ -91,6 +99,7 @@ mod tests {
             hasher: Arc::new(ports.hasher),
             clock: fixed_clock(),
             throttle: LoginThrottle::disabled(),
+            audit: Arc::new(RecordingAuditLog::default()),
         }
     }
 
@@ -117,12 +126,18 @@ mod tests {
         ports
             .users
             .expect_delete()
-            .withf(|id| *id == USER_ID)
+            .withf(|id, effects| {
+                *id == USER_ID
+                    && audited(effects) == [AuditKind::AccountDeleted]
+                    && effects.audit[0].user_id == Some(USER_ID)
+                    && effects.audit[0].username.as_deref() == Some("alice")
+                    && effects.audit[0].client == client()
+            })
             .times(1)
-            .returning(|_| Ok(true));
+            .returning(|_, _| Ok(true));
         assert!(
             use_case(ports)
-                .execute(USER_ID, value("pw"), "203.0.113.7")
+                .execute(USER_ID, value("pw"), &client())
                 .is_ok()
         );
     }
@@ -135,7 +150,7 @@ mod tests {
             ports.hasher.expect_verify().return_const(outcome);
             ports.users.expect_delete().never();
             let Err(DeleteAccountError::Invalid(errors)) =
-                use_case(ports).execute(USER_ID, value("pw"), "203.0.113.7")
+                use_case(ports).execute(USER_ID, value("pw"), &client())
             else {
                 panic!("expected a field error");
             };
@@ -152,7 +167,7 @@ mod tests {
         with_user(&mut ports);
         ports.hasher.expect_verify().never();
         let Err(DeleteAccountError::Invalid(errors)) =
-            use_case(ports).execute(USER_ID, Submitted::Absent, "203.0.113.7")
+            use_case(ports).execute(USER_ID, Submitted::Absent, &client())
         else {
             panic!("expected a field error");
         };
@@ -164,7 +179,7 @@ mod tests {
         let mut ports = Ports::new();
         ports.users.expect_find_by_id().returning(|_| Ok(None));
         assert!(matches!(
-            use_case(ports).execute(USER_ID, value("pw"), "203.0.113.7"),
+            use_case(ports).execute(USER_ID, value("pw"), &client()),
             Err(DeleteAccountError::UserNotFound)
         ));
         let mut ports = Ports::new();
@@ -175,9 +190,9 @@ mod tests {
             .return_const(Verification::Match {
                 needs_rehash: false,
             });
-        ports.users.expect_delete().returning(|_| Ok(false));
+        ports.users.expect_delete().returning(|_, _| Ok(false));
         assert!(matches!(
-            use_case(ports).execute(USER_ID, value("pw"), "203.0.113.7"),
+            use_case(ports).execute(USER_ID, value("pw"), &client()),
             Err(DeleteAccountError::UserNotFound)
         ));
     }

@@ -3,13 +3,14 @@
 
 use std::sync::Arc;
 
+use domain::{AuditEvent, AuditKind, ClientInfo};
 use thiserror::Error;
 
 use super::mail::{AccountPolicy, Mails};
 use super::password::{PasswordFlowError, parse_email_field};
 use crate::ports::{
-    AccountTokens, Clock, ComposeError, MailComposer, Outbox, OutboxMessage, RepositoryError,
-    UpdateUserError, UserRepository,
+    AccountTokens, Clock, ComposeError, Effects, MailComposer, Outbox, OutboxMessage,
+    RepositoryError, UpdateUserError, UserRepository,
 };
 use crate::validation::{FieldErrors, Submitted};
 
@@ -39,7 +40,12 @@ pub struct VerifyEmail {
 }
 
 impl VerifyEmail {
-    pub fn execute(&self, key: Submitted<String>) -> Result<(), VerifyEmailError> {
+    /// `client` is where the request came from, for the audit log.
+    pub fn execute(
+        &self,
+        key: Submitted<String>,
+        client: &ClientInfo,
+    ) -> Result<(), VerifyEmailError> {
         let mut errors = FieldErrors::new();
         let Some(key) = key.required_non_blank("key", &mut errors) else {
             return Err(VerifyEmailError::Invalid(errors));
@@ -54,7 +60,7 @@ impl VerifyEmail {
             .find_by_username(&claim.username)?
             .ok_or(VerifyEmailError::NotFound)?;
         let same = |email: &domain::Email| email.same_address(&claim.email);
-        let queued = if same(&user.email) {
+        let mail = if same(&user.email) {
             if user.email_verified {
                 // The link was used already.
                 return Err(VerifyEmailError::NotFound);
@@ -73,7 +79,18 @@ impl VerifyEmail {
         } else {
             return Err(VerifyEmailError::NotFound);
         };
-        match self.users.confirm_email(user.id, &claim.email, now, queued) {
+        let event = AuditEvent::new(AuditKind::EmailVerified, now, client)
+            .user(user.id, user.username.as_str())
+            .detail(claim.email.as_str());
+        let effects = Effects {
+            mail,
+            ..Effects::new(client)
+        }
+        .audit(event);
+        match self
+            .users
+            .confirm_email(user.id, &claim.email, now, effects)
+        {
             Ok(_) => Ok(()),
             Err(UpdateUserError::NotFound) => Err(VerifyEmailError::NotFound),
             // Someone else took the pending address meanwhile: the link can no longer do what
@@ -93,10 +110,14 @@ pub struct ResendVerification {
 }
 
 impl ResendVerification {
-    pub fn execute(&self, email: Submitted<String>) -> Result<(), PasswordFlowError> {
+    pub fn execute(
+        &self,
+        email: Submitted<String>,
+        client: &ClientInfo,
+    ) -> Result<(), PasswordFlowError> {
         let email = parse_email_field(email)?;
         self.outbox.enqueue(
-            OutboxMessage::VerificationResendRequested { email },
+            Effects::new(client).mail(OutboxMessage::VerificationResendRequested { email }),
             self.clock.now(),
         )?;
         Ok(())

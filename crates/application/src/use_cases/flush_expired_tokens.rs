@@ -3,7 +3,7 @@ use std::sync::Arc;
 use chrono::TimeDelta;
 
 use crate::ports::{
-    Clock, Outbox, RefreshTokenStore, RepositoryError, SessionStore, ThrottleStore,
+    AuditLog, Clock, Outbox, RefreshTokenStore, RepositoryError, SessionStore, ThrottleStore,
 };
 
 /// How long sent and failed mail stays in the outbox (without its bodies), for the record and
@@ -22,19 +22,24 @@ pub struct Flushed {
     pub throttle_records: u64,
     /// Outbox rows finished more than [`OUTBOX_RETENTION`] ago.
     pub mail: u64,
+    /// Audit events older than the retention.
+    pub audit_events: u64,
 }
 
 /// Deletes the rows of refresh tokens that have expired (they can never be used again), of
 /// sessions that ended or expired, and of login back-off records that expired, in batches of
 /// [`PRUNE_BATCH`]: on demand (`flush-expired-tokens`) and on the server's own timer. The
 /// back-off's rows are pruned even while it is disabled: they may remain from when it was not.
-/// Outbox rows go [`OUTBOX_RETENTION`] after they were sent or given up.
+/// Outbox rows go [`OUTBOX_RETENTION`] after they were sent or given up, audit events
+/// `audit_retention` after they happened (never, without one).
 #[derive(Clone)]
 pub struct FlushExpiredTokens {
     pub refresh_tokens: Arc<dyn RefreshTokenStore>,
     pub sessions: Arc<dyn SessionStore>,
     pub throttle: Arc<dyn ThrottleStore>,
     pub outbox: Arc<dyn Outbox>,
+    pub audit: Arc<dyn AuditLog>,
+    pub audit_retention: Option<TimeDelta>,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -56,6 +61,10 @@ impl FlushExpiredTokens {
             sessions: batches(&|| self.sessions.prune(now, PRUNE_BATCH))?,
             throttle_records: batches(&|| self.throttle.prune(now, PRUNE_BATCH))?,
             mail: batches(&|| self.outbox.prune(now - OUTBOX_RETENTION, PRUNE_BATCH))?,
+            audit_events: match self.audit_retention {
+                Some(retention) => batches(&|| self.audit.prune(now - retention, PRUNE_BATCH))?,
+                None => 0,
+            },
         })
     }
 }
@@ -65,6 +74,7 @@ mod tests {
     use mockall::Sequence;
 
     use super::*;
+    use crate::ports::MockAuditLog;
     use crate::use_cases::test_support::*;
 
     #[test]
@@ -101,11 +111,24 @@ mod tests {
             .withf(|before, batch| *before == now() - OUTBOX_RETENTION && *batch == PRUNE_BATCH)
             .times(1)
             .returning(|_, _| Ok(3));
+        let mut audit = MockAuditLog::new();
+        for deleted in [100, 1] {
+            audit
+                .expect_prune()
+                .withf(|before, batch| {
+                    *before == now() - TimeDelta::days(90) && *batch == PRUNE_BATCH
+                })
+                .times(1)
+                .in_sequence(&mut sequence)
+                .returning(move |_, _| Ok(deleted));
+        }
         let flush = FlushExpiredTokens {
             refresh_tokens: Arc::new(ports.refresh_tokens),
             sessions: Arc::new(ports.sessions),
             throttle: Arc::new(ports.throttle),
             outbox: Arc::new(ports.outbox),
+            audit: Arc::new(audit),
+            audit_retention: Some(TimeDelta::days(90)),
             clock: fixed_clock(),
         };
         assert_eq!(
@@ -115,6 +138,7 @@ mod tests {
                 sessions: 0,
                 throttle_records: 107,
                 mail: 3,
+                audit_events: 101,
             }
         );
     }

@@ -1,13 +1,15 @@
 use std::sync::Arc;
 
-use domain::{ClientInfo, Password, ThrottleKey, Username};
+use domain::{
+    AuditEvent, AuditKind, ClientInfo, LoginFailure, Password, ThrottleKey, UserId, Username,
+};
 use thiserror::Error;
 
 use super::account::parse_password;
 use super::login_throttle::{Admission, LoginThrottle};
 use super::token_pair::{SessionPolicy, TokenPair, start_session};
 use crate::ports::{
-    Clock, IssueError, PasswordHasher, RefreshTokenStore, RepositoryError, SessionStore,
+    AuditLog, Clock, IssueError, PasswordHasher, RefreshTokenStore, RepositoryError, SessionStore,
     TokenCodec, UserRepository, Verification,
 };
 use crate::validation::{FieldErrors, Submitted};
@@ -70,6 +72,8 @@ pub struct LogIn {
     pub throttle: LoginThrottle,
     /// `ACCOUNT_EMAIL_VERIFICATION = mandatory`: an unverified user cannot sign in.
     pub require_verified_email: bool,
+    /// Where refused logins are recorded; a success is recorded with its session.
+    pub audit: Arc<dyn AuditLog>,
 }
 
 impl LogIn {
@@ -97,9 +101,20 @@ impl LogIn {
         let username = Username::normalize(&username);
         let throttle_key = if self.throttle.is_enabled() {
             let key = ThrottleKey::new(input.client.ip_address(), &username);
-            match self.throttle.admit(&key, self.clock.now())? {
+            let now = self.clock.now();
+            match self.throttle.admit(&key, now)? {
                 Admission::Charged => Some(key),
-                Admission::Throttled { retry_after_secs } => {
+                Admission::Throttled {
+                    retry_after_secs,
+                    decided,
+                } => {
+                    if decided {
+                        self.audit.record(
+                            AuditEvent::new(AuditKind::LoginThrottled, now, &input.client)
+                                .username(&username)
+                                .detail(&format!("retry_after={retry_after_secs}s")),
+                        )?;
+                    }
                     return Err(LogInError::Throttled { retry_after_secs });
                 }
             }
@@ -125,22 +140,40 @@ impl LogIn {
             client,
             throttle_key,
         } = admitted;
+        // Every refusal writes one event, whatever its kind, so the audit log does not make
+        // one kind slower than another.
+        let refused = |failure: LoginFailure,
+                       user_id: Option<UserId>,
+                       error: LogInError|
+         -> Result<TokenPair, LogInError> {
+            let mut event = AuditEvent::new(AuditKind::LoginFailed, self.clock.now(), &client)
+                .username(&username)
+                .detail(failure.as_str());
+            event.user_id = user_id;
+            self.audit.record(event)?;
+            Err(error)
+        };
         let Some(user) = self.users.find_by_username(&username)? else {
             self.hasher.verify_dummy(&password);
-            return Err(LogInError::InvalidCredentials);
+            return refused(
+                LoginFailure::UnknownUser,
+                None,
+                LogInError::InvalidCredentials,
+            );
         };
+        let failed = |failure| refused(failure, Some(user.id), LogInError::InvalidCredentials);
         let needs_rehash = match self.hasher.verify(&password, &user.password_hash) {
             Verification::Match { needs_rehash } => needs_rehash,
-            Verification::Mismatch => return Err(LogInError::InvalidCredentials),
+            Verification::Mismatch => return failed(LoginFailure::WrongPassword),
             // An unusable hash is refused at once by the hasher; the dummy verification makes
             // it cost what a wrong password costs, so timing does not tell the hash kind.
             Verification::Unusable => {
                 self.hasher.verify_dummy(&password);
-                return Err(LogInError::InvalidCredentials);
+                return failed(LoginFailure::UnusablePassword);
             }
         };
         if !user.is_active {
-            return Err(LogInError::InvalidCredentials);
+            return failed(LoginFailure::Inactive);
         }
 
         let now = self.clock.now();
@@ -150,7 +183,11 @@ impl LogIn {
             self.throttle.record_success(key, now)?;
         }
         if self.require_verified_email && !user.email_verified {
-            return Err(LogInError::EmailNotVerified);
+            return refused(
+                LoginFailure::EmailNotVerified,
+                Some(user.id),
+                LogInError::EmailNotVerified,
+            );
         }
         if needs_rehash {
             // The login already succeeded; a failed upgrade is retried at the next login.
@@ -160,6 +197,8 @@ impl LogIn {
             }
         }
         self.users.record_login(user.id, now)?;
+        let event = AuditEvent::new(AuditKind::LoginSucceeded, now, &client)
+            .user(user.id, user.username.as_str());
         start_session(
             self.sessions.as_ref(),
             self.tokens.as_ref(),
@@ -167,6 +206,7 @@ impl LogIn {
             &self.policy,
             user.id,
             client,
+            vec![event],
             now,
         )
     }
@@ -175,12 +215,13 @@ impl LogIn {
 #[cfg(test)]
 mod tests {
     use chrono::Duration;
-    use domain::{AccountAttempts, AddressAttempts};
+    use domain::{AccountAttempts, AddressAttempts, TokenClaims};
     use mockall::Sequence;
 
     use super::*;
     use crate::ports::{
-        Expiring, MockThrottleStore, ThrottleCharge, ThrottleRecords, Versioned, WriteOutcome,
+        Expiring, IssuedToken, MockThrottleStore, ThrottleCharge, ThrottleRecords, Versioned,
+        WriteOutcome,
     };
     use crate::use_cases::login_throttle::CHARGE_TRIES;
     use crate::use_cases::test_support::*;
@@ -197,6 +238,7 @@ mod tests {
             policy: SessionPolicy::default(),
             throttle: LoginThrottle::disabled(),
             require_verified_email: false,
+            audit: Arc::new(RecordingAuditLog::default()),
         }
     }
 
@@ -278,8 +320,126 @@ mod tests {
         LogInInput {
             username: value(username),
             password: value(password),
-            client: ClientInfo::new("203.0.113.7", "test-agent"),
+            client: client(),
         }
+    }
+
+    /// Each refusal records one `login_failed` event, with the submitted username, the account
+    /// when there is one, the kind of failure and the request's origin.
+    #[test]
+    fn every_refusal_records_one_event_with_its_kind() {
+        let inactive = domain::User {
+            is_active: false,
+            ..stored_user()
+        };
+        let cases = [
+            (None, Verification::Mismatch, false, "unknown_user"),
+            (
+                Some(stored_user()),
+                Verification::Mismatch,
+                false,
+                "wrong_password",
+            ),
+            (
+                Some(stored_user()),
+                Verification::Unusable,
+                false,
+                "unusable_password",
+            ),
+            (
+                Some(inactive),
+                Verification::Match {
+                    needs_rehash: false,
+                },
+                false,
+                "inactive",
+            ),
+            (
+                Some(stored_user()),
+                Verification::Match {
+                    needs_rehash: false,
+                },
+                true,
+                "email_not_verified",
+            ),
+        ];
+        for (found, verification, mandatory, detail) in cases {
+            let mut ports = Ports::new();
+            let known = found.is_some();
+            ports
+                .users
+                .expect_find_by_username()
+                .returning(move |_| Ok(found.clone()));
+            ports.hasher.expect_verify().return_const(verification);
+            ports.hasher.expect_verify_dummy().return_const(());
+            ports.users.expect_record_login().never();
+            ports.sessions.expect_start().never();
+            let audit = Arc::new(RecordingAuditLog::default());
+            let log_in = LogIn {
+                audit: audit.clone(),
+                require_verified_email: mandatory,
+                ..use_case(ports)
+            };
+            assert!(log_in.execute(input("alice", "guess")).is_err());
+            let events = audit.events();
+            assert_eq!(events.len(), 1, "{detail}");
+            let event = &events[0];
+            assert_eq!(event.kind, AuditKind::LoginFailed);
+            assert_eq!(event.detail.as_deref(), Some(detail));
+            assert_eq!(event.username.as_deref(), Some("alice"));
+            assert_eq!(event.user_id, known.then_some(USER_ID), "{detail}");
+            assert_eq!(event.client, client());
+            assert_eq!(event.at, now());
+        }
+    }
+
+    #[test]
+    fn a_success_is_recorded_with_the_session_it_starts_and_nothing_on_its_own() {
+        let mut ports = Ports::new();
+        ports
+            .users
+            .expect_find_by_username()
+            .returning(|_| Ok(Some(stored_user())));
+        ports
+            .hasher
+            .expect_verify()
+            .return_const(Verification::Match {
+                needs_rehash: false,
+            });
+        ports.users.expect_record_login().returning(|_, _| Ok(()));
+        ports
+            .sessions
+            .expect_start()
+            .withf(|new, _| {
+                matches!(new.audit.as_slice(), [event]
+                    if event.kind == AuditKind::LoginSucceeded
+                        && event.user_id == Some(USER_ID)
+                        && event.username.as_deref() == Some("alice")
+                        && event.client == client())
+                    && new.client == client()
+            })
+            .times(1)
+            .returning(|_, _| Ok(session()));
+        ports
+            .tokens
+            .expect_issue()
+            .returning(|token_type, id, sid, _| {
+                Ok(IssuedToken {
+                    token: "t".into(),
+                    claims: TokenClaims {
+                        session_id: sid,
+                        ..claims(token_type, &"a".repeat(32), id)
+                    },
+                })
+            });
+        ports.refresh_tokens.expect_record().returning(|_| Ok(()));
+        let audit = Arc::new(RecordingAuditLog::default());
+        let log_in = LogIn {
+            audit: audit.clone(),
+            ..use_case(ports)
+        };
+        log_in.execute(input("alice", "right")).expect("signs in");
+        assert!(audit.events().is_empty());
     }
 
     #[test]
@@ -528,7 +688,12 @@ mod tests {
         ports.throttle.expect_record_success().never();
         ports.users.expect_find_by_username().never();
         // The hasher mock has no expectations: any call to it fails the test.
-        let result = throttled_use_case(ports).execute(input("alice", "right"));
+        let audit = Arc::new(RecordingAuditLog::default());
+        let log_in = LogIn {
+            audit: audit.clone(),
+            ..throttled_use_case(ports)
+        };
+        let result = log_in.execute(input("alice", "right"));
         assert!(
             matches!(
                 result,
@@ -538,6 +703,15 @@ mod tests {
             ),
             "{result:?}"
         );
+        // Answered from memory now: no load, and no second event.
+        let again = log_in.execute(input("alice", "right"));
+        assert!(matches!(again, Err(LogInError::Throttled { .. })));
+        let events = audit.events();
+        assert_eq!(events.len(), 1, "{events:?}");
+        assert_eq!(events[0].kind, AuditKind::LoginThrottled);
+        assert_eq!(events[0].username.as_deref(), Some("alice"));
+        assert_eq!(events[0].user_id, None, "no account is looked up");
+        assert_eq!(events[0].client.ip_address(), "203.0.113.7");
     }
 
     #[test]

@@ -1,10 +1,13 @@
 use std::sync::Arc;
 
-use domain::{SessionEnd, SessionId, TokenClaims, TokenType, UserId};
+use domain::{
+    AuditEvent, AuditKind, ClientInfo, SessionEnd, SessionId, TokenClaims, TokenType, UserId,
+};
 use thiserror::Error;
 
 use crate::ports::{
-    Clock, RefreshTokenStore, RepositoryError, SessionStore, TokenCodec, TokenProblem,
+    AuditLog, Clock, Effects, RefreshTokenStore, RepositoryError, SessionStore, TokenCodec,
+    TokenProblem,
 };
 use crate::validation::{FieldErrors, Submitted};
 
@@ -17,6 +20,8 @@ pub struct LogOutInput {
     pub refresh: Submitted<String>,
     /// `others` or `all`; absent for the refresh token's session only.
     pub scope: Submitted<String>,
+    /// Where the request came from, for the audit log.
+    pub client: ClientInfo,
 }
 
 #[derive(Debug, Error)]
@@ -39,6 +44,17 @@ enum Scope {
     All,
 }
 
+impl Scope {
+    /// As the request names it, and the audit log records it.
+    const fn as_str(self) -> &'static str {
+        match self {
+            Self::This => "this",
+            Self::Others => "others",
+            Self::All => "all",
+        }
+    }
+}
+
 /// Blacklists a refresh token of the authenticated user and ends its session, or with a scope
 /// the user's other sessions or all of them.
 #[derive(Clone)]
@@ -47,6 +63,7 @@ pub struct LogOut {
     pub sessions: Arc<dyn SessionStore>,
     pub tokens: Arc<dyn TokenCodec>,
     pub clock: Arc<dyn Clock>,
+    pub audit: Arc<dyn AuditLog>,
 }
 
 impl LogOut {
@@ -85,21 +102,37 @@ impl LogOut {
             .as_ref()
             .and_then(|claims| claims.session_id.clone())
             .or(input.session_id);
-        match scope {
-            Scope::This => {
-                if let Some(session_id) = &current {
-                    self.sessions
-                        .end(input.user_id, session_id, SessionEnd::LoggedOut, now)?;
-                }
-            }
+        let event = AuditEvent::new(AuditKind::LoggedOut, now, &input.client)
+            .user_id(input.user_id)
+            .session(current.clone())
+            .detail(scope.as_str());
+        // The event commits with the sessions it ends; a logout that ends none (a token of the
+        // original system, with no session) records it on its own.
+        let effects = Effects::new(&input.client).audit(event.clone());
+        let ended_any = match scope {
+            Scope::This => match &current {
+                Some(session_id) => self.sessions.end(
+                    input.user_id,
+                    session_id,
+                    SessionEnd::LoggedOut,
+                    now,
+                    effects,
+                )?,
+                None => false,
+            },
             Scope::Others => {
                 self.sessions
-                    .end_all(input.user_id, current, SessionEnd::Revoked, now)?;
+                    .end_all(input.user_id, current, SessionEnd::Revoked, now, effects)?
+                    > 0
             }
             Scope::All => {
                 self.sessions
-                    .end_all(input.user_id, None, SessionEnd::LoggedOut, now)?;
+                    .end_all(input.user_id, None, SessionEnd::LoggedOut, now, effects)?
+                    > 0
             }
+        };
+        if !ended_any {
+            self.audit.record(event)?;
         }
         Ok(scope == Scope::Others)
     }
@@ -143,6 +176,7 @@ mod tests {
             sessions: Arc::new(ports.sessions),
             tokens: Arc::new(ports.tokens),
             clock: fixed_clock(),
+            audit: Arc::new(RecordingAuditLog::default()),
         }
     }
 
@@ -152,6 +186,7 @@ mod tests {
             session_id: None,
             refresh: value(token),
             scope: Submitted::Absent,
+            client: client(),
         }
     }
 
@@ -184,7 +219,23 @@ mod tests {
             .withf(|claims, at| claims.user_id == USER_ID && *at == now())
             .times(1)
             .returning(|_, _| Ok(()));
-        assert!(use_case(ports).execute(input("refresh-token")).is_ok());
+        ports.sessions.expect_end().never();
+        let audit = Arc::new(RecordingAuditLog::default());
+        let log_out = LogOut {
+            audit: audit.clone(),
+            ..use_case(ports)
+        };
+        assert!(log_out.execute(input("refresh-token")).is_ok());
+        let events = audit.events();
+        assert_eq!(
+            events.len(),
+            1,
+            "a token with no session is logged out on its own"
+        );
+        assert_eq!(events[0].kind, AuditKind::LoggedOut);
+        assert_eq!(events[0].user_id, Some(USER_ID));
+        assert_eq!(events[0].detail.as_deref(), Some("this"));
+        assert_eq!(events[0].client, client());
     }
 
     #[test]
@@ -240,6 +291,7 @@ mod tests {
             session_id: None,
             scope: Submitted::Absent,
             refresh: Submitted::Absent,
+            client: client(),
         });
         assert_eq!(
             refresh_messages(result),
@@ -253,6 +305,7 @@ mod tests {
             session_id: Some(session_id()),
             refresh,
             scope: value(scope),
+            client: client(),
         }
     }
 
@@ -277,11 +330,16 @@ mod tests {
         ports
             .sessions
             .expect_end()
-            .withf(|user, id, reason, _| {
-                *user == USER_ID && *id == session_id() && *reason == SessionEnd::LoggedOut
+            .withf(|user, id, reason, _, effects| {
+                *user == USER_ID
+                    && *id == session_id()
+                    && *reason == SessionEnd::LoggedOut
+                    && audited(effects) == [AuditKind::LoggedOut]
+                    && effects.audit[0].session_id == Some(session_id())
+                    && effects.origin == client()
             })
             .times(1)
-            .returning(|_, _, _, _| Ok(true));
+            .returning(|_, _, _, _, _| Ok(true));
         assert_eq!(
             use_case(ports).execute(input("refresh-token")).ok(),
             Some(false)
@@ -295,11 +353,14 @@ mod tests {
         ports
             .sessions
             .expect_end_all()
-            .withf(|user, keep, reason, _| {
-                *user == USER_ID && *keep == Some(session_id()) && *reason == SessionEnd::Revoked
+            .withf(|user, keep, reason, _, effects| {
+                *user == USER_ID
+                    && *keep == Some(session_id())
+                    && *reason == SessionEnd::Revoked
+                    && effects.audit[0].detail.as_deref() == Some("others")
             })
             .times(1)
-            .returning(|_, _, _, _| Ok(3));
+            .returning(|_, _, _, _, _| Ok(3));
         assert_eq!(
             use_case(ports)
                 .execute(scoped("others", Submitted::Absent))
@@ -314,11 +375,14 @@ mod tests {
         ports
             .sessions
             .expect_end_all()
-            .withf(|user, keep, reason, _| {
-                *user == USER_ID && keep.is_none() && *reason == SessionEnd::LoggedOut
+            .withf(|user, keep, reason, _, effects| {
+                *user == USER_ID
+                    && keep.is_none()
+                    && *reason == SessionEnd::LoggedOut
+                    && effects.audit[0].detail.as_deref() == Some("all")
             })
             .times(1)
-            .returning(|_, _, _, _| Ok(2));
+            .returning(|_, _, _, _, _| Ok(2));
         assert_eq!(
             use_case(ports)
                 .execute(scoped("all", Submitted::Absent))
@@ -367,9 +431,9 @@ mod tests {
         ports
             .sessions
             .expect_end_all()
-            .withf(|_, keep, _, _| *keep == Some(session_id()))
+            .withf(|_, keep, _, _, _| *keep == Some(session_id()))
             .times(1)
-            .returning(|_, _, _, _| Ok(1));
+            .returning(|_, _, _, _, _| Ok(1));
         let input = LogOutInput {
             session_id: Some(other_device),
             ..scoped("others", value("this-devices-refresh-token"))

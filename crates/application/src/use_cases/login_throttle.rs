@@ -21,6 +21,10 @@ pub(crate) enum Admission {
     Charged,
     Throttled {
         retry_after_secs: u64,
+        /// Decided on the stored records, not answered from this instance's memory of the
+        /// key's hold: the answer worth an audit event. A flood at a held key thus records one
+        /// per instance and hold, not one per attempt.
+        decided: bool,
     },
 }
 
@@ -81,7 +85,10 @@ impl LoginThrottle {
             return Ok(Admission::Charged);
         };
         if let Some(retry_after_secs) = self.held_until(key, now) {
-            return Ok(Admission::Throttled { retry_after_secs });
+            return Ok(Admission::Throttled {
+                retry_after_secs,
+                decided: false,
+            });
         }
         for _ in 0..CHARGE_TRIES {
             let read = store.load(key)?;
@@ -91,7 +98,10 @@ impl LoginThrottle {
                     available_at,
                 } => {
                     self.hold(key, now, available_at);
-                    return Ok(Admission::Throttled { retry_after_secs });
+                    return Ok(Admission::Throttled {
+                        retry_after_secs,
+                        decided: true,
+                    });
                 }
                 LoginDecision::Allowed(charge) => charge,
             };
@@ -112,6 +122,7 @@ impl LoginThrottle {
         }
         Ok(Admission::Throttled {
             retry_after_secs: 1,
+            decided: false,
         })
     }
 
@@ -204,14 +215,16 @@ mod tests {
         assert_eq!(
             throttle.admit(&key(), at(200)).expect("ran"),
             Admission::Throttled {
-                retry_after_secs: 1
+                retry_after_secs: 1,
+                decided: true,
             }
         );
         // From memory: no load. The wait left is rounded up as the policy rounds it.
         assert_eq!(
             throttle.admit(&key(), at(999)).expect("ran"),
             Admission::Throttled {
-                retry_after_secs: 1
+                retry_after_secs: 1,
+                decided: false,
             }
         );
         // The wait is over exactly one second after the last failure, as the policy says.

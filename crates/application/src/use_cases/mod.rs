@@ -15,6 +15,7 @@ mod log_out;
 mod login_throttle;
 mod mail;
 mod password;
+mod read_audit_log;
 mod refresh_token;
 mod register_user;
 mod sessions;
@@ -40,6 +41,7 @@ pub use password::{
     ChangePassword, ChangePasswordInput, ConfirmPasswordReset, ConfirmPasswordResetInput,
     PasswordFlowError, RequestPasswordReset,
 };
+pub use read_audit_log::{AuditFilter, ReadAuditLog};
 pub use refresh_token::{RefreshToken, RefreshTokenError, RefreshTokenInput, Refreshed};
 pub use register_user::{
     ProfileInput, RegisterUser, RegisterUserError, RegisterUserInput, Registered,

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use domain::{
-    Email, Password, SessionId, ThrottleKey, User, UserAttributes, UserId, check_password_strength,
+    AuditEvent, AuditKind, ClientInfo, Email, Password, SessionId, ThrottleKey, User,
+    UserAttributes, UserId, check_password_strength,
 };
 use thiserror::Error;
 
@@ -14,8 +15,8 @@ use super::account::parse_password;
 use super::login_throttle::{Admission, LoginThrottle};
 use super::mail::{AccountPolicy, Mails};
 use crate::ports::{
-    AccountTokens, Clock, ComposeError, HashError, MailComposer, Outbox, OutboxMessage,
-    PasswordHasher, RepositoryError, UserRepository, Verification,
+    AccountTokens, AuditLog, Clock, ComposeError, Effects, HashError, MailComposer, Outbox,
+    OutboxMessage, PasswordHasher, RepositoryError, UserRepository, Verification,
 };
 use crate::validation::{FieldErrors, Submitted};
 
@@ -99,18 +100,31 @@ pub(crate) enum PasswordCheck {
 
 /// Checks a signed-in user's password under the login back-off, keyed as a login from the
 /// same address with the same username would be: a stolen access token is no way around the
-/// limits on guessing a password. A right password resets the back-off as a login does.
+/// limits on guessing a password. A right password resets the back-off as a login does. A hold
+/// decided on the stored records is recorded as `login_throttled`, with `what` as its detail.
 pub(crate) fn check_password(
     throttle: &LoginThrottle,
+    audit: &dyn AuditLog,
     hasher: &dyn PasswordHasher,
     user: &User,
     password: &Password,
-    client_address: &str,
+    (client, what): (&ClientInfo, &str),
     now: DateTime<Utc>,
 ) -> Result<PasswordCheck, RepositoryError> {
     let key = if throttle.is_enabled() {
-        let key = ThrottleKey::new(client_address, user.username.as_str());
-        if let Admission::Throttled { retry_after_secs } = throttle.admit(&key, now)? {
+        let key = ThrottleKey::new(client.ip_address(), user.username.as_str());
+        if let Admission::Throttled {
+            retry_after_secs,
+            decided,
+        } = throttle.admit(&key, now)?
+        {
+            if decided {
+                audit.record(
+                    AuditEvent::new(AuditKind::LoginThrottled, now, client)
+                        .user(user.id, user.username.as_str())
+                        .detail(&format!("{what}, retry_after={retry_after_secs}s")),
+                )?;
+            }
             return Ok(PasswordCheck::Throttled { retry_after_secs });
         }
         Some(key)
@@ -132,8 +146,8 @@ pub(crate) fn check_password(
 #[derive(Debug, Clone)]
 pub struct ChangePasswordInput {
     pub user_id: UserId,
-    /// Where the request came from, for the login back-off.
-    pub client_address: String,
+    /// Where the request came from, for the login back-off and the audit log.
+    pub client: ClientInfo,
     /// The session of the request, which goes on; every other one ends.
     pub session_id: Option<SessionId>,
     pub old_password: Submitted<String>,
@@ -151,6 +165,8 @@ pub struct ChangePassword {
     pub clock: Arc<dyn Clock>,
     pub policy: AccountPolicy,
     pub throttle: LoginThrottle,
+    /// Where the back-off's holds of the old-password check are recorded.
+    pub audit: Arc<dyn AuditLog>,
 }
 
 impl ChangePassword {
@@ -166,10 +182,11 @@ impl ChangePassword {
         if let Some(old) = parse_password(old, "old_password", &mut errors) {
             match check_password(
                 &self.throttle,
+                self.audit.as_ref(),
                 self.hasher.as_ref(),
                 &user,
                 &old,
-                &input.client_address,
+                (&input.client, "password_change"),
                 self.clock.now(),
             )? {
                 PasswordCheck::Right => {}
@@ -205,6 +222,7 @@ impl ChangePassword {
             &password,
             input.session_id,
             self.clock.now(),
+            (AuditKind::PasswordChanged, &input.client),
         )? {
             return Err(PasswordFlowError::Invalid(FieldErrors::single_at(
                 &["old_password"],
@@ -216,8 +234,9 @@ impl ChangePassword {
 }
 
 /// Hashes `password` and stores it in place of the hash `user` was read with, ending every
-/// session of the user but `keep` and queueing the notice, in one transaction; `false` when
-/// the stored hash changed meanwhile or the user is gone.
+/// session of the user but `keep`, queueing the notice and recording `kind` from `client`, in
+/// one transaction; `false` when the stored hash changed meanwhile or the user is gone.
+#[allow(clippy::too_many_arguments)]
 fn replace_password(
     users: &dyn UserRepository,
     hasher: &dyn PasswordHasher,
@@ -226,17 +245,19 @@ fn replace_password(
     password: &Password,
     keep: Option<SessionId>,
     now: DateTime<Utc>,
+    (kind, client): (AuditKind, &ClientInfo),
 ) -> Result<bool, PasswordFlowError> {
     let hash = hasher.hash(password)?;
     let notice = mails.password_changed(user)?;
-    Ok(users.change_password(
-        user.id,
-        &user.password_hash,
-        hash,
-        keep,
-        now,
-        notice.into_iter().collect(),
-    )?)
+    let event = AuditEvent::new(kind, now, client)
+        .user(user.id, user.username.as_str())
+        .session(keep.clone());
+    let effects = Effects {
+        mail: notice.into_iter().collect(),
+        ..Effects::new(client)
+    }
+    .audit(event);
+    Ok(users.change_password(user.id, &user.password_hash, hash, keep, now, effects)?)
 }
 
 /// Asks for a reset link. Whether an account has the address is found out later, by the
@@ -248,11 +269,21 @@ pub struct RequestPasswordReset {
 }
 
 impl RequestPasswordReset {
-    pub fn execute(&self, email: Submitted<String>) -> Result<(), PasswordFlowError> {
+    /// The request is recorded with the address as its username: no account is looked up.
+    pub fn execute(
+        &self,
+        email: Submitted<String>,
+        client: &ClientInfo,
+    ) -> Result<(), PasswordFlowError> {
         let email = parse_email_field(email)?;
+        let now = self.clock.now();
+        let event = AuditEvent::new(AuditKind::PasswordResetRequested, now, client)
+            .username(email.as_str());
         self.outbox.enqueue(
-            OutboxMessage::PasswordResetRequested { email },
-            self.clock.now(),
+            Effects::new(client)
+                .mail(OutboxMessage::PasswordResetRequested { email })
+                .audit(event),
+            now,
         )?;
         Ok(())
     }
@@ -279,6 +310,8 @@ pub struct ConfirmPasswordResetInput {
     pub token: Submitted<String>,
     pub new_password1: Submitted<String>,
     pub new_password2: Submitted<String>,
+    /// Where the request came from, for the audit log.
+    pub client: ClientInfo,
 }
 
 /// Sets a new password from a reset link; every session of the user ends.
@@ -341,6 +374,7 @@ impl ConfirmPasswordReset {
             &password,
             None,
             now,
+            (AuditKind::PasswordResetCompleted, &input.client),
         )? {
             return Err(invalid("token"));
         }

@@ -1,13 +1,13 @@
 use std::sync::Arc;
 
-use domain::{SessionEnd, TokenType};
+use domain::{AuditEvent, AuditKind, ClientInfo, SessionEnd, TokenType};
 use thiserror::Error;
 
 use super::authenticate::{AuthenticateError, owner};
 use super::token_pair::{SessionPolicy, delta, refresh_token};
 use crate::ports::{
-    Clock, IssueError, RefreshTokenStore, RepositoryError, Rotation, SessionStore, TokenCodec,
-    TokenProblem, UserRepository,
+    Clock, Effects, IssueError, RefreshTokenStore, RepositoryError, Rotation, SessionStore,
+    TokenCodec, TokenProblem, UserRepository,
 };
 use crate::validation::{FieldErrors, Submitted};
 
@@ -17,6 +17,8 @@ const TOUCH_GRANULARITY: chrono::TimeDelta = chrono::TimeDelta::seconds(1);
 #[derive(Debug, Clone)]
 pub struct RefreshTokenInput {
     pub refresh: Submitted<String>,
+    /// Where the request came from, for the audit log.
+    pub client: ClientInfo,
 }
 
 /// What a refresh hands out: always an access token; with rotation, the refresh token that
@@ -73,8 +75,8 @@ impl RefreshToken {
         }
         let user_id = claims.user_id;
         // A deleted or inactive user's token is invalid: a refresh must not outlive the account.
-        let session = match owner(self.users.as_ref(), &claims, now) {
-            Ok((_, session)) => session,
+        let (user, session) = match owner(self.users.as_ref(), &claims, now) {
+            Ok(found) => found,
             Err(AuthenticateError::Token(problem)) => return Err(refused(problem)),
             Err(AuthenticateError::UserNotFound | AuthenticateError::UserInactive) => {
                 return Err(refused(TokenProblem::Invalid));
@@ -106,8 +108,16 @@ impl RefreshToken {
                     Some(self.tokens.encode(&successor)?)
                 }
                 Rotation::Spent { .. } | Rotation::Superseded => {
-                    self.sessions
-                        .end(user_id, &session_id, SessionEnd::TokenReused, now)?;
+                    let event = AuditEvent::new(AuditKind::RefreshTokenReused, now, &input.client)
+                        .user(user_id, user.username.as_str())
+                        .session(Some(session_id.clone()));
+                    self.sessions.end(
+                        user_id,
+                        &session_id,
+                        SessionEnd::TokenReused,
+                        now,
+                        Effects::new(&input.client).audit(event),
+                    )?;
                     return Err(refused(TokenProblem::Blacklisted));
                 }
                 Rotation::Unknown => return Err(refused(TokenProblem::Invalid)),
@@ -159,6 +169,7 @@ mod tests {
     fn input(token: &str) -> RefreshTokenInput {
         RefreshTokenInput {
             refresh: value(token),
+            client: client(),
         }
     }
 
@@ -433,11 +444,17 @@ mod tests {
             ports
                 .sessions
                 .expect_end()
-                .withf(|user, id, reason, _| {
-                    *user == USER_ID && *id == session_id() && *reason == SessionEnd::TokenReused
+                .withf(|user, id, reason, _, effects| {
+                    *user == USER_ID
+                        && *id == session_id()
+                        && *reason == SessionEnd::TokenReused
+                        && audited(effects) == [AuditKind::RefreshTokenReused]
+                        && effects.audit[0].session_id == Some(session_id())
+                        && effects.audit[0].username.as_deref() == Some("alice")
+                        && effects.origin == client()
                 })
                 .times(1)
-                .returning(|_, _, _, _| Ok(true));
+                .returning(|_, _, _, _, _| Ok(true));
             ports.tokens.expect_encode().never();
             assert!(
                 matches!(
@@ -551,6 +568,7 @@ mod tests {
         let ports = Ports::new();
         let result = use_case(ports).execute(RefreshTokenInput {
             refresh: Submitted::Absent,
+            client: client(),
         });
         let Err(RefreshTokenError::Invalid(errors)) = result else {
             panic!("expected field errors")

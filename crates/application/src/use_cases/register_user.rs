@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use domain::{ClientInfo, Phone};
+use domain::{AuditEvent, AuditKind, ClientInfo, Phone};
 use thiserror::Error;
 
 use super::account::{
@@ -10,8 +10,8 @@ use super::account::{
 use super::mail::{AccountPolicy, EmailVerification, Mails};
 use super::token_pair::{SessionPolicy, TokenPair, start_session};
 use crate::ports::{
-    AccountTokens, Clock, ComposeError, HashError, IssueError, MailComposer, PasswordHasher,
-    RefreshTokenStore, RepositoryError, SessionStore, TokenCodec, UserRepository,
+    AccountTokens, Clock, ComposeError, Effects, HashError, IssueError, MailComposer,
+    PasswordHasher, RefreshTokenStore, RepositoryError, SessionStore, TokenCodec, UserRepository,
 };
 use crate::validation::{FieldErrors, Submitted};
 
@@ -139,7 +139,7 @@ impl RegisterUser {
         let password_hash = self.hasher.hash(&account.password)?;
         let now = self.clock.now();
         let user = new_user(account, password_hash, phone, false, now);
-        let queued = if self.account.email_verification.sends_mail() {
+        let mail = if self.account.email_verification.sends_mail() {
             let mails = Mails {
                 composer: self.composer.as_ref(),
                 tokens: self.account_tokens.as_ref(),
@@ -149,7 +149,15 @@ impl RegisterUser {
         } else {
             Vec::new()
         };
-        let (user, _profile) = match self.users.create(user, queued) {
+        // The store gives the event the new user's id.
+        let event = AuditEvent::new(AuditKind::UserRegistered, now, &input_client)
+            .username(user.username.as_str());
+        let effects = Effects {
+            mail,
+            ..Effects::new(&input_client)
+        }
+        .audit(event);
+        let (user, _profile) = match self.users.create(user, effects) {
             Ok(created) => created,
             Err(error) => return Err(RegisterUserError::Invalid(taken_to_field_errors(error)?)),
         };
@@ -163,6 +171,7 @@ impl RegisterUser {
             &self.policy,
             user.id,
             input_client,
+            Vec::new(),
             now,
         )
         .map(Registered::SignedIn)
@@ -289,7 +298,12 @@ mod tests {
         ports
             .users
             .expect_create()
-            .withf(|new, queued| !new.email_verified && queued.len() == 1)
+            .withf(|new, effects| {
+                !new.email_verified
+                    && effects.mail.len() == 1
+                    && audited(effects) == [AuditKind::UserRegistered]
+                    && effects.audit[0].username.as_deref() == Some(new.username.as_str())
+            })
             .times(1)
             .returning(|new, _| Ok(stored_user_from(new)));
         ports.sessions.expect_start().never();
@@ -307,7 +321,7 @@ mod tests {
         ports
             .users
             .expect_create()
-            .withf(|_, queued| queued.len() == 1)
+            .withf(|_, effects| effects.mail.len() == 1)
             .times(1)
             .returning(|new, _| Ok(stored_user_from(new)));
         ports.expect_token_pair_issued(USER_ID);

@@ -3,12 +3,15 @@
 
 use std::sync::Arc;
 
-use domain::{Session, SessionEnd, SessionId, TokenClaims, TokenType, UserId};
+use domain::{
+    AuditEvent, AuditKind, ClientInfo, Session, SessionEnd, SessionId, TokenClaims, TokenType,
+    UserId,
+};
 use thiserror::Error;
 
 use super::authenticate::{AuthenticateError, owner};
 use crate::ports::{
-    Clock, RefreshTokenStore, RepositoryError, SessionStore, TokenCodec, TokenProblem,
+    Clock, Effects, RefreshTokenStore, RepositoryError, SessionStore, TokenCodec, TokenProblem,
     UserRepository,
 };
 use crate::validation::{FieldErrors, Submitted};
@@ -55,12 +58,21 @@ pub struct EndSession {
 }
 
 impl EndSession {
-    pub fn execute(&self, user_id: UserId, raw_id: &str) -> Result<(), EndSessionError> {
+    /// The store records the session's end, from `client`.
+    pub fn execute(
+        &self,
+        user_id: UserId,
+        raw_id: &str,
+        client: &ClientInfo,
+    ) -> Result<(), EndSessionError> {
         let id = SessionId::parse(raw_id).ok_or(EndSessionError::NotFound)?;
-        if self
-            .sessions
-            .end(user_id, &id, SessionEnd::Revoked, self.clock.now())?
-        {
+        if self.sessions.end(
+            user_id,
+            &id,
+            SessionEnd::Revoked,
+            self.clock.now(),
+            Effects::new(client),
+        )? {
             Ok(())
         } else {
             Err(EndSessionError::NotFound)
@@ -141,10 +153,19 @@ impl SetUserActive {
         else {
             return Ok(false);
         };
-        if active {
-            self.users.reactivate(user.id)
+        let now = self.clock.now();
+        let (kind, command) = if active {
+            (AuditKind::UserReactivated, "auth-server reactivate")
         } else {
-            self.users.deactivate(user.id, self.clock.now())
+            (AuditKind::UserDeactivated, "auth-server deactivate")
+        };
+        let origin = ClientInfo::new("", command);
+        let effects = Effects::new(&origin)
+            .audit(AuditEvent::new(kind, now, &origin).user(user.id, user.username.as_str()));
+        if active {
+            self.users.reactivate(user.id, effects)
+        } else {
+            self.users.deactivate(user.id, now, effects)
         }
     }
 }

@@ -1,18 +1,18 @@
 //! Builders shared by the use-case tests.
 #![allow(clippy::unwrap_used)]
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, TimeZone, Utc};
 use domain::{
-    ClientInfo, Email, NewUser, PasswordHash, PersonName, Phone, Profile, Session, SessionId,
-    TokenClaims, TokenId, TokenType, User, UserId, Username,
+    AuditEvent, AuditKind, ClientInfo, Email, NewUser, PasswordHash, PersonName, Phone, Profile,
+    Session, SessionId, TokenClaims, TokenId, TokenType, User, UserId, Username,
 };
 
 use crate::ports::{
-    Clock, IssuedToken, MockAccountTokens, MockClock, MockMailComposer, MockMailer, MockOutbox,
-    MockPasswordHasher, MockRefreshTokenStore, MockSessionStore, MockThrottleStore, MockTokenCodec,
-    MockUserRepository, RepositoryError,
+    AuditLog, AuditQuery, Clock, Effects, IssuedToken, MockAccountTokens, MockClock,
+    MockMailComposer, MockMailer, MockOutbox, MockPasswordHasher, MockRefreshTokenStore,
+    MockSessionStore, MockThrottleStore, MockTokenCodec, MockUserRepository, RepositoryError,
 };
 use crate::validation::{FieldErrors, Submitted};
 
@@ -118,6 +118,41 @@ pub fn session() -> Session {
     }
 }
 
+/// Where the tests' requests come from.
+pub fn client() -> ClientInfo {
+    ClientInfo::new("203.0.113.7", "test-agent").with_request_id("req-1")
+}
+
+/// The kinds of the audit events `effects` writes, in order.
+pub fn audited(effects: &Effects) -> Vec<AuditKind> {
+    effects.audit.iter().map(|event| event.kind).collect()
+}
+
+/// An audit log that keeps what it is given, for the tests to read back.
+#[derive(Default)]
+pub struct RecordingAuditLog(Mutex<Vec<AuditEvent>>);
+
+impl RecordingAuditLog {
+    pub fn events(&self) -> Vec<AuditEvent> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+impl AuditLog for RecordingAuditLog {
+    fn record(&self, event: AuditEvent) -> Result<(), RepositoryError> {
+        self.0.lock().unwrap().push(event);
+        Ok(())
+    }
+
+    fn list(&self, _query: &AuditQuery) -> Result<Vec<AuditEvent>, RepositoryError> {
+        Ok(self.events())
+    }
+
+    fn prune(&self, _before: DateTime<Utc>, _batch: u32) -> Result<u64, RepositoryError> {
+        Ok(0)
+    }
+}
+
 pub fn unavailable() -> RepositoryError {
     RepositoryError::Unavailable("connection refused".into())
 }
@@ -160,6 +195,10 @@ impl Ports {
             .times(1)
             .returning(move |new, max_live| {
                 assert_eq!(new.user_id, user_id);
+                assert!(
+                    new.audit.iter().all(|event| event.session_id.is_none()),
+                    "the store gives the events their session"
+                );
                 assert_eq!(max_live, 100);
                 assert_eq!(new.absolute_expires_at, now() + chrono::Duration::days(30));
                 Ok(session())

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use domain::{ClientInfo, SessionId, TokenType, UserId};
+use domain::{AuditEvent, ClientInfo, SessionId, TokenType, UserId};
 
 use crate::ports::{
     IssueError, IssuedToken, NewSession, RefreshTokenStore, RepositoryError, SessionStore,
@@ -49,7 +49,8 @@ pub(crate) fn delta(duration: Duration) -> TimeDelta {
 }
 
 /// Starts a session for the user and issues its first pair; the refresh token is recorded so it
-/// can be revoked.
+/// can be revoked. `audit` is recorded with the session, from `client`.
+#[allow(clippy::too_many_arguments)] // three ports, the policy, and the session's own facts
 pub(crate) fn start_session<E>(
     sessions: &dyn SessionStore,
     tokens: &dyn TokenCodec,
@@ -57,6 +58,7 @@ pub(crate) fn start_session<E>(
     policy: &SessionPolicy,
     user_id: UserId,
     client: ClientInfo,
+    audit: Vec<AuditEvent>,
     now: DateTime<Utc>,
 ) -> Result<TokenPair, E>
 where
@@ -76,6 +78,7 @@ where
             expires_at,
             absolute_expires_at,
             client,
+            audit,
         },
         policy.max_per_user,
     )?;

@@ -6,7 +6,7 @@ use thiserror::Error;
 use super::account::{EMAIL_TAKEN, parse_free_email, parse_name, parse_phone};
 use super::mail::{AccountPolicy, Mails};
 use crate::ports::{
-    AccountTokens, Clock, ComposeError, MailComposer, MailKind, Outbox, ProfileChanges,
+    AccountTokens, Clock, ComposeError, Effects, MailComposer, MailKind, Outbox, ProfileChanges,
     RepositoryError, UpdateUserError, UserRepository,
 };
 use crate::validation::{FieldErrors, Submitted};
@@ -137,7 +137,15 @@ impl UpdateProfile {
             }
         }
         self.users
-            .update_profile(input.user_id, changes, now, queued)
+            .update_profile(
+                input.user_id,
+                changes,
+                now,
+                Effects {
+                    mail: queued,
+                    ..Effects::default()
+                },
+            )
             .map_err(|error| match error {
                 UpdateUserError::EmailTaken => UpdateProfileError::Invalid(FieldErrors::single_at(
                     &["user", "email"],
@@ -244,7 +252,9 @@ mod tests {
         ports
             .users
             .expect_update_profile()
-            .withf(|_, changes, _, queued| changes.pending_email.is_some() && queued.is_empty())
+            .withf(|_, changes, _, queued| {
+                changes.pending_email.is_some() && queued.mail.is_empty()
+            })
             .times(1)
             .returning(|_, _, _, _| Ok((stored_user(), stored_profile())));
         verifying(ports)
@@ -289,7 +299,7 @@ mod tests {
                         == Some(Some(
                             domain::Email::parse("new@example.com").expect("an address"),
                         ))
-                    && queued.len() == 1
+                    && queued.mail.len() == 1
             })
             .times(1)
             .returning(|_, _, _, _| Ok((stored_user(), stored_profile())));
@@ -309,7 +319,7 @@ mod tests {
             .withf(|_, changes, _, queued| {
                 changes.email.as_ref().map(|e| e.as_str()) == Some("ALICE@example.com")
                     && changes.pending_email == Some(None)
-                    && queued.is_empty()
+                    && queued.mail.is_empty()
             })
             .times(1)
             .returning(|_, _, _, _| Ok((stored_user(), stored_profile())));

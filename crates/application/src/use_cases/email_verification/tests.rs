@@ -58,15 +58,21 @@ fn a_key_for_the_unverified_address_verifies_it_without_mail() {
     ports
         .users
         .expect_confirm_email()
-        .withf(|id, email, at, queued| {
+        .withf(|id, email, at, effects| {
             *at == now()
                 && *id == USER_ID
                 && email.as_str() == "ALICE@example.com"
-                && queued.is_empty()
+                && effects.mail.is_empty()
+                && audited(effects) == [AuditKind::EmailVerified]
+                && effects.audit[0].user_id == Some(USER_ID)
+                && effects.audit[0].detail.as_deref() == Some("ALICE@example.com")
+                && effects.audit[0].client == client()
         })
         .times(1)
         .returning(|_, _, _, _| Ok(stored_user()));
-    use_case(ports).execute(value("key")).expect("verified");
+    use_case(ports)
+        .execute(value("key"), &client())
+        .expect("verified");
 }
 
 #[test]
@@ -95,10 +101,16 @@ fn a_key_for_the_pending_address_makes_it_the_address_and_tells_the_old_one() {
     ports
         .users
         .expect_confirm_email()
-        .withf(|_, email, _, queued| email.as_str() == "new@example.com" && queued.len() == 1)
+        .withf(|_, email, _, effects| {
+            email.as_str() == "new@example.com"
+                && effects.mail.len() == 1
+                && audited(effects) == [AuditKind::EmailVerified]
+        })
         .times(1)
         .returning(|_, _, _, _| Ok(stored_user()));
-    use_case(ports).execute(value("key")).expect("changed");
+    use_case(ports)
+        .execute(value("key"), &client())
+        .expect("changed");
 }
 
 #[test]
@@ -109,7 +121,7 @@ fn a_used_stale_or_foreign_key_is_not_found_and_writes_nothing() {
     alice(&mut ports, true, None);
     ports.users.expect_confirm_email().never();
     assert!(matches!(
-        use_case(ports).execute(value("key")),
+        use_case(ports).execute(value("key"), &client()),
         Err(VerifyEmailError::NotFound)
     ));
     // For an address the user neither has nor wants any more.
@@ -118,7 +130,7 @@ fn a_used_stale_or_foreign_key_is_not_found_and_writes_nothing() {
     alice(&mut ports, false, Some("newer-wish@example.com"));
     ports.users.expect_confirm_email().never();
     assert!(matches!(
-        use_case(ports).execute(value("key")),
+        use_case(ports).execute(value("key"), &client()),
         Err(VerifyEmailError::NotFound)
     ));
     // A user who is gone.
@@ -129,7 +141,7 @@ fn a_used_stale_or_foreign_key_is_not_found_and_writes_nothing() {
         .expect_find_by_username()
         .returning(|_| Ok(None));
     assert!(matches!(
-        use_case(ports).execute(value("key")),
+        use_case(ports).execute(value("key"), &client()),
         Err(VerifyEmailError::NotFound)
     ));
     // A key whose signature or age does not hold.
@@ -140,7 +152,7 @@ fn a_used_stale_or_foreign_key_is_not_found_and_writes_nothing() {
         .returning(|_, _, _| None);
     ports.users.expect_find_by_username().never();
     assert!(matches!(
-        use_case(ports).execute(value("key")),
+        use_case(ports).execute(value("key"), &client()),
         Err(VerifyEmailError::NotFound)
     ));
 }
@@ -148,7 +160,9 @@ fn a_used_stale_or_foreign_key_is_not_found_and_writes_nothing() {
 #[test]
 fn a_missing_key_is_a_field_error() {
     let ports = Ports::new();
-    let Err(VerifyEmailError::Invalid(errors)) = use_case(ports).execute(Submitted::Absent) else {
+    let Err(VerifyEmailError::Invalid(errors)) =
+        use_case(ports).execute(Submitted::Absent, &client())
+    else {
         panic!("expected a field error");
     };
     assert_eq!(fields(&errors), ["key"]);
@@ -173,7 +187,7 @@ fn a_pending_address_taken_meanwhile_makes_the_link_not_found() {
         .expect_confirm_email()
         .returning(|_, _, _, _| Err(UpdateUserError::EmailTaken));
     assert!(matches!(
-        use_case(ports).execute(value("key")),
+        use_case(ports).execute(value("key"), &client()),
         Err(VerifyEmailError::NotFound)
     ));
 }
@@ -185,11 +199,12 @@ fn a_resend_only_queues_the_address() {
     ports
         .outbox
         .expect_enqueue()
-        .withf(|message, _| {
-            *message
-                == OutboxMessage::VerificationResendRequested {
+        .withf(|effects, _| {
+            effects.mail
+                == [OutboxMessage::VerificationResendRequested {
                     email: address("alice@example.com"),
-                }
+                }]
+                && effects.audit.is_empty()
         })
         .times(1)
         .returning(|_, _| Ok(()));
@@ -197,5 +212,7 @@ fn a_resend_only_queues_the_address() {
         outbox: Arc::new(ports.outbox),
         clock: fixed_clock(),
     };
-    resend.execute(value("alice@example.com")).expect("queued");
+    resend
+        .execute(value("alice@example.com"), &client())
+        .expect("queued");
 }

@@ -1,9 +1,9 @@
 #![allow(clippy::unwrap_used)]
 
-use domain::{Email, PasswordHash};
+use domain::{AddressAttempts, Email, PasswordHash};
 
 use super::*;
-use crate::ports::{MailKind, OutgoingEmail};
+use crate::ports::{MailKind, MockThrottleStore, OutgoingEmail, ThrottleRecords, Versioned};
 use crate::use_cases::test_support::*;
 
 const STRONG: &str = "correct-horse-battery";
@@ -54,13 +54,14 @@ fn change(ports: Ports) -> ChangePassword {
         clock: fixed_clock(),
         policy: AccountPolicy::default(),
         throttle: LoginThrottle::disabled(),
+        audit: Arc::new(RecordingAuditLog::default()),
     }
 }
 
 fn change_input(old: &str, first: &str, second: &str) -> ChangePasswordInput {
     ChangePasswordInput {
         user_id: USER_ID,
-        client_address: "203.0.113.7".into(),
+        client: client(),
         session_id: Some(session_id()),
         old_password: value(old),
         new_password1: value(first),
@@ -90,13 +91,17 @@ fn a_change_stores_the_hash_keeps_this_session_and_queues_a_notice() {
     ports
         .users
         .expect_change_password()
-        .withf(|id, current, hash, keep, at, queued| {
+        .withf(|id, current, hash, keep, at, effects| {
             *id == USER_ID
                 && *current == stored_user().password_hash
                 && hash.as_str() == "new-hash"
                 && *keep == Some(session_id())
                 && *at == now()
-                && matches!(queued.as_slice(), [OutboxMessage::Email(mail)] if mail.kind == MailKind::PasswordChanged)
+                && matches!(effects.mail.as_slice(), [OutboxMessage::Email(mail)] if mail.kind == MailKind::PasswordChanged)
+                && audited(effects) == [AuditKind::PasswordChanged]
+                && effects.audit[0].user_id == Some(USER_ID)
+                && effects.audit[0].session_id == Some(session_id())
+                && effects.origin == client()
         })
         .times(1)
         .returning(|_, _, _, _, _, _| Ok(true));
@@ -222,17 +227,22 @@ fn a_reset_request_only_queues_the_address_and_looks_nobody_up() {
     ports
         .outbox
         .expect_enqueue()
-        .withf(|message, at| {
+        .withf(|effects, at| {
             *at == now()
-                && *message
-                    == OutboxMessage::PasswordResetRequested {
+                && effects.mail
+                    == [OutboxMessage::PasswordResetRequested {
                         email: Email::parse("Alice@Example.com").unwrap(),
-                    }
+                    }]
+                && audited(effects) == [AuditKind::PasswordResetRequested]
+                && effects.audit[0].user_id.is_none()
+                && effects.audit[0].username.as_deref()
+                    == Some(Email::parse("Alice@Example.com").unwrap().as_str())
+                && effects.audit[0].client == client()
         })
         .times(1)
         .returning(|_, _| Ok(()));
     request(ports)
-        .execute(value("Alice@Example.com"))
+        .execute(value("Alice@Example.com"), &client())
         .expect("queued");
 }
 
@@ -246,7 +256,7 @@ fn a_reset_request_for_a_bad_address_queues_nothing() {
         let mut ports = Ports::new();
         ports.outbox.expect_enqueue().never();
         assert_eq!(
-            invalid(request(ports).execute(raw)),
+            invalid(request(ports).execute(raw, &client())),
             [("email".to_owned(), message.to_owned())]
         );
     }
@@ -269,6 +279,7 @@ fn confirm_input(first: &str, second: &str) -> ConfirmPasswordResetInput {
         token: value("token"),
         new_password1: value(first),
         new_password2: value(second),
+        client: client(),
     }
 }
 
@@ -304,12 +315,14 @@ fn a_valid_link_sets_the_password_and_ends_every_session() {
     ports
         .users
         .expect_change_password()
-        .withf(|id, current, hash: &PasswordHash, keep, _, queued| {
+        .withf(|id, current, hash: &PasswordHash, keep, _, effects| {
             *current == stored_user().password_hash
                 && *id == USER_ID
                 && hash.as_str() == "new-hash"
                 && keep.is_none()
-                && queued.len() == 1
+                && effects.mail.len() == 1
+                && audited(effects) == [AuditKind::PasswordResetCompleted]
+                && effects.audit[0].user_id == Some(USER_ID)
         })
         .times(1)
         .returning(|_, _, _, _, _, _| Ok(true));
@@ -361,6 +374,7 @@ fn missing_fields_are_all_reported_before_the_link_is_checked() {
         token: value(""),
         new_password1: Submitted::Absent,
         new_password2: value(STRONG),
+        client: client(),
     };
     assert_eq!(
         invalid(confirm(ports).execute(input)),
@@ -404,5 +418,55 @@ fn a_user_deleted_or_reset_during_the_reset_makes_the_link_invalid() {
     assert_eq!(
         invalid(confirm(ports).execute(confirm_input(STRONG, STRONG))),
         [("token".to_owned(), INVALID_VALUE.to_owned())]
+    );
+}
+
+/// The old-password check is a login as far as the back-off goes: a hold answers 429 without a
+/// hash, and the hold decided on the stored records is recorded once.
+#[test]
+fn a_held_old_password_check_is_throttled_and_recorded_once() {
+    let mut ports = Ports::new();
+    with_user(&mut ports);
+    ports.throttle.expect_load().times(1).returning(|_| {
+        Ok(ThrottleRecords {
+            address: Some(Versioned {
+                record: AddressAttempts {
+                    failures: 5,
+                    last_failure_at: Some(now()),
+                    signed_in_at: None,
+                },
+                version: 1,
+            }),
+            account: None,
+        })
+    });
+    let throttle = LoginThrottle::enabled(Arc::new(ports.throttle));
+    let audit = Arc::new(RecordingAuditLog::default());
+    // The hasher mock has no expectations: any call to it fails the test.
+    let change = ChangePassword {
+        throttle,
+        audit: audit.clone(),
+        ..change(Ports {
+            throttle: MockThrottleStore::new(),
+            ..ports
+        })
+    };
+    for _ in 0..2 {
+        assert!(matches!(
+            change.execute(change_input("old-password", STRONG, STRONG)),
+            Err(PasswordFlowError::Throttled { .. })
+        ));
+    }
+    let events = audit.events();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].kind, AuditKind::LoginThrottled);
+    assert_eq!(events[0].user_id, Some(USER_ID));
+    assert_eq!(events[0].client, client());
+    assert!(
+        events[0]
+            .detail
+            .as_deref()
+            .is_some_and(|detail| detail.starts_with("password_change")),
+        "{events:?}"
     );
 }

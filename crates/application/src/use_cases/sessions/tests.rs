@@ -45,15 +45,21 @@ fn ending_an_own_session_revokes_it() {
     ports
         .sessions
         .expect_end()
-        .withf(|user, id, reason, at| {
+        .withf(|user, id, reason, at, effects| {
             *user == USER_ID
                 && *id == session_id()
                 && *reason == SessionEnd::Revoked
                 && *at == now()
+                && effects.origin == client()
+                && effects.audit.is_empty()
         })
         .times(1)
-        .returning(|_, _, _, _| Ok(true));
-    assert!(end_session(ports).execute(USER_ID, SESSION).is_ok());
+        .returning(|_, _, _, _, _| Ok(true));
+    assert!(
+        end_session(ports)
+            .execute(USER_ID, SESSION, &client())
+            .is_ok()
+    );
 }
 
 #[test]
@@ -62,15 +68,15 @@ fn a_foreign_unknown_or_malformed_session_id_is_not_found() {
     ports
         .sessions
         .expect_end()
-        .returning(|_, _, _, _| Ok(false));
+        .returning(|_, _, _, _, _| Ok(false));
     assert!(matches!(
-        end_session(ports).execute(USER_ID, SESSION),
+        end_session(ports).execute(USER_ID, SESSION, &client()),
         Err(EndSessionError::NotFound)
     ));
     let mut ports = Ports::new();
     ports.sessions.expect_end().never();
     assert!(matches!(
-        end_session(ports).execute(USER_ID, "../etc"),
+        end_session(ports).execute(USER_ID, "../etc", &client()),
         Err(EndSessionError::NotFound)
     ));
 }
@@ -195,9 +201,14 @@ fn deactivating_a_user_goes_through_the_one_transaction_port() {
     ports
         .users
         .expect_deactivate()
-        .withf(|id, at| *id == USER_ID && *at == now())
+        .withf(|id, at, effects| {
+            *id == USER_ID
+                && *at == now()
+                && audited(effects) == [AuditKind::UserDeactivated]
+                && effects.audit[0].user_id == Some(USER_ID)
+        })
         .times(1)
-        .returning(|_, _| Ok(true));
+        .returning(|_, _, _| Ok(true));
     ports.users.expect_reactivate().never();
     let set = SetUserActive {
         users: Arc::new(ports.users),
