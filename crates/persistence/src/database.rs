@@ -15,7 +15,7 @@ use crate::connection::{AnyConnection, ConnectionManager, PooledConnection};
 use crate::database_url::{ACCEPTED_FORMS, DatabaseUrl};
 use crate::error::{DbError, is_connection_failure};
 use crate::{
-    DieselHealthProbe, DieselImportTarget, DieselOutbox, DieselRefreshTokenStore,
+    DieselAuditLog, DieselHealthProbe, DieselImportTarget, DieselOutbox, DieselRefreshTokenStore,
     DieselSessionStore, DieselThrottleStore, DieselUserRepository,
 };
 
@@ -206,6 +206,10 @@ impl Database {
     /// This database as the cutover from Django writes to it.
     pub fn import_target(&self) -> DieselImportTarget {
         DieselImportTarget::new(self.clone())
+    }
+
+    pub fn audit_log(&self) -> DieselAuditLog {
+        DieselAuditLog::new(self.clone())
     }
 
     pub fn outbox(&self) -> DieselOutbox {

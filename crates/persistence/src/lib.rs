@@ -7,6 +7,7 @@
 //! `Unavailable`). Times are stored as UTC `TIMESTAMP`s with microsecond precision on both
 //! backends; finer parts of a `DateTime` are truncated on write.
 
+mod audit;
 mod connection;
 mod database;
 mod database_url;
@@ -26,6 +27,7 @@ mod users;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
+pub use audit::DieselAuditLog;
 pub use database::{
     Backend, ConnectError, Database, MigrationError, POOL_TIMEOUTS, POOL_WAIT_SECONDS, PoolOptions,
     PoolState,

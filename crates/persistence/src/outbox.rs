@@ -2,11 +2,14 @@
 
 use std::time::Duration;
 
-use application::ports::{MailKind, Outbox, OutboxMessage, QueuedMessage, RepositoryError};
+use application::ports::{
+    Effects, MailKind, Outbox, OutboxMessage, QueuedMessage, RepositoryError,
+};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use domain::Email;
 
+use crate::audit::Written;
 use crate::connection::AnyConnection;
 use crate::database::Database;
 use crate::rows::{
@@ -64,10 +67,11 @@ macro_rules! claimable_at {
 }
 
 impl Outbox for DieselOutbox {
-    fn enqueue(&self, message: OutboxMessage, at: DateTime<Utc>) -> Result<(), RepositoryError> {
+    fn enqueue(&self, effects: Effects, at: DateTime<Utc>) -> Result<(), RepositoryError> {
+        let written = Written::new(effects);
         self.db
-            .write(|conn| queue(conn, &[message], to_stored(at)))?;
-        self.db.outbox_committed();
+            .write(|conn| conn.transaction(|conn| written.write(conn, to_stored(at))))?;
+        written.committed(&self.db);
         Ok(())
     }
 

@@ -31,10 +31,10 @@ pub(crate) fn row_count(rows: usize) -> u64 {
 /// A stored row that the domain refuses, e.g. an email written before a validation rule changed.
 #[derive(Debug)]
 pub(crate) struct InvalidRow {
-    table: &'static str,
+    pub(crate) table: &'static str,
     /// The row's primary key, or for a token its `jti`.
-    id: String,
-    problem: String,
+    pub(crate) id: String,
+    pub(crate) problem: String,
 }
 
 impl fmt::Display for InvalidRow {

@@ -104,6 +104,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    auth_events (id) {
+        id -> BigInt,
+        occurred_at -> Timestamp,
+        event -> Text,
+        user_id -> Nullable<BigInt>,
+        username -> Nullable<Text>,
+        ip_address -> Text,
+        user_agent -> Text,
+        request_id -> Nullable<Text>,
+        session_id -> Nullable<Text>,
+        detail -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(profiles -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(users, profiles, sessions);

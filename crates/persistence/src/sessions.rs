@@ -1,6 +1,6 @@
 //! `SessionStore` over diesel.
 
-use application::ports::{NewSession, RepositoryError, Rotation, SessionStore};
+use application::ports::{Effects, NewSession, RepositoryError, Rotation, SessionStore};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::backend::Backend;
 use diesel::prelude::*;
@@ -10,9 +10,11 @@ use diesel::sql_types::{BigInt, HasSqlType, Text, Timestamp};
 use domain::{Session, SessionEnd, SessionId, TokenClaims, TokenId, TokenType, UserId};
 use uuid::Uuid;
 
+use crate::audit::Written;
 use crate::database::Database;
 use crate::rows::{NewSessionRow, SessionRow, from_stored, row_count, to_stored, unexpected};
 use crate::schema::sessions;
+use crate::users::end_sessions;
 
 /// Sessions in the `sessions` table.
 ///
@@ -188,6 +190,14 @@ impl SessionStore for DieselSessionStore {
             user_agent: new.client.user_agent(),
         };
         let others_kept = usize::try_from(max_live.max(1) - 1).unwrap_or(usize::MAX);
+        let mut written = Written::new(Effects {
+            audit: new.audit,
+            ..Effects::new(&new.client)
+        });
+        let session_id = SessionId::parse(&id).ok_or_else(|| {
+            RepositoryError::Unexpected(format!("session id {id:?} is not hexadecimal").into())
+        })?;
+        written.for_new_session(&session_id);
         let started = self.db.write(|conn| {
             conn.transaction(|conn| {
                 // The insert comes first, so that SQLite takes the write lock at once.
@@ -213,10 +223,18 @@ impl SessionStore for DieselSessionStore {
                             sessions::end_reason.eq(Some(SessionEnd::Evicted.as_str())),
                         ))
                         .execute(conn)?;
+                    written.ended(
+                        new.user_id,
+                        evicted.to_vec(),
+                        SessionEnd::Evicted,
+                        new.created_at,
+                    );
                 }
+                written.write(conn, now)?;
                 Ok(started)
             })
         })?;
+        written.committed(&self.db);
         to_session(started)
     }
 
@@ -293,21 +311,34 @@ impl SessionStore for DieselSessionStore {
         id: &SessionId,
         reason: SessionEnd,
         at: DateTime<Utc>,
+        effects: Effects,
     ) -> Result<bool, RepositoryError> {
+        let mut written = Written::new(effects);
+        let stored_at = to_stored(at);
         let ended = self.db.write(|conn| {
-            diesel::update(
-                sessions::table
-                    .filter(sessions::id.eq(id.as_str()))
-                    .filter(sessions::user_id.eq(user_id.get()))
-                    .filter(sessions::ended_at.is_null()),
-            )
-            .set((
-                sessions::ended_at.eq(Some(to_stored(at))),
-                sessions::end_reason.eq(Some(reason.as_str())),
-            ))
-            .execute(conn)
+            conn.transaction(|conn| {
+                let ended = diesel::update(
+                    sessions::table
+                        .filter(sessions::id.eq(id.as_str()))
+                        .filter(sessions::user_id.eq(user_id.get()))
+                        .filter(sessions::ended_at.is_null()),
+                )
+                .set((
+                    sessions::ended_at.eq(Some(stored_at)),
+                    sessions::end_reason.eq(Some(reason.as_str())),
+                ))
+                .execute(conn)?;
+                if ended == 1 {
+                    written.ended(user_id, vec![id.as_str().to_owned()], reason, at);
+                    written.write(conn, stored_at)?;
+                }
+                Ok(ended == 1)
+            })
         })?;
-        Ok(ended == 1)
+        if ended {
+            written.committed(&self.db);
+        }
+        Ok(ended)
     }
 
     fn end_all(
@@ -316,22 +347,26 @@ impl SessionStore for DieselSessionStore {
         keep: Option<SessionId>,
         reason: SessionEnd,
         at: DateTime<Utc>,
+        effects: Effects,
     ) -> Result<u64, RepositoryError> {
         // No session id is empty, so `""` keeps none.
         let keep = keep.as_ref().map_or("", SessionId::as_str);
+        let mut written = Written::new(effects);
+        let stored_at = to_stored(at);
         let ended = self.db.write(|conn| {
-            diesel::update(
-                sessions::table
-                    .filter(sessions::user_id.eq(user_id.get()))
-                    .filter(sessions::ended_at.is_null())
-                    .filter(sessions::id.ne(keep)),
-            )
-            .set((
-                sessions::ended_at.eq(Some(to_stored(at))),
-                sessions::end_reason.eq(Some(reason.as_str())),
-            ))
-            .execute(conn)
+            conn.transaction(|conn| {
+                let ended = end_sessions(conn, user_id, keep, reason, stored_at)?;
+                let count = ended.len();
+                if count > 0 {
+                    written.ended(user_id, ended, reason, at);
+                    written.write(conn, stored_at)?;
+                }
+                Ok(count)
+            })
         })?;
+        if ended > 0 {
+            written.committed(&self.db);
+        }
         Ok(row_count(ended))
     }
 

@@ -1,8 +1,7 @@
 //! `UserRepository` over diesel.
 
 use application::ports::{
-    CreateUserError, OutboxMessage, ProfileChanges, RepositoryError, UpdateUserError,
-    UserRepository,
+    CreateUserError, Effects, ProfileChanges, RepositoryError, UpdateUserError, UserRepository,
 };
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -12,10 +11,10 @@ use domain::{
     UserId,
 };
 
+use crate::audit::Written;
 use crate::connection::AnyConnection;
 use crate::database::Database;
 use crate::error::{DbError, violated_unique_constraint};
-use crate::outbox::queue;
 use crate::rows::{
     InvalidRow, NewProfileRow, NewUserRow, ProfileChangesRow, ProfileRow, SessionRow, UserChanges,
     UserRow, to_stored, unexpected,
@@ -47,13 +46,6 @@ impl DieselUserRepository {
         let row = self.db.run(query)?;
         row.map(User::try_from).transpose().map_err(unexpected)
     }
-
-    /// Wakes the outbox worker after a transaction that queued `queued` committed.
-    fn queued(&self, queued: &[OutboxMessage]) {
-        if !queued.is_empty() {
-            self.db.outbox_committed();
-        }
-    }
 }
 
 fn to_domain(user: UserRow, profile: ProfileRow) -> Result<(User, Profile), RepositoryError> {
@@ -64,11 +56,8 @@ fn to_domain(user: UserRow, profile: ProfileRow) -> Result<(User, Profile), Repo
 }
 
 impl UserRepository for DieselUserRepository {
-    fn create(
-        &self,
-        user: NewUser,
-        queued: Vec<OutboxMessage>,
-    ) -> Result<(User, Profile), CreateUserError> {
+    fn create(&self, user: NewUser, effects: Effects) -> Result<(User, Profile), CreateUserError> {
+        let mut written = Written::new(effects);
         let joined_at = to_stored(user.joined_at);
         let new_user = NewUserRow {
             username: user.username.as_str(),
@@ -96,13 +85,14 @@ impl UserRepository for DieselUserRepository {
                         updated_at: joined_at,
                     })
                     .get_result(conn)?;
-                queue(conn, &queued, joined_at)?;
+                written.for_new_user(UserId::new(user.id));
+                written.write(conn, joined_at)?;
                 Ok((user, profile))
             })
         });
         match created {
             Ok((user, profile)) => {
-                self.queued(&queued);
+                written.committed(&self.db);
                 Ok(to_domain(user, profile)?)
             }
             Err(DbError::Query(error)) => match violated_unique_constraint(&error) {
@@ -199,36 +189,53 @@ impl UserRepository for DieselUserRepository {
         .transpose()
     }
 
-    fn deactivate(&self, id: UserId, at: DateTime<Utc>) -> Result<bool, RepositoryError> {
-        let at = to_stored(at);
+    fn deactivate(
+        &self,
+        id: UserId,
+        at: DateTime<Utc>,
+        effects: Effects,
+    ) -> Result<bool, RepositoryError> {
+        let mut written = Written::new(effects);
+        let stored_at = to_stored(at);
         let found = self.db.write(|conn| {
             conn.transaction(|conn| {
                 let found = diesel::update(users::table.find(id.get()))
                     .set(users::is_active.eq(false))
                     .execute(conn)?;
-                diesel::update(
-                    sessions::table
-                        .filter(sessions::user_id.eq(id.get()))
-                        .filter(sessions::ended_at.is_null()),
-                )
-                .set((
-                    sessions::ended_at.eq(Some(at)),
-                    sessions::end_reason.eq(Some(SessionEnd::UserDeactivated.as_str())),
-                ))
-                .execute(conn)?;
-                Ok(found == 1)
+                if found == 0 {
+                    return Ok(false);
+                }
+                let ended = end_sessions(conn, id, "", SessionEnd::UserDeactivated, stored_at)?;
+                written.ended(id, ended, SessionEnd::UserDeactivated, at);
+                written.write(conn, stored_at)?;
+                Ok(true)
             })
         })?;
+        if found {
+            written.committed(&self.db);
+        }
         Ok(found)
     }
 
-    fn reactivate(&self, id: UserId) -> Result<bool, RepositoryError> {
+    /// The port gives no time, so the events keep their own and nothing else is stamped.
+    fn reactivate(&self, id: UserId, effects: Effects) -> Result<bool, RepositoryError> {
+        let written = Written::new(effects);
+        let now = to_stored(Utc::now());
         let found = self.db.write(|conn| {
-            diesel::update(users::table.find(id.get()))
-                .set(users::is_active.eq(true))
-                .execute(conn)
+            conn.transaction(|conn| {
+                let found = diesel::update(users::table.find(id.get()))
+                    .set(users::is_active.eq(true))
+                    .execute(conn)?;
+                if found == 1 {
+                    written.write(conn, now)?;
+                }
+                Ok(found == 1)
+            })
         })?;
-        Ok(found == 1)
+        if found {
+            written.committed(&self.db);
+        }
+        Ok(found)
     }
 
     fn find_profile(&self, user_id: UserId) -> Result<Option<Profile>, RepositoryError> {
@@ -247,8 +254,9 @@ impl UserRepository for DieselUserRepository {
         id: UserId,
         changes: ProfileChanges,
         updated_at: DateTime<Utc>,
-        queued: Vec<OutboxMessage>,
+        effects: Effects,
     ) -> Result<(User, Profile), UpdateUserError> {
+        let written = Written::new(effects);
         let mut user_changes = UserChanges {
             email_verified: None,
             email: changes.email.as_ref().map(Email::as_str),
@@ -291,13 +299,13 @@ impl UserRepository for DieselUserRepository {
                         .set(&user_changes)
                         .get_result(conn)?
                 };
-                queue(conn, &queued, updated_at)?;
+                written.write(conn, updated_at)?;
                 Ok((user, profile))
             })
         });
         match updated {
             Ok((user, profile)) => {
-                self.queued(&queued);
+                written.committed(&self.db);
                 Ok(to_domain(user, profile)?)
             }
             Err(DbError::Query(DieselError::NotFound)) => Err(UpdateUserError::NotFound),
@@ -316,8 +324,10 @@ impl UserRepository for DieselUserRepository {
         hash: PasswordHash,
         keep: Option<SessionId>,
         at: DateTime<Utc>,
-        queued: Vec<OutboxMessage>,
+        effects: Effects,
     ) -> Result<bool, RepositoryError> {
+        let mut written = Written::new(effects);
+        let ended_at = at;
         let at = to_stored(at);
         // No session id is empty, so `""` keeps none.
         let keep = keep.as_ref().map_or("", SessionId::as_str);
@@ -333,23 +343,14 @@ impl UserRepository for DieselUserRepository {
                 if found == 0 {
                     return Ok(false);
                 }
-                diesel::update(
-                    sessions::table
-                        .filter(sessions::user_id.eq(id.get()))
-                        .filter(sessions::ended_at.is_null())
-                        .filter(sessions::id.ne(keep)),
-                )
-                .set((
-                    sessions::ended_at.eq(Some(at)),
-                    sessions::end_reason.eq(Some(SessionEnd::PasswordChanged.as_str())),
-                ))
-                .execute(conn)?;
-                queue(conn, &queued, at)?;
+                let ended = end_sessions(conn, id, keep, SessionEnd::PasswordChanged, at)?;
+                written.ended(id, ended, SessionEnd::PasswordChanged, ended_at);
+                written.write(conn, at)?;
                 Ok(true)
             })
         })?;
         if found {
-            self.queued(&queued);
+            written.committed(&self.db);
         }
         Ok(found)
     }
@@ -361,8 +362,9 @@ impl UserRepository for DieselUserRepository {
         id: UserId,
         email: &Email,
         at: DateTime<Utc>,
-        queued: Vec<OutboxMessage>,
+        effects: Effects,
     ) -> Result<User, UpdateUserError> {
+        let written = Written::new(effects);
         let now = to_stored(at);
         let address = email.as_str();
         // Each branch starts with its write, so that SQLite takes the write lock at once; the
@@ -390,13 +392,13 @@ impl UserRepository for DieselUserRepository {
                         ))
                         .get_result(conn)?,
                     };
-                queue(conn, &queued, now)?;
+                written.write(conn, now)?;
                 Ok(user)
             })
         });
         match confirmed {
             Ok(user) => {
-                self.queued(&queued);
+                written.committed(&self.db);
                 Ok(User::try_from(user).map_err(unexpected)?)
             }
             Err(DbError::Query(DieselError::NotFound)) => Err(UpdateUserError::NotFound),
@@ -413,7 +415,10 @@ impl UserRepository for DieselUserRepository {
     /// user does not exist is refused, and ids are never given again (`BIGSERIAL`,
     /// `AUTOINCREMENT`). Login throttle rows are keyed by username and address, not by user, and
     /// stay until they expire; outbox rows are addressed, not owned, and go out or are pruned.
-    fn delete(&self, id: UserId) -> Result<bool, RepositoryError> {
+    /// The audit events stay: they have no foreign key.
+    fn delete(&self, id: UserId, effects: Effects) -> Result<bool, RepositoryError> {
+        let written = Written::new(effects);
+        let now = to_stored(Utc::now());
         let found = self.db.write(|conn| {
             conn.transaction(|conn| {
                 let found = diesel::delete(users::table.find(id.get())).execute(conn)?;
@@ -422,10 +427,14 @@ impl UserRepository for DieselUserRepository {
                         refresh_tokens::table.filter(refresh_tokens::user_id.eq(id.get())),
                     )
                     .execute(conn)?;
+                    written.write(conn, now)?;
                 }
                 Ok(found == 1)
             })
         })?;
+        if found {
+            written.committed(&self.db);
+        }
         Ok(found)
     }
 
@@ -455,4 +464,27 @@ impl UserRepository for DieselUserRepository {
         })?;
         Ok(())
     }
+}
+
+/// Ends every session of the user not ended yet, except `keep` (`""` keeps none), in the
+/// caller's transaction; returns the ids it ended.
+pub(crate) fn end_sessions(
+    conn: &mut AnyConnection,
+    user_id: UserId,
+    keep: &str,
+    reason: SessionEnd,
+    at: chrono::NaiveDateTime,
+) -> QueryResult<Vec<String>> {
+    diesel::update(
+        sessions::table
+            .filter(sessions::user_id.eq(user_id.get()))
+            .filter(sessions::ended_at.is_null())
+            .filter(sessions::id.ne(keep)),
+    )
+    .set((
+        sessions::ended_at.eq(Some(at)),
+        sessions::end_reason.eq(Some(reason.as_str())),
+    ))
+    .returning(sessions::id)
+    .get_results(conn)
 }

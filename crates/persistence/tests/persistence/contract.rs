@@ -4,8 +4,8 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 
 use application::ports::{
-    CreateUserError, HealthProbe, NewSession, ProfileChanges, RefreshTokenStore, RepositoryError,
-    Rotation, SessionStore, UpdateUserError, UserRepository,
+    CreateUserError, Effects, HealthProbe, NewSession, OutboxMessage, ProfileChanges,
+    RefreshTokenStore, RepositoryError, Rotation, SessionStore, UpdateUserError, UserRepository,
 };
 use chrono::{DateTime, Duration, Utc};
 use domain::{
@@ -18,12 +18,22 @@ use persistence::{Database, PoolOptions};
 use crate::raw;
 
 mod accounts;
+mod audit;
 mod outbox;
 mod throttle;
 
 pub(crate) use accounts::*;
+pub(crate) use audit::*;
 pub(crate) use outbox::*;
 pub(crate) use throttle::*;
+
+/// Effects that only queue `mail`.
+pub(super) fn mails(mail: Vec<OutboxMessage>) -> Effects {
+    Effects {
+        mail,
+        ..Effects::default()
+    }
+}
 
 pub(super) fn at(rfc3339: &str) -> DateTime<Utc> {
     rfc3339.parse().expect("an RFC 3339 time")
@@ -77,7 +87,7 @@ fn new_jti() -> String {
 pub(crate) fn a_created_user_is_found_by_id_username_and_email(db: &TestDatabase) {
     let users = db.database().users();
     let (user, _) = users
-        .create(new_user("alice", "Alice@Example.com"), Vec::new())
+        .create(new_user("alice", "Alice@Example.com"), Effects::default())
         .expect("created");
 
     assert_eq!(user.username.as_str(), "alice");
@@ -109,7 +119,7 @@ pub(crate) fn a_created_user_is_active_with_a_profile_created_when_the_user_join
     let (user, profile) = db
         .database()
         .users()
-        .create(new_user("alice", "alice@example.com"), Vec::new())
+        .create(new_user("alice", "alice@example.com"), Effects::default())
         .expect("created");
 
     assert!(user.is_active);
@@ -127,7 +137,7 @@ pub(crate) fn a_created_user_is_active_with_a_profile_created_when_the_user_join
 pub(crate) fn unknown_users_are_not_found(db: &TestDatabase) {
     let users = db.database().users();
     users
-        .create(new_user("alice", "alice@example.com"), Vec::new())
+        .create(new_user("alice", "alice@example.com"), Effects::default())
         .expect("created");
 
     assert_eq!(users.find_by_id(UserId::new(987_654)).expect("ran"), None);
@@ -146,14 +156,14 @@ pub(crate) fn unknown_users_are_not_found(db: &TestDatabase) {
 pub(crate) fn usernames_are_unique_but_case_sensitive(db: &TestDatabase) {
     let users = db.database().users();
     let (upper, _) = users
-        .create(new_user("Alice", "one@example.com"), Vec::new())
+        .create(new_user("Alice", "one@example.com"), Effects::default())
         .expect("created");
     let (lower, _) = users
-        .create(new_user("alice", "two@example.com"), Vec::new())
+        .create(new_user("alice", "two@example.com"), Effects::default())
         .expect("a username differing in case is another username");
     assert_ne!(upper.id, lower.id);
 
-    let again = users.create(new_user("alice", "three@example.com"), Vec::new());
+    let again = users.create(new_user("alice", "three@example.com"), Effects::default());
     assert!(
         matches!(again, Err(CreateUserError::UsernameTaken)),
         "{again:?}"
@@ -165,7 +175,7 @@ pub(crate) fn usernames_are_unique_but_case_sensitive(db: &TestDatabase) {
 pub(crate) fn emails_are_unique_ignoring_case(db: &TestDatabase) {
     let users = db.database().users();
     users
-        .create(new_user("alice", "alice@example.com"), Vec::new())
+        .create(new_user("alice", "alice@example.com"), Effects::default())
         .expect("created");
 
     for address in [
@@ -173,7 +183,7 @@ pub(crate) fn emails_are_unique_ignoring_case(db: &TestDatabase) {
         "ALICE@example.com",
         "Alice@EXAMPLE.com",
     ] {
-        let result = users.create(new_user("bob", address), Vec::new());
+        let result = users.create(new_user("bob", address), Effects::default());
         assert!(
             matches!(result, Err(CreateUserError::EmailTaken)),
             "{address}: {result:?}"
@@ -185,10 +195,10 @@ pub(crate) fn a_failed_creation_leaves_neither_user_nor_profile(db: &TestDatabas
     let users = db.database().users();
     let mut conn = raw::connect(db);
     users
-        .create(new_user("alice", "alice@example.com"), Vec::new())
+        .create(new_user("alice", "alice@example.com"), Effects::default())
         .expect("created");
-    let _ = users.create(new_user("alice", "other@example.com"), Vec::new());
-    let _ = users.create(new_user("other", "ALICE@example.com"), Vec::new());
+    let _ = users.create(new_user("alice", "other@example.com"), Effects::default());
+    let _ = users.create(new_user("other", "ALICE@example.com"), Effects::default());
     assert_eq!(raw::count(&mut conn, "users"), 1);
     assert_eq!(raw::count(&mut conn, "profiles"), 1);
 
@@ -196,7 +206,7 @@ pub(crate) fn a_failed_creation_leaves_neither_user_nor_profile(db: &TestDatabas
     raw::refuse_phone_555(&mut conn);
     let mut refused = new_user("bob", "bob@example.com");
     refused.phone = Phone::parse("555").expect("a valid phone");
-    let result = users.create(refused, Vec::new());
+    let result = users.create(refused, Effects::default());
     assert!(
         matches!(
             result,
@@ -209,17 +219,17 @@ pub(crate) fn a_failed_creation_leaves_neither_user_nor_profile(db: &TestDatabas
     assert_eq!(raw::count(&mut conn, "profiles"), 1);
 
     users
-        .create(new_user("bob", "bob@example.com"), Vec::new())
+        .create(new_user("bob", "bob@example.com"), Effects::default())
         .expect("the username and email of a failed creation are free");
 }
 
 pub(crate) fn a_user_is_found_with_its_profile(db: &TestDatabase) {
     let users = db.database().users();
     let created = users
-        .create(new_user("alice", "alice@example.com"), Vec::new())
+        .create(new_user("alice", "alice@example.com"), Effects::default())
         .expect("created");
     users
-        .create(new_user("bob", "bob@example.com"), Vec::new())
+        .create(new_user("bob", "bob@example.com"), Effects::default())
         .expect("created");
 
     assert_eq!(stored(&users, created.0.id), Some(created));
@@ -229,7 +239,7 @@ pub(crate) fn a_user_is_found_with_its_profile(db: &TestDatabase) {
 pub(crate) fn an_update_changes_only_the_given_fields_and_sets_updated_at(db: &TestDatabase) {
     let users = db.database().users();
     let (user, profile) = users
-        .create(new_user("alice", "alice@example.com"), Vec::new())
+        .create(new_user("alice", "alice@example.com"), Effects::default())
         .expect("created");
 
     let first_update = at("2026-11-25T10:00:00.000001Z");
@@ -238,7 +248,7 @@ pub(crate) fn an_update_changes_only_the_given_fields_and_sets_updated_at(db: &T
         ..ProfileChanges::default()
     };
     let (after_phone, profile_after_phone) = users
-        .update_profile(user.id, phone_only, first_update, Vec::new())
+        .update_profile(user.id, phone_only, first_update, Effects::default())
         .expect("updated");
     assert_eq!(after_phone, user);
     assert_eq!(profile_after_phone.phone.as_str(), "0123");
@@ -252,7 +262,7 @@ pub(crate) fn an_update_changes_only_the_given_fields_and_sets_updated_at(db: &T
         ..ProfileChanges::default()
     };
     let (after_names, profile_after_names) = users
-        .update_profile(user.id, names, second_update, Vec::new())
+        .update_profile(user.id, names, second_update, Effects::default())
         .expect("updated");
     assert_eq!(after_names.first_name.as_str(), "Alicia");
     assert_eq!(after_names.last_name.as_str(), "");
@@ -262,7 +272,12 @@ pub(crate) fn an_update_changes_only_the_given_fields_and_sets_updated_at(db: &T
 
     let third_update = at("2026-11-27T00:00:00Z");
     let (unchanged, touched) = users
-        .update_profile(user.id, ProfileChanges::default(), third_update, Vec::new())
+        .update_profile(
+            user.id,
+            ProfileChanges::default(),
+            third_update,
+            Effects::default(),
+        )
         .expect("an empty change still sets updated_at");
     assert_eq!(unchanged, after_names);
     assert_eq!(touched.updated_at, third_update);
@@ -272,7 +287,7 @@ pub(crate) fn an_update_changes_only_the_given_fields_and_sets_updated_at(db: &T
         ..ProfileChanges::default()
     };
     let (after_email, _) = users
-        .update_profile(user.id, address, third_update, Vec::new())
+        .update_profile(user.id, address, third_update, Effects::default())
         .expect("updated");
     assert_eq!(after_email.email.as_str(), "alicia@example.org");
     assert_eq!(stored(&users, user.id), Some((after_email, touched)));
@@ -287,10 +302,10 @@ pub(crate) fn an_update_changes_only_the_given_fields_and_sets_updated_at(db: &T
 pub(crate) fn an_update_to_another_users_email_is_refused_and_changes_nothing(db: &TestDatabase) {
     let users = db.database().users();
     users
-        .create(new_user("alice", "alice@example.com"), Vec::new())
+        .create(new_user("alice", "alice@example.com"), Effects::default())
         .expect("created");
     let bob = users
-        .create(new_user("bob", "bob@example.com"), Vec::new())
+        .create(new_user("bob", "bob@example.com"), Effects::default())
         .expect("created");
 
     let changes = ProfileChanges {
@@ -298,7 +313,12 @@ pub(crate) fn an_update_to_another_users_email_is_refused_and_changes_nothing(db
         phone: Some(Phone::parse("999").expect("a valid phone")),
         ..ProfileChanges::default()
     };
-    let result = users.update_profile(bob.0.id, changes, at("2026-12-01T00:00:00Z"), Vec::new());
+    let result = users.update_profile(
+        bob.0.id,
+        changes,
+        at("2026-12-01T00:00:00Z"),
+        Effects::default(),
+    );
     assert!(
         matches!(result, Err(UpdateUserError::EmailTaken)),
         "{result:?}"
@@ -309,7 +329,7 @@ pub(crate) fn an_update_to_another_users_email_is_refused_and_changes_nothing(db
 pub(crate) fn a_user_may_change_the_case_of_their_own_email(db: &TestDatabase) {
     let users = db.database().users();
     let (alice, _) = users
-        .create(new_user("alice", "alice@example.com"), Vec::new())
+        .create(new_user("alice", "alice@example.com"), Effects::default())
         .expect("created");
 
     let changes = ProfileChanges {
@@ -317,7 +337,12 @@ pub(crate) fn a_user_may_change_the_case_of_their_own_email(db: &TestDatabase) {
         ..ProfileChanges::default()
     };
     let (updated, _) = users
-        .update_profile(alice.id, changes, at("2026-12-01T00:00:00Z"), Vec::new())
+        .update_profile(
+            alice.id,
+            changes,
+            at("2026-12-01T00:00:00Z"),
+            Effects::default(),
+        )
         .expect("one's own address in another case is not taken");
     assert_eq!(updated.email.as_str(), "ALICE@example.com");
 }
@@ -331,7 +356,7 @@ pub(crate) fn an_update_of_an_unknown_user_is_not_found(db: &TestDatabase) {
             ..ProfileChanges::default()
         },
         at("2026-12-01T00:00:00Z"),
-        Vec::new(),
+        Effects::default(),
     );
     assert!(
         matches!(result, Err(UpdateUserError::NotFound)),
@@ -354,7 +379,7 @@ pub(crate) fn values_at_every_domain_limit_fit_their_columns(db: &TestDatabase) 
     assert_eq!(user.email.as_str().chars().count(), domain::EMAIL_MAX_CHARS);
 
     let created = users
-        .create(user, Vec::new())
+        .create(user, Effects::default())
         .expect("every value at its limit is stored");
     assert_eq!(created.0.email.as_str(), address);
     assert_eq!(created.0.username.as_str(), wide(150));
@@ -364,7 +389,7 @@ pub(crate) fn values_at_every_domain_limit_fit_their_columns(db: &TestDatabase) 
 pub(crate) fn a_login_is_recorded(db: &TestDatabase) {
     let users = db.database().users();
     let (alice, _) = users
-        .create(new_user("alice", "alice@example.com"), Vec::new())
+        .create(new_user("alice", "alice@example.com"), Effects::default())
         .expect("created");
 
     let first = at("2026-11-24T10:00:00.654321Z");
@@ -390,10 +415,10 @@ pub(crate) fn a_login_is_recorded(db: &TestDatabase) {
 pub(crate) fn a_password_hash_is_replaced(db: &TestDatabase) {
     let users = db.database().users();
     let (alice, _) = users
-        .create(new_user("alice", "alice@example.com"), Vec::new())
+        .create(new_user("alice", "alice@example.com"), Effects::default())
         .expect("created");
     let (bob, _) = users
-        .create(new_user("bob", "bob@example.com"), Vec::new())
+        .create(new_user("bob", "bob@example.com"), Effects::default())
         .expect("created");
 
     let stronger = PasswordHash::new("$argon2id$v=19$m=65536,t=3,p=1$c2FsdA$aGFzaA".to_owned());
@@ -509,7 +534,7 @@ pub(crate) fn times_round_trip_with_microseconds(db: &TestDatabase) {
         let time = at(time);
         let mut user = new_user(&format!("user{i}"), &format!("user{i}@example.com"));
         user.joined_at = time;
-        let (created, profile) = users.create(user, Vec::new()).expect("created");
+        let (created, profile) = users.create(user, Effects::default()).expect("created");
         assert_eq!(created.date_joined, time);
         assert_eq!(profile.updated_at, time);
         users.record_login(created.id, time).expect("recorded");
@@ -527,7 +552,7 @@ pub(crate) fn times_round_trip_with_microseconds(db: &TestDatabase) {
     // Nanoseconds are beyond what PostgreSQL keeps; both backends drop them alike.
     let mut user = new_user("nanos", "nanos@example.com");
     user.joined_at = at("2026-11-24T09:15:30.123456789Z");
-    let (created, _) = users.create(user, Vec::new()).expect("created");
+    let (created, _) = users.create(user, Effects::default()).expect("created");
     assert_eq!(created.date_joined, at("2026-11-24T09:15:30.123456Z"));
     assert_eq!(
         users
@@ -542,10 +567,10 @@ pub(crate) fn deleting_a_user_deletes_its_profile(db: &TestDatabase) {
     let users = db.database().users();
     let mut conn = raw::connect(db);
     let (alice, _) = users
-        .create(new_user("alice", "alice@example.com"), Vec::new())
+        .create(new_user("alice", "alice@example.com"), Effects::default())
         .expect("created");
     users
-        .create(new_user("bob", "bob@example.com"), Vec::new())
+        .create(new_user("bob", "bob@example.com"), Effects::default())
         .expect("created");
 
     raw::delete_user(&mut conn, alice.id.get());
@@ -569,7 +594,7 @@ fn race(db: &TestDatabase, contenders: Vec<NewUser>) -> Vec<Result<i64, CreateUs
             thread::spawn(move || {
                 barrier.wait();
                 users
-                    .create(user, Vec::new())
+                    .create(user, Effects::default())
                     .map(|(user, _)| user.id.get())
             })
         })
@@ -651,7 +676,7 @@ fn create_user(db: &TestDatabase, username: &str) -> UserId {
         .users()
         .create(
             new_user(username, &format!("{username}@example.com")),
-            Vec::new(),
+            Effects::default(),
         )
         .expect("created");
     user.id
@@ -664,6 +689,7 @@ fn new_session(user_id: UserId, created_at: DateTime<Utc>) -> NewSession {
         expires_at: created_at + Duration::days(1),
         absolute_expires_at: created_at + Duration::days(30),
         client: ClientInfo::new("203.0.113.7", "Mozilla/5.0 (X11; Linux x86_64)"),
+        audit: Vec::new(),
     }
 }
 
@@ -748,7 +774,13 @@ pub(crate) fn live_sessions_are_listed_most_recently_used_first(db: &TestDatabas
     store.touch(&first.id, now).expect("touched");
     assert!(
         store
-            .end(alice, &second.id, SessionEnd::LoggedOut, now)
+            .end(
+                alice,
+                &second.id,
+                SessionEnd::LoggedOut,
+                now,
+                Effects::default()
+            )
             .expect("ran")
     );
 
@@ -791,7 +823,13 @@ pub(crate) fn a_session_ends_once_and_only_for_its_user(db: &TestDatabase) {
 
     assert!(
         !store
-            .end(bob, &session.id, SessionEnd::Revoked, first_end)
+            .end(
+                bob,
+                &session.id,
+                SessionEnd::Revoked,
+                first_end,
+                Effects::default()
+            )
             .expect("ran"),
         "another user's session"
     );
@@ -801,7 +839,13 @@ pub(crate) fn a_session_ends_once_and_only_for_its_user(db: &TestDatabase) {
     );
     assert!(
         store
-            .end(alice, &session.id, SessionEnd::Revoked, first_end)
+            .end(
+                alice,
+                &session.id,
+                SessionEnd::Revoked,
+                first_end,
+                Effects::default()
+            )
             .expect("ran")
     );
     assert!(
@@ -810,7 +854,8 @@ pub(crate) fn a_session_ends_once_and_only_for_its_user(db: &TestDatabase) {
                 alice,
                 &session.id,
                 SessionEnd::LoggedOut,
-                first_end + Duration::hours(1)
+                first_end + Duration::hours(1),
+                Effects::default()
             )
             .expect("ran"),
         "already ended"
@@ -821,7 +866,8 @@ pub(crate) fn a_session_ends_once_and_only_for_its_user(db: &TestDatabase) {
                 alice,
                 &unknown_session_id(),
                 SessionEnd::LoggedOut,
-                first_end
+                first_end,
+                Effects::default()
             )
             .expect("ran")
     );
@@ -851,13 +897,25 @@ pub(crate) fn ending_all_sessions_can_keep_one(db: &TestDatabase) {
     let logged_out = t0 + Duration::minutes(5);
     assert!(
         store
-            .end(alice, &d.id, SessionEnd::LoggedOut, logged_out)
+            .end(
+                alice,
+                &d.id,
+                SessionEnd::LoggedOut,
+                logged_out,
+                Effects::default()
+            )
             .expect("ran")
     );
     let now = t0 + Duration::minutes(10);
 
     let ended = store
-        .end_all(alice, Some(b.id.clone()), SessionEnd::PasswordChanged, now)
+        .end_all(
+            alice,
+            Some(b.id.clone()),
+            SessionEnd::PasswordChanged,
+            now,
+            Effects::default(),
+        )
         .expect("ran");
 
     assert_eq!(ended, 2);
@@ -877,7 +935,13 @@ pub(crate) fn ending_all_sessions_can_keep_one(db: &TestDatabase) {
     let later = now + Duration::minutes(1);
     assert_eq!(
         store
-            .end_all(alice, None, SessionEnd::LoggedOut, later)
+            .end_all(
+                alice,
+                None,
+                SessionEnd::LoggedOut,
+                later,
+                Effects::default()
+            )
             .expect("ran"),
         1
     );
@@ -1040,7 +1104,13 @@ pub(crate) fn a_user_is_found_with_its_own_session_only(db: &TestDatabase) {
 
     let ended_at = t0 + Duration::hours(1);
     store
-        .end(alice, &alices.id, SessionEnd::LoggedOut, ended_at)
+        .end(
+            alice,
+            &alices.id,
+            SessionEnd::LoggedOut,
+            ended_at,
+            Effects::default(),
+        )
         .expect("ran");
     assert_eq!(
         users.find_with_session(alice, &alices.id).expect("ran"),
@@ -1068,11 +1138,21 @@ pub(crate) fn deactivating_a_user_ends_its_sessions_and_reactivating_keeps_them_
     let bobs = store.start(new_session(bob, t0), 5).expect("started");
     let logged_out_at = t0 + Duration::minutes(1);
     store
-        .end(alice, &logged_out.id, SessionEnd::LoggedOut, logged_out_at)
+        .end(
+            alice,
+            &logged_out.id,
+            SessionEnd::LoggedOut,
+            logged_out_at,
+            Effects::default(),
+        )
         .expect("ran");
     let deactivated_at = t0 + Duration::minutes(2);
 
-    assert!(users.deactivate(alice, deactivated_at).expect("ran"));
+    assert!(
+        users
+            .deactivate(alice, deactivated_at, Effects::default())
+            .expect("ran")
+    );
 
     assert!(
         !users
@@ -1105,7 +1185,7 @@ pub(crate) fn deactivating_a_user_ends_its_sessions_and_reactivating_keeps_them_
         None
     );
 
-    assert!(users.reactivate(alice).expect("ran"));
+    assert!(users.reactivate(alice, Effects::default()).expect("ran"));
     assert!(
         users
             .find_by_id(alice)
@@ -1120,8 +1200,12 @@ pub(crate) fn deactivating_a_user_ends_its_sessions_and_reactivating_keeps_them_
     );
 
     let nobody = UserId::new(987_654);
-    assert!(!users.deactivate(nobody, deactivated_at).expect("ran"));
-    assert!(!users.reactivate(nobody).expect("ran"));
+    assert!(
+        !users
+            .deactivate(nobody, deactivated_at, Effects::default())
+            .expect("ran")
+    );
+    assert!(!users.reactivate(nobody, Effects::default()).expect("ran"));
 }
 
 pub(crate) fn deleting_a_user_deletes_its_sessions(db: &TestDatabase) {
@@ -1284,7 +1368,13 @@ pub(crate) fn rotating_a_token_of_no_live_session_of_its_user_is_unknown(db: &Te
     let session = store.start(new_session(alice, t0), 5).expect("started");
     let ended = store.start(new_session(alice, t0), 5).expect("started");
     store
-        .end(alice, &ended.id, SessionEnd::LoggedOut, t0)
+        .end(
+            alice,
+            &ended.id,
+            SessionEnd::LoggedOut,
+            t0,
+            Effects::default(),
+        )
         .expect("ran");
     let now = t0 + Duration::minutes(1);
 
@@ -1365,6 +1455,7 @@ pub(crate) fn pruning_removes_only_ended_or_expired_sessions_at_most_a_batch_at_
             &ended.id,
             SessionEnd::LoggedOut,
             now - Duration::minutes(1),
+            Effects::default(),
         )
         .expect("ran");
     let expired = start(NewSession {

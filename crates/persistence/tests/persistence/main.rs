@@ -121,4 +121,10 @@ contract_tests!(
     pruning_removes_only_messages_finished_before_a_time_at_most_a_batch,
     an_unreadable_message_is_an_unexpected_error_and_does_not_block_the_rest,
     waiting_for_work_ends_with_a_commit_that_queued_and_times_out_otherwise,
+    audit_events_round_trip_and_are_listed_by_account_time_and_limit,
+    a_creation_records_its_events_as_the_new_users_and_a_refused_one_records_none,
+    ending_sessions_records_one_event_per_session_with_its_reason_and_origin,
+    a_session_start_records_its_events_with_its_id_and_each_eviction,
+    deactivation_password_change_and_deletion_commit_their_events,
+    audit_pruning_removes_only_old_events_at_most_a_batch_at_a_time,
 );

@@ -129,6 +129,7 @@ fn both_migration_folders_create_the_same_tables_columns_and_indexes() {
     assert_eq!(
         pg_columns.keys().collect::<Vec<_>>(),
         [
+            "auth_events",
             "login_throttle_accounts",
             "login_throttle_addresses",
             "outbox",

@@ -2,7 +2,7 @@
 //! password changes, deletion, and the outbox rows queued with them.
 
 use application::ports::{
-    CreateUserError, MailKind, Outbox, OutboxMessage, OutgoingEmail, ProfileChanges,
+    CreateUserError, Effects, MailKind, Outbox, OutboxMessage, OutgoingEmail, ProfileChanges,
     RefreshTokenStore, RepositoryError, SessionStore, ThrottleStore, UpdateUserError,
     UserRepository,
 };
@@ -10,7 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 use domain::{AddressAttempts, NewUser, PasswordHash, SessionEnd, ThrottleKey, User, UserId};
 use persistence::testing::TestDatabase;
 
-use super::{at, create_user, email, new_session, new_user, refresh};
+use super::{at, create_user, email, mails, new_session, new_user, refresh};
 use crate::raw;
 
 pub(super) fn mail(kind: MailKind, to: &str) -> OutboxMessage {
@@ -51,11 +51,11 @@ pub(crate) fn a_user_is_created_unverified_unless_said_otherwise_with_no_pending
 ) {
     let users = db.database().users();
     let (alice, _) = users
-        .create(new_user("alice", "alice@example.com"), Vec::new())
+        .create(new_user("alice", "alice@example.com"), Effects::default())
         .expect("created");
     let mut verified = new_user("root", "root@example.com");
     verified.email_verified = true;
-    let (root, _) = users.create(verified, Vec::new()).expect("created");
+    let (root, _) = users.create(verified, Effects::default()).expect("created");
 
     assert!(!alice.email_verified);
     assert!(root.email_verified);
@@ -73,13 +73,16 @@ pub(crate) fn a_creation_queues_its_messages_and_a_refused_one_queues_nothing(db
     let mut conn = raw::connect(db);
     let verify = mail(MailKind::VerifyEmail, "alice@example.com");
     users
-        .create(new_user("alice", "alice@example.com"), vec![verify.clone()])
+        .create(
+            new_user("alice", "alice@example.com"),
+            mails(vec![verify.clone()]),
+        )
         .expect("created");
     assert_eq!(raw::count(&mut conn, "outbox"), 1);
 
     let taken = users.create(
         new_user("bob", "ALICE@example.com"),
-        vec![mail(MailKind::VerifyEmail, "ALICE@example.com")],
+        mails(vec![mail(MailKind::VerifyEmail, "ALICE@example.com")]),
     );
     assert!(
         matches!(taken, Err(CreateUserError::EmailTaken)),
@@ -87,7 +90,7 @@ pub(crate) fn a_creation_queues_its_messages_and_a_refused_one_queues_nothing(db
     );
     let taken = users.create(
         new_user("alice", "other@example.com"),
-        vec![mail(MailKind::VerifyEmail, "other@example.com")],
+        mails(vec![mail(MailKind::VerifyEmail, "other@example.com")]),
     );
     assert!(
         matches!(taken, Err(CreateUserError::UsernameTaken)),
@@ -116,7 +119,7 @@ pub(crate) fn an_update_records_keeps_and_clears_the_pending_email_and_queues_it
     let users = db.database().users();
     let mut conn = raw::connect(db);
     let (alice, _) = users
-        .create(new_user("alice", "alice@example.com"), Vec::new())
+        .create(new_user("alice", "alice@example.com"), Effects::default())
         .expect("created");
     let t0 = at("2026-12-03T10:00:00Z");
 
@@ -129,7 +132,7 @@ pub(crate) fn an_update_records_keeps_and_clears_the_pending_email_and_queues_it
                 ..ProfileChanges::default()
             },
             t0,
-            vec![verify.clone()],
+            mails(vec![verify.clone()]),
         )
         .expect("updated");
     assert_eq!(pending.pending_email, Some(email("Alice@new.example.org")));
@@ -141,7 +144,7 @@ pub(crate) fn an_update_records_keeps_and_clears_the_pending_email_and_queues_it
     assert_eq!(claim_all(db, t0), [verify]);
 
     let (kept, _) = users
-        .update_profile(alice.id, ProfileChanges::default(), t0, Vec::new())
+        .update_profile(alice.id, ProfileChanges::default(), t0, Effects::default())
         .expect("updated");
     assert_eq!(kept.pending_email, pending.pending_email);
 
@@ -153,7 +156,7 @@ pub(crate) fn an_update_records_keeps_and_clears_the_pending_email_and_queues_it
                 ..ProfileChanges::default()
             },
             t0,
-            Vec::new(),
+            Effects::default(),
         )
         .expect("updated");
     assert_eq!(cleared.pending_email, None);
@@ -165,10 +168,10 @@ pub(crate) fn a_refused_update_queues_nothing(db: &TestDatabase) {
     let users = db.database().users();
     let mut conn = raw::connect(db);
     users
-        .create(new_user("alice", "alice@example.com"), Vec::new())
+        .create(new_user("alice", "alice@example.com"), Effects::default())
         .expect("created");
     let (bob, _) = users
-        .create(new_user("bob", "bob@example.com"), Vec::new())
+        .create(new_user("bob", "bob@example.com"), Effects::default())
         .expect("created");
     let t0 = at("2026-12-03T10:00:00Z");
 
@@ -180,7 +183,7 @@ pub(crate) fn a_refused_update_queues_nothing(db: &TestDatabase) {
             ..ProfileChanges::default()
         },
         t0,
-        vec![mail(MailKind::EmailChanged, "bob@example.com")],
+        mails(vec![mail(MailKind::EmailChanged, "bob@example.com")]),
     );
     assert!(
         matches!(taken, Err(UpdateUserError::EmailTaken)),
@@ -190,7 +193,7 @@ pub(crate) fn a_refused_update_queues_nothing(db: &TestDatabase) {
         UserId::new(987_654),
         ProfileChanges::default(),
         t0,
-        vec![mail(MailKind::EmailChanged, "nobody@example.com")],
+        mails(vec![mail(MailKind::EmailChanged, "nobody@example.com")]),
     );
     assert!(
         matches!(unknown, Err(UpdateUserError::NotFound)),
@@ -213,7 +216,13 @@ pub(crate) fn a_password_change_ends_the_other_sessions_and_queues_its_messages(
     let logout_at = t0 + Duration::minutes(1);
     assert!(
         store
-            .end(alice, &logged_out.id, SessionEnd::LoggedOut, logout_at)
+            .end(
+                alice,
+                &logged_out.id,
+                SessionEnd::LoggedOut,
+                logout_at,
+                Effects::default()
+            )
             .expect("ran")
     );
 
@@ -228,7 +237,7 @@ pub(crate) fn a_password_change_ends_the_other_sessions_and_queues_its_messages(
                 hash.clone(),
                 Some(kept.id.clone()),
                 changed_at,
-                vec![notice.clone()],
+                mails(vec![notice.clone()]),
             )
             .expect("ran")
     );
@@ -258,7 +267,7 @@ pub(crate) fn a_password_change_ends_the_other_sessions_and_queues_its_messages(
     let again = changed_at + Duration::minutes(1);
     assert!(
         users
-            .change_password(alice, &hash.clone(), hash, None, again, Vec::new())
+            .change_password(alice, &hash.clone(), hash, None, again, Effects::default())
             .expect("ran")
     );
     assert_eq!(
@@ -279,7 +288,7 @@ pub(crate) fn a_password_change_of_an_unknown_user_writes_nothing(db: &TestDatab
             PasswordHash::new("$argon2id$nobody".to_owned()),
             None,
             at("2026-12-03T10:00:00Z"),
-            vec![mail(MailKind::PasswordChanged, "nobody@example.com")],
+            mails(vec![mail(MailKind::PasswordChanged, "nobody@example.com")]),
         )
         .expect("ran");
     assert!(!changed);
@@ -302,10 +311,10 @@ pub(crate) fn a_password_change_whose_message_fails_changes_nothing(db: &TestDat
         PasswordHash::new("$argon2id$changed".to_owned()),
         None,
         t0,
-        vec![
+        mails(vec![
             mail(MailKind::PasswordChanged, "alice@example.com"),
             mail(MailKind::PasswordChanged, "refused@example.com"),
-        ],
+        ]),
     );
 
     assert!(
@@ -330,7 +339,7 @@ pub(crate) fn confirming_the_own_address_verifies_it_ignoring_case(db: &TestData
             alice,
             &email("ALICE@example.com"),
             Utc::now(),
-            vec![welcome.clone()],
+            mails(vec![welcome.clone()]),
         )
         .expect("confirmed");
 
@@ -351,7 +360,7 @@ pub(crate) fn confirming_the_pending_address_makes_it_the_address(db: &TestDatab
                 ..ProfileChanges::default()
             },
             at("2026-12-03T10:00:00Z"),
-            Vec::new(),
+            Effects::default(),
         )
         .expect("updated");
     let notice = mail(MailKind::EmailChanged, "alice@example.com");
@@ -361,7 +370,7 @@ pub(crate) fn confirming_the_pending_address_makes_it_the_address(db: &TestDatab
             alice,
             &email("alice@NEW.example.org"),
             Utc::now(),
-            vec![notice.clone()],
+            mails(vec![notice.clone()]),
         )
         .expect("confirmed");
 
@@ -399,7 +408,7 @@ pub(crate) fn confirming_an_address_that_is_neither_is_not_found_and_writes_noth
                 ..ProfileChanges::default()
             },
             at("2026-12-03T10:00:00Z"),
-            Vec::new(),
+            Effects::default(),
         )
         .expect("updated");
     let before = found(db, alice);
@@ -413,7 +422,7 @@ pub(crate) fn confirming_an_address_that_is_neither_is_not_found_and_writes_noth
             id,
             &email(address),
             Utc::now(),
-            vec![mail(MailKind::EmailChanged, "alice@example.com")],
+            mails(vec![mail(MailKind::EmailChanged, "alice@example.com")]),
         );
         assert!(
             matches!(result, Err(UpdateUserError::NotFound)),
@@ -436,11 +445,11 @@ pub(crate) fn confirming_a_pending_address_taken_meanwhile_is_refused(db: &TestD
                 ..ProfileChanges::default()
             },
             at("2026-12-03T10:00:00Z"),
-            Vec::new(),
+            Effects::default(),
         )
         .expect("updated");
     users
-        .create(new_user("carol", "SHARED@example.org"), Vec::new())
+        .create(new_user("carol", "SHARED@example.org"), Effects::default())
         .expect("the pending address is not reserved");
     let before = found(db, alice);
 
@@ -448,7 +457,7 @@ pub(crate) fn confirming_a_pending_address_taken_meanwhile_is_refused(db: &TestD
         alice,
         &email("shared@example.org"),
         Utc::now(),
-        vec![mail(MailKind::EmailChanged, "alice@example.com")],
+        mails(vec![mail(MailKind::EmailChanged, "alice@example.com")]),
     );
 
     assert!(
@@ -489,7 +498,7 @@ pub(crate) fn deleting_a_user_removes_its_profile_sessions_and_refresh_tokens(db
         )
         .expect("recorded");
 
-    assert!(users.delete(alice).expect("ran"));
+    assert!(users.delete(alice, Effects::default()).expect("ran"));
 
     assert_eq!(users.find_by_id(alice).expect("ran"), None);
     assert_eq!(users.find_profile(alice).expect("ran"), None);
@@ -505,8 +514,15 @@ pub(crate) fn deleting_a_user_removes_its_profile_sessions_and_refresh_tokens(db
         "throttle rows are not the user's and stay"
     );
 
-    assert!(!users.delete(alice).expect("ran"), "already gone");
-    assert!(!users.delete(UserId::new(987_654)).expect("ran"));
+    assert!(
+        !users.delete(alice, Effects::default()).expect("ran"),
+        "already gone"
+    );
+    assert!(
+        !users
+            .delete(UserId::new(987_654), Effects::default())
+            .expect("ran")
+    );
 }
 
 pub(crate) fn a_deleted_users_name_and_address_may_be_registered_again_under_a_new_id(
@@ -514,9 +530,9 @@ pub(crate) fn a_deleted_users_name_and_address_may_be_registered_again_under_a_n
 ) {
     let users = db.database().users();
     let alice = create_user(db, "alice");
-    assert!(users.delete(alice).expect("ran"));
+    assert!(users.delete(alice, Effects::default()).expect("ran"));
     let (again, _) = users
-        .create(new_user("alice", "Alice@example.com"), Vec::new())
+        .create(new_user("alice", "Alice@example.com"), Effects::default())
         .expect("created");
     assert_ne!(
         again.id, alice,
@@ -534,7 +550,7 @@ pub(crate) fn an_address_in_another_mailbox_is_unverified_and_a_change_of_case_i
                 email_verified: true,
                 ..new_user("alice", "alice@example.com")
             },
-            Vec::new(),
+            Effects::default(),
         )
         .expect("created");
     let change = |address: &str| {
@@ -546,7 +562,7 @@ pub(crate) fn an_address_in_another_mailbox_is_unverified_and_a_change_of_case_i
                     ..ProfileChanges::default()
                 },
                 at("2026-12-03T10:00:00Z"),
-                Vec::new(),
+                Effects::default(),
             )
             .expect("updated")
             .0
@@ -573,7 +589,7 @@ pub(crate) fn a_password_change_decided_on_a_replaced_hash_writes_nothing(db: &T
     let first = PasswordHash::new("$argon2id$first-reset".to_owned());
     assert!(
         users
-            .change_password(alice, &read, first.clone(), None, t0, Vec::new())
+            .change_password(alice, &read, first.clone(), None, t0, Effects::default())
             .expect("ran")
     );
     let later = t0 + Duration::seconds(1);
@@ -586,7 +602,7 @@ pub(crate) fn a_password_change_decided_on_a_replaced_hash_writes_nothing(db: &T
                 PasswordHash::new("$argon2id$second-reset".to_owned()),
                 None,
                 later,
-                vec![mail(MailKind::PasswordChanged, "alice@example.com")],
+                mails(vec![mail(MailKind::PasswordChanged, "alice@example.com")]),
             )
             .expect("ran")
     );

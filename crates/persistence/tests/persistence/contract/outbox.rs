@@ -5,12 +5,14 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration as StdDuration, Instant};
 
-use application::ports::{MailKind, Outbox, OutboxMessage, RepositoryError, UserRepository};
+use application::ports::{
+    Effects, MailKind, Outbox, OutboxMessage, RepositoryError, UserRepository,
+};
 use chrono::{DateTime, Duration, Utc};
 use persistence::testing::TestDatabase;
 
 use super::accounts::mail;
-use super::{at, contending, create_user, email, new_user};
+use super::{at, contending, create_user, email, mails, new_user};
 use crate::raw;
 
 fn t0() -> DateTime<Utc> {
@@ -34,7 +36,7 @@ fn claimed_ids(outbox: &impl Outbox, now: DateTime<Utc>, batch: u32) -> Vec<i64>
 fn enqueued(db: &TestDatabase, message: OutboxMessage, at: DateTime<Utc>) -> i64 {
     db.database()
         .outbox()
-        .enqueue(message, at)
+        .enqueue(Effects::default().mail(message), at)
         .expect("enqueued");
     raw::max_id(&mut raw::connect(db), "outbox")
 }
@@ -53,7 +55,10 @@ pub(crate) fn every_kind_of_message_is_claimed_as_it_was_queued_oldest_first(db:
     for (n, message) in messages.iter().enumerate().rev() {
         let minutes = i64::try_from(n).expect("fits");
         outbox
-            .enqueue(message.clone(), t0() + Duration::minutes(minutes))
+            .enqueue(
+                Effects::default().mail(message.clone()),
+                t0() + Duration::minutes(minutes),
+            )
             .expect("enqueued");
     }
 
@@ -81,7 +86,10 @@ pub(crate) fn only_due_messages_are_claimed_at_most_a_batch_at_a_time(db: &TestD
     for minutes in 0..4 {
         outbox
             .enqueue(
-                mail(MailKind::VerifyEmail, &format!("user{minutes}@example.com")),
+                Effects::default().mail(mail(
+                    MailKind::VerifyEmail,
+                    &format!("user{minutes}@example.com"),
+                )),
                 t0() + Duration::minutes(minutes),
             )
             .expect("enqueued");
@@ -135,7 +143,8 @@ pub(crate) fn concurrent_claimers_claim_every_message_exactly_once(db: &TestData
     for n in 0..MESSAGES {
         outbox
             .enqueue(
-                mail(MailKind::VerifyEmail, &format!("user{n}@example.com")),
+                Effects::default()
+                    .mail(mail(MailKind::VerifyEmail, &format!("user{n}@example.com"))),
                 t0(),
             )
             .expect("enqueued");
@@ -302,7 +311,9 @@ pub(crate) fn recent_mails_are_counted_by_kind_and_address_ignoring_case(db: &Te
         mail(MailKind::PasswordReset, "bob@example.com"),
         reset_request("alice@example.com"),
     ] {
-        outbox.enqueue(message, t1).expect("enqueued");
+        outbox
+            .enqueue(Effects::default().mail(message), t1)
+            .expect("enqueued");
     }
     let count = |kind, to: &str, since| outbox.count_recent(kind, &email(to), since).expect("ran");
 
@@ -420,7 +431,7 @@ pub(crate) fn waiting_for_work_ends_with_a_commit_that_queued_and_times_out_othe
         users
             .create(
                 new_user("alice", "alice@example.com"),
-                vec![mail(MailKind::VerifyEmail, "alice@example.com")],
+                mails(vec![mail(MailKind::VerifyEmail, "alice@example.com")]),
             )
             .expect("created");
     });
@@ -430,7 +441,10 @@ pub(crate) fn waiting_for_work_ends_with_a_commit_that_queued_and_times_out_othe
 
     // A commit before the wait ends it at once; the flag is cleared by the wait that saw it.
     outbox
-        .enqueue(reset_request("bob@example.com"), t0())
+        .enqueue(
+            Effects::default().mail(reset_request("bob@example.com")),
+            t0(),
+        )
         .expect("enqueued");
     assert!(timed_wait(&outbox, LONG) < PROMPT);
     let idle = timed_wait(&outbox, SHORT);
@@ -454,7 +468,7 @@ pub(crate) fn waiting_for_work_ends_with_a_commit_that_queued_and_times_out_othe
             hash,
             None,
             t0(),
-            vec![mail(MailKind::PasswordChanged, "bob@example.com")],
+            mails(vec![mail(MailKind::PasswordChanged, "bob@example.com")]),
         )
         .expect("ran");
     assert!(timed_wait(&outbox, LONG) < PROMPT);
@@ -463,7 +477,7 @@ pub(crate) fn waiting_for_work_ends_with_a_commit_that_queued_and_times_out_othe
             bob,
             &email("bob@example.com"),
             Utc::now(),
-            vec![mail(MailKind::EmailChanged, "bob@example.com")],
+            mails(vec![mail(MailKind::EmailChanged, "bob@example.com")]),
         )
         .expect("confirmed");
     assert!(timed_wait(&outbox, LONG) < PROMPT);
