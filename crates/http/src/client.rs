@@ -9,7 +9,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
 
 use actix_web::http::header::{self, HeaderMap};
-use actix_web::{HttpRequest, web};
+use actix_web::{HttpMessage, HttpRequest, web};
 use domain::ClientInfo;
 use ipnet::IpNet;
 
@@ -118,7 +118,8 @@ pub(crate) fn client_address(req: &HttpRequest) -> Option<IpAddr> {
     })
 }
 
-/// The client's address and the `User-Agent`, as a session records them.
+/// The client's address and the `User-Agent`, as a session records them, with the request's id
+/// (its `X-Request-Id`), as the audit log records it.
 pub(crate) fn client_info(req: &HttpRequest) -> ClientInfo {
     let ip = client_address(req)
         .map(|ip| ip.to_string())
@@ -128,7 +129,15 @@ pub(crate) fn client_info(req: &HttpRequest) -> ClientInfo {
         .get(header::USER_AGENT)
         .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
         .unwrap_or_default();
-    ClientInfo::new(&ip, &agent)
+    let client = ClientInfo::new(&ip, &agent);
+    let request_id = req
+        .extensions()
+        .get::<tracing_actix_web::RequestId>()
+        .map(|id| uuid::Uuid::from(*id).simple().to_string());
+    match request_id {
+        Some(id) => client.with_request_id(&id),
+        None => client,
+    }
 }
 
 #[cfg(test)]

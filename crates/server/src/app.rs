@@ -6,13 +6,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use application::ports::{Clock, DjangoSource, MailComposer, Mailer, Outbox, SystemClock};
+use application::ports::{
+    AuditLog, Clock, DjangoSource, MailComposer, Mailer, Outbox, SystemClock,
+};
 use application::use_cases::{
     AccountPolicy, Authenticate, ChangePassword, ConfirmPasswordReset, CreateSuperuser,
     DeleteAccount, DeliverOutbox, Delivery, EmailVerification, EndSession, FlushExpiredTokens,
     GetProfile, ImportDjango, ListSessions, LogIn, LogOut, LoginThrottle, OutboxPolicy, Outcome,
-    RefreshToken, RegisterUser, RequestPasswordReset, ResendVerification, SessionPolicy,
-    SetUserActive, UpdateProfile, VerifyEmail, VerifyToken,
+    ReadAuditLog, RefreshToken, RegisterUser, RequestPasswordReset, ResendVerification,
+    SessionPolicy, SetUserActive, UpdateProfile, VerifyEmail, VerifyToken,
 };
 use http::{AccountFlows, HttpSettings, RefreshCookie, UseCases};
 use mail::{ConsoleMailer, FileMailer, SmtpMailer, SmtpSettings, TemplateComposer};
@@ -37,6 +39,8 @@ pub struct Adapters {
     pub account_tokens: Arc<HmacAccountTokens>,
     pub account: AccountPolicy,
     pub outbox_policy: OutboxPolicy,
+    /// How long audit events are kept; `None` keeps them all.
+    pub audit_retention: Option<chrono::TimeDelta>,
 }
 
 /// The `EMAIL_BACKEND` the settings name.
@@ -137,6 +141,7 @@ impl Adapters {
             )),
             account: settings.account_policy(),
             outbox_policy: settings.outbox_policy(),
+            audit_retention: settings.audit.retention(),
         })
     }
 
@@ -159,6 +164,7 @@ impl Adapters {
         let refresh_tokens = Arc::new(self.database.refresh_tokens());
         let sessions = Arc::new(self.database.sessions());
         let outbox: Arc<dyn Outbox> = Arc::new(self.database.outbox());
+        let audit: Arc<dyn AuditLog> = Arc::new(self.database.audit_log());
         let account = AccountFlows {
             change_password: ChangePassword {
                 users: users.clone(),
@@ -168,6 +174,7 @@ impl Adapters {
                 clock: self.clock.clone(),
                 policy: self.account.clone(),
                 throttle: self.login_throttle.clone(),
+                audit: audit.clone(),
             },
             request_reset: RequestPasswordReset {
                 outbox: outbox.clone(),
@@ -197,6 +204,7 @@ impl Adapters {
                 hasher: self.hasher.clone(),
                 clock: self.clock.clone(),
                 throttle: self.login_throttle.clone(),
+                audit: audit.clone(),
             },
         };
         UseCases {
@@ -224,6 +232,7 @@ impl Adapters {
                 throttle: self.login_throttle.clone(),
                 require_verified_email: self.account.email_verification
                     == EmailVerification::Mandatory,
+                audit: audit.clone(),
             },
             refresh: RefreshToken {
                 users: users.clone(),
@@ -238,6 +247,7 @@ impl Adapters {
                 sessions: sessions.clone(),
                 tokens: self.tokens.clone(),
                 clock: self.clock.clone(),
+                audit,
             },
             get_profile: GetProfile {
                 users: users.clone(),
@@ -288,6 +298,16 @@ impl Adapters {
             sessions: Arc::new(self.database.sessions()),
             throttle: Arc::new(self.database.throttle()),
             outbox: Arc::new(self.database.outbox()),
+            audit: Arc::new(self.database.audit_log()),
+            audit_retention: self.audit_retention,
+            clock: self.clock.clone(),
+        }
+    }
+
+    pub fn read_audit_log(&self) -> ReadAuditLog {
+        ReadAuditLog {
+            audit: Arc::new(self.database.audit_log()),
+            users: Arc::new(self.database.users()),
             clock: self.clock.clone(),
         }
     }
@@ -326,7 +346,11 @@ async fn prune_on_a_timer(
         let flush = flush.clone();
         match tokio::task::spawn_blocking(move || flush.execute()).await {
             Ok(Ok(flushed))
-                if flushed.tokens + flushed.sessions + flushed.throttle_records + flushed.mail
+                if flushed.tokens
+                    + flushed.sessions
+                    + flushed.throttle_records
+                    + flushed.mail
+                    + flushed.audit_events
                     > 0 =>
             {
                 tracing::info!(
@@ -334,6 +358,7 @@ async fn prune_on_a_timer(
                     sessions = flushed.sessions,
                     throttle_records = flushed.throttle_records,
                     mail = flushed.mail,
+                    audit_events = flushed.audit_events,
                     "pruned"
                 );
             }

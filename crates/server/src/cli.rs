@@ -1,5 +1,5 @@
 //! The command line: `serve` (the default), `migrate`, `createsuperuser`, `flush-expired-tokens`,
-//! `deactivate`, `reactivate`, `import-django`.
+//! `deactivate`, `reactivate`, `import-django`, `audit`.
 
 use std::io::{self, BufRead, Write};
 use std::path::PathBuf;
@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use application::use_cases::{
-    CreateSuperuserError, CreateSuperuserInput, ImportError, ImportOptions, OnConflict,
+    AuditFilter, CreateSuperuserError, CreateSuperuserInput, ImportError, ImportOptions, OnConflict,
 };
 use clap::{Parser, Subcommand};
 use persistence::DjangoDatabase;
@@ -80,6 +80,22 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Print the audit log: sign-ins and failed attempts, logouts, sessions ended and why,
+    /// password and account changes; oldest first.
+    Audit {
+        /// Only this account's events and the attempts at its username.
+        #[arg(long, value_name = "NAME")]
+        user: Option<String>,
+        /// Only events at most this long ago: 30m, 24h, 7d, 1h30m…
+        #[arg(long, value_name = "DURATION", value_parser = crate::audit::parse_duration)]
+        since: Option<chrono::TimeDelta>,
+        /// One JSON object per line instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// At most this many events, the most recent ones.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -115,9 +131,31 @@ pub fn run(command: Command, mut settings: Settings) -> anyhow::Result<()> {
             let flushed = adapters.flush_expired_tokens().execute()?;
             say(&format!(
                 "Deleted {} expired refresh token(s) and {} ended or expired session(s). \
-                 Forgot {} expired login throttle record(s).",
-                flushed.tokens, flushed.sessions, flushed.throttle_records
+                 Forgot {} expired login throttle record(s) and {} audit event(s) past the \
+                 retention.",
+                flushed.tokens, flushed.sessions, flushed.throttle_records, flushed.audit_events
             ))
+        }
+        Command::Audit {
+            user,
+            since,
+            json,
+            limit,
+        } => {
+            let adapters = Adapters::build(&settings)?;
+            let filter = AuditFilter {
+                username: user,
+                since,
+                limit,
+            };
+            let events = adapters.read_audit_log().execute(&filter)?;
+            let mut out = io::stdout().lock();
+            if json {
+                crate::audit::write_json(&mut out, &events)?;
+            } else {
+                crate::audit::write_table(&mut out, &events)?;
+            }
+            Ok(())
         }
         Command::Deactivate { username } => {
             let adapters = Adapters::build(&settings)?;

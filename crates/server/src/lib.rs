@@ -4,6 +4,7 @@
 //! adapters, hands them to the use cases and starts the HTTP server; no business rule lives here.
 
 pub mod app;
+pub mod audit;
 pub mod cli;
 pub mod import;
 pub mod metrics;

@@ -37,6 +37,20 @@ pub struct Settings {
     pub email: EmailSettings,
     pub log: LogSettings,
     pub metrics: MetricsSettings,
+    pub audit: AuditSettings,
+}
+
+/// The audit log (`auth_events`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuditSettings {
+    /// `AUDIT_RETENTION_DAYS`: events older than this many days are pruned; 0 keeps them all.
+    pub retention_days: u32,
+}
+
+impl AuditSettings {
+    pub fn retention(&self) -> Option<chrono::TimeDelta> {
+        (self.retention_days > 0).then(|| chrono::TimeDelta::days(i64::from(self.retention_days)))
+    }
 }
 
 /// The Prometheus metrics listener.
@@ -286,7 +300,7 @@ fn parse_flag(name: &str, raw: &str) -> anyhow::Result<bool> {
 const EMBEDDED_DEFAULTS: &str = include_str!("../../../config/default.toml");
 
 /// The seed system's variables and where they land.
-const SEED_VARIABLES: [(&str, &str); 37] = [
+const SEED_VARIABLES: [(&str, &str); 38] = [
     ("SECRET_KEY", "security.secret_key"),
     ("DEBUG", "security.debug"),
     ("ALLOWED_HOSTS", "security.allowed_hosts"),
@@ -295,6 +309,7 @@ const SEED_VARIABLES: [(&str, &str); 37] = [
     ("BIND_ADDRESS", "server.bind_address"),
     ("SHUTDOWN_TIMEOUT", "server.shutdown_timeout_secs"),
     ("METRICS_BIND_ADDRESS", "metrics.bind_address"),
+    ("AUDIT_RETENTION_DAYS", "audit.retention_days"),
     // simplejwt's ISSUER, AUDIENCE and LEEWAY settings.
     ("JWT_ISSUER", "jwt.issuer"),
     ("JWT_AUDIENCE", "jwt.audience"),

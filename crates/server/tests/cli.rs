@@ -71,6 +71,16 @@ fn text(output: &Output) -> String {
     )
 }
 
+/// Runs the binary over `db` from `dir`, with the superuser password in its variable.
+fn run_on(db: &TestDatabase, dir: &tempdir::Dir, args: &[&str]) -> Output {
+    auth_server(dir.path())
+        .env("DATABASE_URL", db.url())
+        .env("AUTH_SUPERUSER_PASSWORD", STRONG_PASSWORD)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
 fn databases() -> Vec<TestDatabase> {
     let mut databases = vec![TestDatabase::sqlite()];
     match TestDatabase::postgres() {
@@ -120,14 +130,7 @@ fn createsuperuser_without_input_creates_a_staff_superuser_once() {
 fn deactivate_ends_the_sessions_and_reactivate_leaves_them_ended() {
     for db in databases() {
         let dir = scratch_dir();
-        let run = |args: &[&str]| {
-            auth_server(dir.path())
-                .env("DATABASE_URL", db.url())
-                .env("AUTH_SUPERUSER_PASSWORD", STRONG_PASSWORD)
-                .args(args)
-                .output()
-                .unwrap()
-        };
+        let run = |args: &[&str]| run_on(&db, &dir, args);
         let created = run(&[
             "createsuperuser",
             "--noinput",
@@ -435,6 +438,90 @@ fn serve_logs_one_json_line_per_request_without_secrets() {
         log.iter().all(|line| !line.contains(password)),
         "the password was logged"
     );
+    // The refusal is an audit event, and a structured line of its own.
+    let audit_line = log
+        .iter()
+        .find(|line| line.contains("\"target\":\"audit\""))
+        .unwrap_or_else(|| panic!("no audit line in {log:?}"));
+    let audit: serde_json::Value = serde_json::from_str(audit_line).unwrap();
+    let fields = if audit["fields"].is_object() {
+        &audit["fields"]
+    } else {
+        &audit
+    };
+    assert_eq!(fields["event"], "login_failed", "{audit_line}");
+    assert_eq!(fields["username"], "nobody");
+    assert_eq!(fields["detail"], "unknown_user");
+    assert_eq!(fields["ip_address"], "127.0.0.1");
+    assert_eq!(fields["request_id"], entry["span"]["request_id"]);
+}
+
+#[test]
+fn audit_prints_an_accounts_events_as_a_table_or_as_json_lines() {
+    for db in databases() {
+        let dir = scratch_dir();
+        let run = |args: &[&str]| run_on(&db, &dir, args);
+        for name in ["admin", "other"] {
+            let email = format!("{name}@example.com");
+            let created = run(&[
+                "createsuperuser",
+                "--noinput",
+                "--username",
+                name,
+                "--email",
+                &email,
+            ]);
+            assert!(created.status.success(), "{}", text(&created));
+        }
+        assert!(run(&["deactivate", "admin"]).status.success());
+
+        let json = run(&["audit", "--user", "admin", "--json"]);
+        assert!(json.status.success(), "{}", text(&json));
+        let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&json.stdout)
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect();
+        let events: Vec<_> = lines.iter().map(|line| line["event"].clone()).collect();
+        assert_eq!(
+            events,
+            ["superuser_created", "user_deactivated"],
+            "{lines:?}"
+        );
+        assert_eq!(lines[0]["username"], "admin");
+        assert_eq!(lines[0]["user_agent"], "auth-server createsuperuser");
+        assert!(lines[0]["user_id"].is_number());
+        assert!(
+            lines[0]["time"].as_str().unwrap().ends_with('Z'),
+            "{}",
+            lines[0]["time"]
+        );
+
+        let table = run(&["audit", "--since", "1h"]);
+        assert!(table.status.success(), "{}", text(&table));
+        let out = String::from_utf8_lossy(&table.stdout);
+        assert!(out.starts_with("TIME (UTC)"), "{out}");
+        assert_eq!(out.lines().count(), 1 + 3, "{out}");
+        assert!(
+            out.contains("superuser_created") && out.contains("other (#"),
+            "{out}"
+        );
+
+        let last = run(&["audit", "--json", "--limit", "1"]);
+        let out = String::from_utf8_lossy(&last.stdout);
+        assert_eq!(out.lines().count(), 1, "{out}");
+        assert!(out.contains("user_deactivated"), "{out}");
+
+        let nobody = run(&["audit", "--user", "nobody"]);
+        assert!(nobody.status.success());
+        assert_eq!(
+            String::from_utf8_lossy(&nobody.stdout).trim(),
+            "No audit events."
+        );
+
+        let bad = run(&["audit", "--since", "yesterday"]);
+        assert!(!bad.status.success());
+        assert!(text(&bad).contains("is not a duration"), "{}", text(&bad));
+    }
 }
 
 /// A minimal HTTP/1.1 POST, to keep the test free of an HTTP client's own threads.

@@ -79,7 +79,7 @@ async fn change_password(
         let user = caller.user()?;
         let input = ChangePasswordInput {
             user_id: user.id,
-            client_address: client.ip_address().to_owned(),
+            client,
             session_id: caller.claims.session_id.clone(),
             old_password: body::string(&fields, "old_password"),
             new_password1: body::string(&fields, "new_password1"),
@@ -113,13 +113,15 @@ async fn change_password(
 ///
 /// Only queues the request: the answer and its time are the same for every address.
 async fn request_reset(
+    req: HttpRequest,
     _: Admitted<PasswordResetRate>,
     body: Result<Body, ApiError>,
     request: web::Data<RequestPasswordReset>,
 ) -> Result<HttpResponse, ApiError> {
     let Body(fields) = body?;
     let email = body::string(&fields, "email");
-    run(move || Ok(request.execute(email)?)).await?;
+    let client = client_info(&req);
+    run(move || Ok(request.execute(email, &client)?)).await?;
     Ok(detail("Password reset e-mail has been sent."))
 }
 
@@ -143,6 +145,7 @@ async fn request_reset(
     )
 )]
 async fn confirm_reset(
+    req: HttpRequest,
     body: Result<Body, ApiError>,
     confirm: web::Data<ConfirmPasswordReset>,
     slots: web::Data<HashSlots>,
@@ -153,6 +156,7 @@ async fn confirm_reset(
         token: body::string(&fields, "token"),
         new_password1: body::string(&fields, "new_password1"),
         new_password2: body::string(&fields, "new_password2"),
+        client: client_info(&req),
     };
     let _turn = slots.acquire().await?;
     run(move || Ok(confirm.execute(input)?)).await?;
@@ -179,12 +183,14 @@ async fn confirm_reset(
     )
 )]
 async fn verify_email(
+    req: HttpRequest,
     body: Result<Body, ApiError>,
     verify: web::Data<VerifyEmail>,
 ) -> Result<HttpResponse, ApiError> {
     let Body(fields) = body?;
     let key = body::string(&fields, "key");
-    run(move || Ok(verify.execute(key)?)).await?;
+    let client = client_info(&req);
+    run(move || Ok(verify.execute(key, &client)?)).await?;
     Ok(detail("ok"))
 }
 
@@ -210,13 +216,15 @@ async fn verify_email(
 ///
 /// Shares the reset's rate: both send mail to an address someone typed in.
 async fn resend_verification(
+    req: HttpRequest,
     _: Admitted<PasswordResetRate>,
     body: Result<Body, ApiError>,
     resend: web::Data<ResendVerification>,
 ) -> Result<HttpResponse, ApiError> {
     let Body(fields) = body?;
     let email = body::string(&fields, "email");
-    run(move || Ok(resend.execute(email)?)).await?;
+    let client = client_info(&req);
+    run(move || Ok(resend.execute(email, &client)?)).await?;
     Ok(detail("ok"))
 }
 
@@ -252,7 +260,7 @@ async fn delete_account(
     let _turn = slots.acquire().await?;
     run(move || {
         let user = caller.user()?;
-        Ok(delete.execute(user.id, password, client.ip_address())?)
+        Ok(delete.execute(user.id, password, &client)?)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())

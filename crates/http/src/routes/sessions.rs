@@ -1,6 +1,6 @@
 //! The signed-in user's sessions: list them, end one.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use application::use_cases::{EndSession, ListSessions};
 use domain::Session;
 use serde::Serialize;
@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 use super::{Access, Caching, Endpoint, endpoint, operation, timestamp};
 use crate::auth::Authenticated;
 use crate::blocking::run;
+use crate::client::client_info;
 use crate::error::ApiError;
 use crate::openapi::schemas::{Detail, Unavailable};
 
@@ -103,13 +104,15 @@ async fn list(
     )
 )]
 async fn end(
+    req: HttpRequest,
     Authenticated(caller): Authenticated,
     id: web::Path<String>,
     end: web::Data<EndSession>,
 ) -> Result<HttpResponse, ApiError> {
+    let client = client_info(&req);
     run(move || {
         let user = caller.user()?;
-        Ok(end.execute(user.id, &id)?)
+        Ok(end.execute(user.id, &id, &client)?)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())

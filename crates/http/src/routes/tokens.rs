@@ -300,7 +300,10 @@ async fn refresh(
 ) -> Result<HttpResponse, ApiError> {
     let Body(fields) = body?;
     let (token, used_cookie) = cookies.refresh_token(&req, &fields)?;
-    let input = RefreshTokenInput { refresh: token };
+    let input = RefreshTokenInput {
+        refresh: token,
+        client: client_info(&req),
+    };
     match run(move || Ok(refresh.execute(input)?)).await {
         Ok(refreshed) => {
             let mut response = HttpResponse::Ok();
@@ -355,6 +358,7 @@ async fn log_out(
         let refresh = cookies.refresh_token(&req, &fields)?.0;
         Ok((refresh, body::string(&fields, "scope")))
     });
+    let client = client_info(&req);
     let this_session_goes_on = run(move || {
         let user = caller.user()?;
         let (refresh, scope) = form?;
@@ -363,6 +367,7 @@ async fn log_out(
             session_id: caller.claims.session_id.clone(),
             refresh,
             scope,
+            client,
         };
         Ok(log_out.execute(input)?)
     })
