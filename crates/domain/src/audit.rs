@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::session::clean;
 use crate::{ClientInfo, SessionEnd, SessionId, USERNAME_MAX_CHARS, UserId};
 
 /// What an audit event records.
@@ -188,10 +189,6 @@ impl AuditEvent {
             .session(Some(session_id))
             .detail(reason.as_str())
     }
-}
-
-fn clean(text: &str, max: usize) -> String {
-    text.chars().filter(|c| !c.is_control()).take(max).collect()
 }
 
 #[cfg(test)]

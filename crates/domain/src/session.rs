@@ -48,9 +48,6 @@ impl ClientInfo {
 
     /// Keeps at most the maximum of each, cut at a character boundary, without control characters.
     pub fn new(ip_address: &str, user_agent: &str) -> Self {
-        let clean = |text: &str, max: usize| -> String {
-            text.chars().filter(|c| !c.is_control()).take(max).collect()
-        };
         Self {
             ip_address: clean(ip_address, Self::IP_MAX_CHARS),
             user_agent: clean(user_agent, Self::USER_AGENT_MAX_CHARS),
@@ -146,6 +143,12 @@ impl Session {
     pub fn is_live(&self, now: DateTime<Utc>) -> bool {
         self.ended.is_none() && now < self.expires_at && now < self.absolute_expires_at
     }
+}
+
+/// At most `max` characters of `text`, cut at a character boundary, without control characters:
+/// what is kept of text a client sent, for display and for the audit log.
+pub(crate) fn clean(text: &str, max: usize) -> String {
+    text.chars().filter(|c| !c.is_control()).take(max).collect()
 }
 
 #[cfg(test)]

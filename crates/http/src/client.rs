@@ -9,9 +9,11 @@ use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
 
 use actix_web::http::header::{self, HeaderMap};
-use actix_web::{HttpMessage, HttpRequest, web};
+use actix_web::{HttpRequest, web};
 use domain::ClientInfo;
 use ipnet::IpNet;
+
+use crate::middleware::request_id;
 
 const X_FORWARDED_FOR: &str = "x-forwarded-for";
 
@@ -130,11 +132,7 @@ pub(crate) fn client_info(req: &HttpRequest) -> ClientInfo {
         .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
         .unwrap_or_default();
     let client = ClientInfo::new(&ip, &agent);
-    let request_id = req
-        .extensions()
-        .get::<tracing_actix_web::RequestId>()
-        .map(|id| uuid::Uuid::from(*id).simple().to_string());
-    match request_id {
+    match request_id(req) {
         Some(id) => client.with_request_id(&id),
         None => client,
     }

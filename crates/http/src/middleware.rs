@@ -119,7 +119,8 @@ impl RootSpanBuilder for RequestSpan {
     }
 }
 
-fn request_id(request: &ServiceRequest) -> Option<String> {
+/// The id tracing-actix-web gave the request, as `X-Request-Id` shows it.
+pub(crate) fn request_id(request: &impl HttpMessage) -> Option<String> {
     let id = *request.extensions().get::<RequestId>()?;
     Some(uuid::Uuid::from(id).simple().to_string())
 }
