@@ -68,7 +68,8 @@ pub struct HttpSettings {
     pub workers: Option<usize>,
     /// Also hand out the refresh token as an `HttpOnly` cookie, and accept it back.
     pub refresh_cookie: Option<RefreshCookie>,
-    /// How many login and registration requests may be inside their use case at once.
+    /// How many requests that hash a password (login, registration, password change and reset,
+    /// deletion) may be inside their use case at once; each runs on a thread of its own.
     pub hashing_requests: usize,
     /// How many more may wait for that; the next gets 503. Not switched off with throttling:
     /// it protects the server, not an account.
@@ -77,7 +78,8 @@ pub struct HttpSettings {
     pub trusted_proxies: TrustedProxies,
     /// The rates per client address; `None` when throttling is off.
     pub rates: Option<ThrottleRates>,
-    /// Blocking threads per worker for use cases; `None` for actix's default (512).
+    /// Blocking threads per worker for the use cases that do not hash; `None` for actix's
+    /// default (512).
     pub max_blocking_threads: Option<usize>,
     /// On SIGTERM or SIGINT the server stops accepting at once and gives requests in flight
     /// this long to finish; then their connections are closed.
@@ -126,7 +128,7 @@ impl Server {
         let hash_slots = web::Data::new(HashSlots::new(
             settings.hashing_requests,
             settings.max_queued_hashes,
-        ));
+        )?);
         let proxies = web::Data::new(settings.trusted_proxies);
         let rate_limits = web::Data::new(
             settings

@@ -500,10 +500,7 @@ impl Application {
         let workers = settings.workers();
         // Twice the hash slots, so a hash worker never idles while a login does its database work.
         let hashing_requests = 2 * settings.hash_slots();
-        let max_blocking_threads = match settings.server.max_blocking_threads {
-            0 => settings.database.pool_size.div_ceil(workers as u32) as usize + hashing_requests,
-            n => n,
-        };
+        let max_blocking_threads = settings.blocking_threads(adapters.database.backend());
         let http_settings = HttpSettings {
             allowed_hosts: settings.security.allowed_hosts.clone(),
             cors_allowed_origins: settings.security.cors_allowed_origins.clone(),

@@ -10,6 +10,7 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use config::{Config, Environment, File, FileFormat};
 use http::{ThrottleRates, TrustedProxies};
+use persistence::Backend;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
@@ -130,7 +131,8 @@ pub struct ServerSettings {
     /// Worker threads; 0 for one per core.
     pub workers: usize,
     pub max_body_bytes: usize,
-    /// Blocking threads per worker for use cases; 0 sizes them from the pool and hash slots.
+    /// Blocking threads per worker for the use cases that do not hash a password; 0 sizes them
+    /// to the database (`Settings::blocking_threads`).
     pub max_blocking_threads: usize,
     /// `SHUTDOWN_TIMEOUT`: seconds a request in flight at SIGTERM gets to finish.
     pub shutdown_timeout_secs: u64,
@@ -612,6 +614,22 @@ impl Settings {
         match self.password.max_concurrent_hashes {
             0 => cores(),
             n => n,
+        }
+    }
+
+    /// Blocking threads per worker for the use cases that do not hash a password (those that do
+    /// have threads of their own, one per turn at a hash). PostgreSQL works in another process,
+    /// so a thread per pooled connection keeps every connection busy. SQLite works on this
+    /// process's cores, and one connection writes at a time: threads beyond two per core only
+    /// wait for the CPU and the write lock, and stretch the slowest answers (bench/RESULTS.md).
+    pub fn blocking_threads(&self, backend: Backend) -> usize {
+        let workers = self.workers();
+        match (self.server.max_blocking_threads, backend) {
+            (0, Backend::Postgres) => (self.database.pool_size as usize).div_ceil(workers),
+            (0, Backend::Sqlite) => (2 * cores())
+                .min(self.database.pool_size as usize)
+                .div_ceil(workers),
+            (n, _) => n,
         }
     }
 

@@ -74,20 +74,22 @@ async fn change_password(
 ) -> Result<HttpResponse, ApiError> {
     let Body(fields) = body?;
     let client = client_info(&req);
-    let _turn = slots.acquire().await?;
-    run(move || {
-        let user = caller.user()?;
-        let input = ChangePasswordInput {
-            user_id: user.id,
-            client,
-            session_id: caller.claims.session_id.clone(),
-            old_password: body::string(&fields, "old_password"),
-            new_password1: body::string(&fields, "new_password1"),
-            new_password2: body::string(&fields, "new_password2"),
-        };
-        Ok(change.execute(input)?)
-    })
-    .await?;
+    slots
+        .acquire()
+        .await?
+        .run(move || {
+            let user = caller.user()?;
+            let input = ChangePasswordInput {
+                user_id: user.id,
+                client,
+                session_id: caller.claims.session_id.clone(),
+                old_password: body::string(&fields, "old_password"),
+                new_password1: body::string(&fields, "new_password1"),
+                new_password2: body::string(&fields, "new_password2"),
+            };
+            Ok(change.execute(input)?)
+        })
+        .await?;
     Ok(detail("New password has been saved."))
 }
 
@@ -158,8 +160,11 @@ async fn confirm_reset(
         new_password2: body::string(&fields, "new_password2"),
         client: client_info(&req),
     };
-    let _turn = slots.acquire().await?;
-    run(move || Ok(confirm.execute(input)?)).await?;
+    slots
+        .acquire()
+        .await?
+        .run(move || Ok(confirm.execute(input)?))
+        .await?;
     Ok(detail("Password has been reset with the new password."))
 }
 
@@ -257,12 +262,14 @@ async fn delete_account(
     let Body(fields) = body?;
     let password = body::string(&fields, "password");
     let client = client_info(&req);
-    let _turn = slots.acquire().await?;
-    run(move || {
-        let user = caller.user()?;
-        Ok(delete.execute(user.id, password, &client)?)
-    })
-    .await?;
+    slots
+        .acquire()
+        .await?
+        .run(move || {
+            let user = caller.user()?;
+            Ok(delete.execute(user.id, password, &client)?)
+        })
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

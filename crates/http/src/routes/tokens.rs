@@ -140,9 +140,9 @@ impl<S> SignIn<S> {
         use_case: impl FnOnce(&Fields, ClientInfo) -> Result<Registered, ApiError> + Send + 'static,
     ) -> Result<HttpResponse, ApiError> {
         let client = self.check_origin()?;
-        let _turn = self.slots.acquire().await?;
         let form = self.form;
-        match run(move || use_case(&form.read()?, client)).await? {
+        let turn = self.slots.acquire().await?;
+        match turn.run(move || use_case(&form.read()?, client)).await? {
             Registered::SignedIn(pair) => Ok(token_pair(success(), &self.cookies, pair)),
             Registered::AwaitingVerification => {
                 Ok(success().json(serde_json::json!({ "detail": "Verification e-mail sent." })))
@@ -162,8 +162,8 @@ impl<S> SignIn<S> {
         let client = self.check_origin()?;
         let form = self.form;
         let admitted = run(move || admit(&form.read()?, client)).await?;
-        let _turn = self.slots.acquire().await?;
-        let pair = run(move || finish(admitted)).await?;
+        let turn = self.slots.acquire().await?;
+        let pair = turn.run(move || finish(admitted)).await?;
         Ok(token_pair(success(), &self.cookies, pair))
     }
 
