@@ -701,6 +701,27 @@ mod tests {
     }
 
     #[test]
+    fn blocking_threads_follow_the_database_unless_set() {
+        let mut settings = load("development", &[]).unwrap();
+        assert_eq!(settings.server.max_blocking_threads, 0, "sized by default");
+        settings.server.workers = 2;
+        settings.database.pool_size = 8;
+        assert_eq!(
+            settings.blocking_threads(Backend::Postgres),
+            4,
+            "8 connections, 2 workers"
+        );
+        let sqlite = (2 * cores()).min(8).div_ceil(2);
+        assert_eq!(settings.blocking_threads(Backend::Sqlite), sqlite);
+        settings.database.pool_size = 1;
+        assert_eq!(settings.blocking_threads(Backend::Sqlite), 1);
+        assert_eq!(settings.blocking_threads(Backend::Postgres), 1);
+        settings.server.max_blocking_threads = 5;
+        assert_eq!(settings.blocking_threads(Backend::Sqlite), 5);
+        assert_eq!(settings.blocking_threads(Backend::Postgres), 5);
+    }
+
+    #[test]
     fn the_seed_variables_override_the_files() {
         let settings = load(
             "development",
