@@ -171,7 +171,7 @@ mod tests {
 
     #[actix_web::test]
     async fn beyond_the_turns_and_the_queue_a_request_is_refused_at_once() {
-        let slots = std::sync::Arc::new(HashSlots::new(1, 1).expect("threads"));
+        let slots = Arc::new(HashSlots::new(1, 1).expect("threads"));
         let held = slots.acquire().await.expect("a free turn");
         let waiting = actix_web::rt::spawn({
             let slots = slots.clone();

@@ -117,7 +117,10 @@ impl Adapters {
             tokens = tokens.with_audience(audience);
         }
         let login_throttle = if settings.throttle_enabled() {
-            LoginThrottle::enabled(Arc::new(database.throttle()))
+            LoginThrottle::enabled(
+                Arc::new(database.throttle()),
+                Arc::new(database.audit_log()),
+            )
         } else {
             LoginThrottle::disabled()
         };
@@ -174,7 +177,6 @@ impl Adapters {
                 clock: self.clock.clone(),
                 policy: self.account.clone(),
                 throttle: self.login_throttle.clone(),
-                audit: audit.clone(),
             },
             request_reset: RequestPasswordReset {
                 outbox: outbox.clone(),
@@ -204,7 +206,6 @@ impl Adapters {
                 hasher: self.hasher.clone(),
                 clock: self.clock.clone(),
                 throttle: self.login_throttle.clone(),
-                audit: audit.clone(),
             },
         };
         UseCases {

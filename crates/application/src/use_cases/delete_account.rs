@@ -8,7 +8,7 @@ use thiserror::Error;
 use super::account::parse_password;
 use super::login_throttle::LoginThrottle;
 use super::password::{PasswordCheck, check_password};
-use crate::ports::{AuditLog, Clock, Effects, PasswordHasher, RepositoryError, UserRepository};
+use crate::ports::{Clock, Effects, PasswordHasher, RepositoryError, UserRepository};
 use crate::validation::{FieldErrors, Submitted};
 
 pub(crate) const PASSWORD_WRONG: &str = "Your password was entered incorrectly.";
@@ -34,8 +34,6 @@ pub struct DeleteAccount {
     pub clock: Arc<dyn Clock>,
     /// The login back-off, which guards this password check too.
     pub throttle: LoginThrottle,
-    /// Where the back-off's holds of the check are recorded.
-    pub audit: Arc<dyn AuditLog>,
 }
 
 impl DeleteAccount {
@@ -57,7 +55,6 @@ impl DeleteAccount {
         };
         match check_password(
             &self.throttle,
-            self.audit.as_ref(),
             self.hasher.as_ref(),
             &user,
             &password,
@@ -99,7 +96,6 @@ mod tests {
             hasher: Arc::new(ports.hasher),
             clock: fixed_clock(),
             throttle: LoginThrottle::disabled(),
-            audit: Arc::new(RecordingAuditLog::default()),
         }
     }
 

@@ -6,7 +6,7 @@ use domain::{
 use thiserror::Error;
 
 use super::account::parse_password;
-use super::login_throttle::{Admission, LoginThrottle};
+use super::login_throttle::{Admission, Attempt, LoginThrottle};
 use super::token_pair::{SessionPolicy, TokenPair, start_session};
 use crate::ports::{
     AuditLog, Clock, IssueError, PasswordHasher, RefreshTokenStore, RepositoryError, SessionStore,
@@ -100,21 +100,15 @@ impl LogIn {
         // Registration stores usernames in NFKC, so `ｂｏｂｂｙ` signs in as `bobby`.
         let username = Username::normalize(&username);
         let throttle_key = if self.throttle.is_enabled() {
-            let key = ThrottleKey::new(input.client.ip_address(), &username);
-            let now = self.clock.now();
-            match self.throttle.admit(&key, now)? {
-                Admission::Charged => Some(key),
-                Admission::Throttled {
-                    retry_after_secs,
-                    decided,
-                } => {
-                    if decided {
-                        self.audit.record(
-                            AuditEvent::new(AuditKind::LoginThrottled, now, &input.client)
-                                .username(&username)
-                                .detail(&format!("retry_after={retry_after_secs}s")),
-                        )?;
-                    }
+            let attempt = Attempt {
+                client: &input.client,
+                username: &username,
+                user_id: None,
+                what: None,
+            };
+            match self.throttle.admit(&attempt, self.clock.now())? {
+                Admission::Charged => Some(attempt.key()),
+                Admission::Throttled { retry_after_secs } => {
                     return Err(LogInError::Throttled { retry_after_secs });
                 }
             }
@@ -244,14 +238,21 @@ mod tests {
 
     /// With the back-off over `ports.throttle`.
     fn throttled_use_case(ports: Ports) -> LogIn {
+        throttled_and_audited(ports).0
+    }
+
+    /// With the back-off over `ports.throttle`, recording its holds in the log returned.
+    fn throttled_and_audited(ports: Ports) -> (LogIn, Arc<RecordingAuditLog>) {
         let throttle = Arc::new(ports.throttle);
-        LogIn {
-            throttle: LoginThrottle::enabled(throttle),
+        let audit = Arc::new(RecordingAuditLog::default());
+        let log_in = LogIn {
+            throttle: LoginThrottle::enabled(throttle, audit.clone()),
             ..use_case(Ports {
                 throttle: MockThrottleStore::new(),
                 ..ports
             })
-        }
+        };
+        (log_in, audit)
     }
 
     const ADDRESS: &str = "203.0.113.7";
@@ -688,11 +689,7 @@ mod tests {
         ports.throttle.expect_record_success().never();
         ports.users.expect_find_by_username().never();
         // The hasher mock has no expectations: any call to it fails the test.
-        let audit = Arc::new(RecordingAuditLog::default());
-        let log_in = LogIn {
-            audit: audit.clone(),
-            ..throttled_use_case(ports)
-        };
+        let (log_in, audit) = throttled_and_audited(ports);
         let result = log_in.execute(input("alice", "right"));
         assert!(
             matches!(

@@ -2,9 +2,14 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
-use domain::{LoginDecision, ThrottleKey, ThrottlePolicy, whole_seconds_until};
+use domain::{
+    AuditEvent, AuditKind, ClientInfo, LoginDecision, ThrottleKey, ThrottlePolicy, UserId,
+    whole_seconds_until,
+};
 
-use crate::ports::{Expiring, RepositoryError, ThrottleCharge, ThrottleStore, WriteOutcome};
+use crate::ports::{
+    AuditLog, Expiring, RepositoryError, ThrottleCharge, ThrottleStore, WriteOutcome,
+};
 
 /// How often a charge is tried when concurrent attempts at the same key keep changing its rows.
 /// Each conflict means another attempt was charged meanwhile, so a few rounds turn a flood into
@@ -21,11 +26,40 @@ pub(crate) enum Admission {
     Charged,
     Throttled {
         retry_after_secs: u64,
-        /// Decided on the stored records, not answered from this instance's memory of the
-        /// key's hold: the answer worth an audit event. A flood at a held key thus records one
-        /// per instance and hold, not one per attempt.
-        decided: bool,
     },
+}
+
+/// An attempt at a password, as the back-off keys it (the client's address and the username)
+/// and as the audit log records its hold.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Attempt<'a> {
+    pub client: &'a ClientInfo,
+    /// The username as submitted (in NFKC) for a login; the account's for a signed-in user.
+    pub username: &'a str,
+    /// The signed-in user whose password is checked; none for a login.
+    pub user_id: Option<UserId>,
+    /// What a signed-in user's password is checked for (`password_change`); none for a login.
+    pub what: Option<&'a str>,
+}
+
+impl Attempt<'_> {
+    pub(crate) fn key(&self) -> ThrottleKey {
+        ThrottleKey::new(self.client.ip_address(), self.username)
+    }
+
+    /// The `login_throttled` event of a hold decided on the stored records.
+    fn held(&self, now: DateTime<Utc>, retry_after_secs: u64) -> AuditEvent {
+        let event = AuditEvent::new(AuditKind::LoginThrottled, now, self.client);
+        let event = match self.user_id {
+            Some(user_id) => event.user(user_id, self.username),
+            None => event.username(self.username),
+        };
+        let retry = format!("retry_after={retry_after_secs}s");
+        match self.what {
+            Some(what) => event.detail(&format!("{what}, {retry}")),
+            None => event.detail(&retry),
+        }
+    }
 }
 
 /// The login back-off over its store: [`ThrottlePolicy`] decides, the store keeps the records.
@@ -36,18 +70,24 @@ pub(crate) enum Admission {
 /// from one address costs a map lookup per attempt. That is sound because a wait decided on the
 /// stored records only ever grows: it would end earlier only after a success at the same key,
 /// and no attempt at the key is let through, on any instance, while it is held.
+///
+/// A hold decided on the stored records is recorded as a `login_throttled` event; one answered
+/// from memory is not, so a flood at a held key records one event per instance and hold, not
+/// one per attempt.
 #[derive(Clone)]
 pub struct LoginThrottle {
     store: Option<Arc<dyn ThrottleStore>>,
+    audit: Option<Arc<dyn AuditLog>>,
     policy: ThrottlePolicy,
     held: Arc<Mutex<HashMap<ThrottleKey, DateTime<Utc>>>>,
 }
 
 impl LoginThrottle {
-    /// With the API's numbers ([`ThrottlePolicy::default`]).
-    pub fn enabled(store: Arc<dyn ThrottleStore>) -> Self {
+    /// With the API's numbers ([`ThrottlePolicy::default`]); its decided holds go to `audit`.
+    pub fn enabled(store: Arc<dyn ThrottleStore>, audit: Arc<dyn AuditLog>) -> Self {
         Self {
             store: Some(store),
+            audit: Some(audit),
             policy: ThrottlePolicy::default(),
             held: Arc::default(),
         }
@@ -60,6 +100,7 @@ impl LoginThrottle {
     pub fn disabled() -> Self {
         Self {
             store: None,
+            audit: None,
             policy: ThrottlePolicy::default(),
             held: Arc::default(),
         }
@@ -78,17 +119,15 @@ impl LoginThrottle {
     /// than let through uncharged: that many concurrent attempts at one key are a flood.
     pub(crate) fn admit(
         &self,
-        key: &ThrottleKey,
+        attempt: &Attempt<'_>,
         now: DateTime<Utc>,
     ) -> Result<Admission, RepositoryError> {
         let Some(store) = &self.store else {
             return Ok(Admission::Charged);
         };
+        let key = &attempt.key();
         if let Some(retry_after_secs) = self.held_until(key, now) {
-            return Ok(Admission::Throttled {
-                retry_after_secs,
-                decided: false,
-            });
+            return Ok(Admission::Throttled { retry_after_secs });
         }
         for _ in 0..CHARGE_TRIES {
             let read = store.load(key)?;
@@ -98,10 +137,10 @@ impl LoginThrottle {
                     available_at,
                 } => {
                     self.hold(key, now, available_at);
-                    return Ok(Admission::Throttled {
-                        retry_after_secs,
-                        decided: true,
-                    });
+                    if let Some(audit) = &self.audit {
+                        audit.record(attempt.held(now, retry_after_secs))?;
+                    }
+                    return Ok(Admission::Throttled { retry_after_secs });
                 }
                 LoginDecision::Allowed(charge) => charge,
             };
@@ -122,7 +161,6 @@ impl LoginThrottle {
         }
         Ok(Admission::Throttled {
             retry_after_secs: 1,
-            decided: false,
         })
     }
 
@@ -174,10 +212,20 @@ mod tests {
 
     use super::*;
     use crate::ports::{MockThrottleStore, ThrottleRecords, Versioned};
-    use crate::use_cases::test_support::now;
+    use crate::use_cases::test_support::{RecordingAuditLog, client, now};
 
     fn key() -> ThrottleKey {
         ThrottleKey::new("203.0.113.7", "alice")
+    }
+
+    /// A login as `username` from [`client`]'s address.
+    fn login<'a>(client: &'a ClientInfo, username: &'a str) -> Attempt<'a> {
+        Attempt {
+            client,
+            username,
+            user_id: None,
+            what: None,
+        }
     }
 
     /// Five failures, the last at `last`: held for one second after it.
@@ -210,28 +258,98 @@ mod tests {
             .expect_charge()
             .times(1)
             .returning(|_, _, _| Ok(WriteOutcome::Written));
-        let throttle = LoginThrottle::enabled(Arc::new(store));
+        let audit = Arc::new(RecordingAuditLog::default());
+        let throttle = LoginThrottle::enabled(Arc::new(store), audit.clone());
+        let client = client();
+        let attempt = login(&client, "alice");
+        assert_eq!(attempt.key(), key());
 
         assert_eq!(
-            throttle.admit(&key(), at(200)).expect("ran"),
+            throttle.admit(&attempt, at(200)).expect("ran"),
             Admission::Throttled {
-                retry_after_secs: 1,
-                decided: true,
+                retry_after_secs: 1
             }
         );
-        // From memory: no load. The wait left is rounded up as the policy rounds it.
+        // From memory: no load, and no second event. The wait left is rounded up as the policy
+        // rounds it.
         assert_eq!(
-            throttle.admit(&key(), at(999)).expect("ran"),
+            throttle.admit(&attempt, at(999)).expect("ran"),
             Admission::Throttled {
-                retry_after_secs: 1,
-                decided: false,
+                retry_after_secs: 1
             }
         );
         // The wait is over exactly one second after the last failure, as the policy says.
         assert_eq!(
-            throttle.admit(&key(), at(1_000)).expect("ran"),
+            throttle.admit(&attempt, at(1_000)).expect("ran"),
             Admission::Charged
         );
+
+        let events = audit.events();
+        assert_eq!(
+            events.len(),
+            1,
+            "one event for the hold decided on the records"
+        );
+        let held = &events[0];
+        assert_eq!(held.kind, AuditKind::LoginThrottled);
+        assert_eq!(held.at, at(200));
+        assert_eq!(held.username.as_deref(), Some("alice"));
+        assert_eq!(held.user_id, None);
+        assert_eq!(held.client, client);
+        assert_eq!(held.detail.as_deref(), Some("retry_after=1s"));
+    }
+
+    #[test]
+    fn a_signed_in_users_hold_names_the_account_and_what_the_password_was_for() {
+        let mut store = MockThrottleStore::new();
+        store
+            .expect_load()
+            .times(1)
+            .returning(|_| Ok(five_failures(now())));
+        let audit = Arc::new(RecordingAuditLog::default());
+        let throttle = LoginThrottle::enabled(Arc::new(store), audit.clone());
+        let client = client();
+        let attempt = Attempt {
+            client: &client,
+            username: "alice",
+            user_id: Some(UserId::new(7)),
+            what: Some("password_change"),
+        };
+        assert!(matches!(
+            throttle.admit(&attempt, at(0)).expect("ran"),
+            Admission::Throttled { .. }
+        ));
+        let events = audit.events();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].user_id, Some(UserId::new(7)));
+        assert_eq!(events[0].username.as_deref(), Some("alice"));
+        assert_eq!(
+            events[0].detail.as_deref(),
+            Some("password_change, retry_after=1s")
+        );
+    }
+
+    #[test]
+    fn a_charged_attempt_records_no_event() {
+        let mut store = MockThrottleStore::new();
+        store
+            .expect_load()
+            .times(1)
+            .returning(|_| Ok(ThrottleRecords::default()));
+        store
+            .expect_charge()
+            .times(1)
+            .returning(|_, _, _| Ok(WriteOutcome::Written));
+        let audit = Arc::new(RecordingAuditLog::default());
+        let throttle = LoginThrottle::enabled(Arc::new(store), audit.clone());
+        let client = client();
+        assert_eq!(
+            throttle
+                .admit(&login(&client, "alice"), at(0))
+                .expect("ran"),
+            Admission::Charged
+        );
+        assert!(audit.events().is_empty());
     }
 
     #[test]
@@ -251,16 +369,18 @@ mod tests {
             .expect_charge()
             .times(1)
             .returning(|_, _, _| Ok(WriteOutcome::Written));
-        let throttle = LoginThrottle::enabled(Arc::new(store));
+        let throttle =
+            LoginThrottle::enabled(Arc::new(store), Arc::new(RecordingAuditLog::default()));
+        let client = client();
 
         assert!(matches!(
-            throttle.admit(&key(), at(0)).expect("ran"),
+            throttle
+                .admit(&login(&client, "alice"), at(0))
+                .expect("ran"),
             Admission::Throttled { .. }
         ));
         assert_eq!(
-            throttle
-                .admit(&ThrottleKey::new("203.0.113.7", "bob"), at(0))
-                .expect("ran"),
+            throttle.admit(&login(&client, "bob"), at(0)).expect("ran"),
             Admission::Charged
         );
     }

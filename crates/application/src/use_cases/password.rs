@@ -6,17 +6,17 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use domain::{
-    AuditEvent, AuditKind, ClientInfo, Email, Password, SessionId, ThrottleKey, User,
-    UserAttributes, UserId, check_password_strength,
+    AuditEvent, AuditKind, ClientInfo, Email, Password, SessionId, User, UserAttributes, UserId,
+    check_password_strength,
 };
 use thiserror::Error;
 
 use super::account::parse_password;
-use super::login_throttle::{Admission, LoginThrottle};
+use super::login_throttle::{Admission, Attempt, LoginThrottle};
 use super::mail::{AccountPolicy, Mails};
 use crate::ports::{
-    AccountTokens, AuditLog, Clock, ComposeError, Effects, HashError, MailComposer, Outbox,
-    OutboxMessage, PasswordHasher, RepositoryError, UserRepository, Verification,
+    AccountTokens, Clock, ComposeError, Effects, HashError, MailComposer, Outbox, OutboxMessage,
+    PasswordHasher, RepositoryError, UserRepository, Verification,
 };
 use crate::validation::{FieldErrors, Submitted};
 
@@ -100,11 +100,10 @@ pub(crate) enum PasswordCheck {
 
 /// Checks a signed-in user's password under the login back-off, keyed as a login from the
 /// same address with the same username would be: a stolen access token is no way around the
-/// limits on guessing a password. A right password resets the back-off as a login does. A hold
-/// decided on the stored records is recorded as `login_throttled`, with `what` as its detail.
+/// limits on guessing a password. A right password resets the back-off as a login does. `what`
+/// names the check in the event of a hold (`password_change`).
 pub(crate) fn check_password(
     throttle: &LoginThrottle,
-    audit: &dyn AuditLog,
     hasher: &dyn PasswordHasher,
     user: &User,
     password: &Password,
@@ -112,22 +111,16 @@ pub(crate) fn check_password(
     now: DateTime<Utc>,
 ) -> Result<PasswordCheck, RepositoryError> {
     let key = if throttle.is_enabled() {
-        let key = ThrottleKey::new(client.ip_address(), user.username.as_str());
-        if let Admission::Throttled {
-            retry_after_secs,
-            decided,
-        } = throttle.admit(&key, now)?
-        {
-            if decided {
-                audit.record(
-                    AuditEvent::new(AuditKind::LoginThrottled, now, client)
-                        .user(user.id, user.username.as_str())
-                        .detail(&format!("{what}, retry_after={retry_after_secs}s")),
-                )?;
-            }
+        let attempt = Attempt {
+            client,
+            username: user.username.as_str(),
+            user_id: Some(user.id),
+            what: Some(what),
+        };
+        if let Admission::Throttled { retry_after_secs } = throttle.admit(&attempt, now)? {
             return Ok(PasswordCheck::Throttled { retry_after_secs });
         }
-        Some(key)
+        Some(attempt.key())
     } else {
         None
     };
@@ -165,8 +158,6 @@ pub struct ChangePassword {
     pub clock: Arc<dyn Clock>,
     pub policy: AccountPolicy,
     pub throttle: LoginThrottle,
-    /// Where the back-off's holds of the old-password check are recorded.
-    pub audit: Arc<dyn AuditLog>,
 }
 
 impl ChangePassword {
@@ -182,7 +173,6 @@ impl ChangePassword {
         if let Some(old) = parse_password(old, "old_password", &mut errors) {
             match check_password(
                 &self.throttle,
-                self.audit.as_ref(),
                 self.hasher.as_ref(),
                 &user,
                 &old,

@@ -54,7 +54,6 @@ fn change(ports: Ports) -> ChangePassword {
         clock: fixed_clock(),
         policy: AccountPolicy::default(),
         throttle: LoginThrottle::disabled(),
-        audit: Arc::new(RecordingAuditLog::default()),
     }
 }
 
@@ -440,12 +439,11 @@ fn a_held_old_password_check_is_throttled_and_recorded_once() {
             account: None,
         })
     });
-    let throttle = LoginThrottle::enabled(Arc::new(ports.throttle));
     let audit = Arc::new(RecordingAuditLog::default());
+    let throttle = LoginThrottle::enabled(Arc::new(ports.throttle), audit.clone());
     // The hasher mock has no expectations: any call to it fails the test.
     let change = ChangePassword {
         throttle,
-        audit: audit.clone(),
         ..change(Ports {
             throttle: MockThrottleStore::new(),
             ..ports
