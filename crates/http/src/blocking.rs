@@ -1,7 +1,8 @@
-//! Blocking work runs off the actix workers, inside the request's span, so every line a use case
-//! logs carries the request id. Database work runs on the blocking pool; the use cases that hash
-//! a password run on threads of their own, one per turn at a hash, so a login flood cannot hold
-//! the threads the database work needs, and those can be as few as the database does best with.
+//! Blocking work runs off the actix workers, on threads that take jobs from one queue in the
+//! order they came, inside the request's span, so every line a use case logs carries the request
+//! id. The use cases that hash a password run on threads of their own, one per turn at a hash,
+//! so a login flood cannot hold the threads the database work needs; those are shared by every
+//! worker and can be as few as the database does best with.
 
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -9,36 +10,105 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::{io, thread};
 
-use actix_web::web;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError, oneshot};
 
 use crate::error::ApiError;
 
-/// Runs `work` on the blocking pool within the current tracing span.
-pub(crate) async fn run<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
-    let span = tracing::Span::current();
-    web::block(move || span.in_scope(work))
-        .await
-        .map_err(|error| ApiError::internal(error.to_string()))?
+/// A job for the threads; it sends its own answer.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Threads that run jobs from one queue, first come first served. Cheap to clone: clones share
+/// the threads, which stop once every clone is gone.
+#[derive(Clone)]
+struct Threads {
+    jobs: Sender<Job>,
+}
+
+impl Threads {
+    /// Starts `count` threads (at least one), named `<name>-<n>`.
+    fn start(name: &str, count: usize) -> io::Result<Self> {
+        let (jobs, receiver) = mpsc::channel::<Job>();
+        let receiver = Arc::new(Mutex::new(receiver));
+        for n in 0..count.max(1) {
+            let receiver = receiver.clone();
+            thread::Builder::new()
+                .name(format!("{name}-{n}"))
+                .spawn(move || serve(&receiver))?;
+        }
+        Ok(Self { jobs })
+    }
+
+    /// Runs `work` on one of the threads within the current tracing span; `permit`, if any, is
+    /// let go when the work is done, also when the caller went away meanwhile.
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+        permit: Option<OwnedSemaphorePermit>,
+    ) -> Result<T, ApiError> {
+        let (done, answer) = oneshot::channel();
+        let span = tracing::Span::current();
+        let job: Job = Box::new(move || {
+            let outcome = panic::catch_unwind(AssertUnwindSafe(|| span.in_scope(work)));
+            drop(permit);
+            // The client may have gone away; its answer is dropped with the receiver.
+            let _ = done.send(outcome);
+        });
+        self.jobs
+            .send(job)
+            .map_err(|_| ApiError::internal("the blocking threads stopped"))?;
+        match answer.await {
+            Ok(Ok(answer)) => answer,
+            Ok(Err(_panic)) => Err(ApiError::internal("a use case panicked")),
+            Err(_) => Err(ApiError::internal("a blocking thread stopped")),
+        }
+    }
+}
+
+/// A thread of [`Threads`]: runs the jobs it is given until every sender is gone.
+fn serve(jobs: &Mutex<Receiver<Job>>) {
+    loop {
+        // The lock is held only while waiting for the next job, never while running one.
+        let next = jobs.lock().unwrap_or_else(PoisonError::into_inner).recv();
+        match next {
+            Ok(job) => job(),
+            Err(_) => return,
+        }
+    }
+}
+
+/// The threads that run the use cases hashing no password (database work), shared by every
+/// worker: a request waits for the next free one in the order it came, whichever worker it
+/// came through.
+#[derive(Clone)]
+pub(crate) struct Blocking(Threads);
+
+impl Blocking {
+    /// # Errors
+    /// When a thread cannot be started.
+    pub fn start(count: usize) -> io::Result<Self> {
+        Threads::start("blocking", count).map(Self)
+    }
+
+    /// Runs `work` on one of the threads within the current tracing span.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        self.0.run(work, None).await
+    }
 }
 
 /// Turns at the use cases that hash a password (login, registration, password change and
 /// reset, deletion). Each costs a hash; the requests beyond the turns wait here without holding a
-/// thread, so a login flood cannot take the blocking threads every other request needs. At most
+/// thread, so a login flood cannot take the threads every other request needs. At most
 /// `max_waiting` wait: the next is refused at once, so a flood cannot grow the queue (and every
 /// real user's wait) without bound.
 pub(crate) struct HashSlots {
     turns: Arc<Semaphore>,
     waiting: AtomicUsize,
     max_waiting: usize,
-    threads: Sender<Job>,
+    threads: Threads,
 }
-
-/// A use case that hashes, with its turn: the turn ends when the use case has run, also when
-/// the client went away meanwhile, so the turns bound the work the threads have.
-type Job = Box<dyn FnOnce() + Send>;
 
 impl HashSlots {
     /// `turns` turns, and as many threads to run their use cases on.
@@ -47,19 +117,11 @@ impl HashSlots {
     /// When a thread cannot be started.
     pub fn new(turns: usize, max_waiting: usize) -> io::Result<Self> {
         let turns = turns.max(1);
-        let (sender, receiver) = mpsc::channel::<Job>();
-        let receiver = Arc::new(Mutex::new(receiver));
-        for n in 0..turns {
-            let receiver = receiver.clone();
-            thread::Builder::new()
-                .name(format!("hashing-request-{n}"))
-                .spawn(move || serve(&receiver))?;
-        }
         Ok(Self {
             turns: Arc::new(Semaphore::new(turns)),
             waiting: AtomicUsize::new(0),
             max_waiting,
-            threads: sender,
+            threads: Threads::start("hashing-request", turns)?,
         })
     }
 
@@ -75,7 +137,7 @@ impl HashSlots {
         };
         Ok(HashTurn {
             permit,
-            slots: self,
+            threads: &self.threads,
         })
     }
 
@@ -95,10 +157,12 @@ impl HashSlots {
     }
 }
 
-/// A turn at a hash: its use case runs on one of the turns' threads.
+/// A turn at a hash: its use case runs on one of the turns' threads, and the turn ends when
+/// the use case has run, also when the client went away meanwhile, so the turns bound the work
+/// those threads have.
 pub(crate) struct HashTurn<'a> {
     permit: OwnedSemaphorePermit,
-    slots: &'a HashSlots,
+    threads: &'a Threads,
 }
 
 impl HashTurn<'_> {
@@ -107,38 +171,7 @@ impl HashTurn<'_> {
         self,
         work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
     ) -> Result<T, ApiError> {
-        let (done, result) = oneshot::channel();
-        let span = tracing::Span::current();
-        let permit = self.permit;
-        let job: Job = Box::new(move || {
-            let outcome = panic::catch_unwind(AssertUnwindSafe(|| span.in_scope(work)));
-            drop(permit);
-            // The client may have gone away; its answer is dropped with the receiver.
-            let _ = done.send(outcome);
-        });
-        self.slots
-            .threads
-            .send(job)
-            .map_err(|_| ApiError::internal("the hashing threads stopped"))?;
-        match result.await {
-            Ok(Ok(answer)) => answer,
-            Ok(Err(_panic)) => Err(ApiError::internal(
-                "a use case panicked on a hashing thread",
-            )),
-            Err(_) => Err(ApiError::internal("a hashing thread stopped")),
-        }
-    }
-}
-
-/// A hashing thread: runs the jobs it is given until the server that sends them is gone.
-fn serve(jobs: &Mutex<Receiver<Job>>) {
-    loop {
-        // The lock is held only while waiting for the next job, never while running one.
-        let next = jobs.lock().unwrap_or_else(PoisonError::into_inner).recv();
-        match next {
-            Ok(job) => job(),
-            Err(_) => return,
-        }
+        self.threads.run(work, Some(self.permit)).await
     }
 }
 
@@ -158,15 +191,21 @@ mod tests {
     use super::*;
 
     #[actix_web::test]
-    async fn blocking_work_runs_inside_the_callers_span() {
+    async fn database_work_runs_on_a_shared_thread_inside_the_callers_span() {
         // The registry tracks the current span per thread, so this sees what the blocking thread
         // has entered.
         let _ = tracing::subscriber::set_global_default(tracing_subscriber::registry());
         let span = tracing::info_span!("request");
-        let name = run(|| Ok(tracing::Span::current().metadata().map(|m| m.name())))
+        let blocking = Blocking::start(1).expect("threads");
+        let name = blocking
+            .run(|| {
+                let span = tracing::Span::current().metadata().map(|m| m.name());
+                Ok((thread::current().name().map(str::to_owned), span))
+            })
             .instrument(span)
-            .await;
-        assert_eq!(name.ok().flatten(), Some("request"));
+            .await
+            .expect("ran");
+        assert_eq!(name, (Some("blocking-0".to_owned()), Some("request")));
     }
 
     #[actix_web::test]
@@ -261,5 +300,49 @@ mod tests {
         );
         let turn = slots.acquire().await.expect("the turn came back");
         assert_eq!(turn.run(|| Ok("served")).await.expect("ran"), "served");
+    }
+
+    #[actix_web::test]
+    async fn work_beyond_the_threads_waits_and_runs_in_the_order_it_came() {
+        let blocking = Blocking::start(1).expect("threads");
+        let (release, released) = mpsc::channel::<()>();
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let first = actix_web::rt::spawn({
+            let (blocking, order) = (blocking.clone(), order.clone());
+            async move {
+                blocking
+                    .run(move || {
+                        released.recv().ok();
+                        order.lock().expect("not poisoned").push(0);
+                        Ok(())
+                    })
+                    .await
+            }
+        });
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(20)).await;
+        let mut queued = Vec::new();
+        for n in 1..=3 {
+            let (blocking, order) = (blocking.clone(), order.clone());
+            queued.push(actix_web::rt::spawn(async move {
+                blocking
+                    .run(move || {
+                        order.lock().expect("not poisoned").push(n);
+                        Ok(())
+                    })
+                    .await
+            }));
+            // Each is queued before the next comes.
+            actix_web::rt::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        assert!(
+            order.lock().expect("not poisoned").is_empty(),
+            "the thread is busy"
+        );
+        release.send(()).expect("the first waits");
+        first.await.expect("joined").expect("ran");
+        for job in queued {
+            job.await.expect("joined").expect("ran");
+        }
+        assert_eq!(*order.lock().expect("not poisoned"), [0, 1, 2, 3]);
     }
 }

@@ -15,7 +15,7 @@ use application::use_cases::{
 };
 use tracing_actix_web::TracingLogger;
 
-use crate::blocking::HashSlots;
+use crate::blocking::{Blocking, HashSlots};
 use crate::body::BodyLimit;
 use crate::client::TrustedProxies;
 use crate::cookie::{CookiePolicy, RefreshCookie};
@@ -78,9 +78,8 @@ pub struct HttpSettings {
     pub trusted_proxies: TrustedProxies,
     /// The rates per client address; `None` when throttling is off.
     pub rates: Option<ThrottleRates>,
-    /// Blocking threads per worker for the use cases that do not hash; `None` for actix's
-    /// default (512).
-    pub max_blocking_threads: Option<usize>,
+    /// Threads, shared by the workers, that run the use cases hashing no password.
+    pub blocking_threads: usize,
     /// On SIGTERM or SIGINT the server stops accepting at once and gives requests in flight
     /// this long to finish; then their connections are closed.
     pub shutdown_timeout: Duration,
@@ -129,6 +128,7 @@ impl Server {
             settings.hashing_requests,
             settings.max_queued_hashes,
         )?);
+        let blocking = web::Data::new(Blocking::start(settings.blocking_threads)?);
         let proxies = web::Data::new(settings.trusted_proxies);
         let rate_limits = web::Data::new(
             settings
@@ -160,6 +160,7 @@ impl Server {
                 .app_data(cookies.clone())
                 .app_data(body_limit.clone())
                 .app_data(hash_slots.clone())
+                .app_data(blocking.clone())
                 .app_data(proxies.clone())
                 .app_data(rate_limits.clone())
                 .configure(routes::configure)
@@ -177,9 +178,6 @@ impl Server {
         .shutdown_timeout(settings.shutdown_timeout.as_secs());
         if let Some(workers) = settings.workers {
             server = server.workers(workers);
-        }
-        if let Some(threads) = settings.max_blocking_threads {
-            server = server.worker_max_blocking_threads(threads.max(1));
         }
         let server = server.listen(listener)?.run();
         Ok(Self { server, port })

@@ -501,7 +501,6 @@ impl Application {
         let workers = settings.workers();
         // Twice the hash slots, so a hash worker never idles while a login does its database work.
         let hashing_requests = 2 * settings.hash_slots();
-        let max_blocking_threads = settings.blocking_threads(adapters.database.backend());
         let http_settings = HttpSettings {
             allowed_hosts: settings.security.allowed_hosts.clone(),
             cors_allowed_origins: settings.security.cors_allowed_origins.clone(),
@@ -512,7 +511,7 @@ impl Application {
             max_queued_hashes: settings.password.max_queued_hashes,
             trusted_proxies: settings.server.trusted_proxies.clone(),
             rates: settings.throttle_rates().cloned(),
-            max_blocking_threads: Some(max_blocking_threads),
+            blocking_threads: settings.blocking_threads(adapters.database.backend()),
             shutdown_timeout: Duration::from_secs(settings.server.shutdown_timeout_secs),
             refresh_cookie: settings.security.refresh_cookie.then(|| RefreshCookie {
                 max_age: Duration::from_secs(settings.jwt.refresh_token_lifetime_secs),

@@ -131,8 +131,8 @@ pub struct ServerSettings {
     /// Worker threads; 0 for one per core.
     pub workers: usize,
     pub max_body_bytes: usize,
-    /// Blocking threads per worker for the use cases that do not hash a password; 0 sizes them
-    /// to the database (`Settings::blocking_threads`).
+    /// Threads, shared by the workers, for the use cases that do not hash a password; 0 sizes
+    /// them to the database (`Settings::blocking_threads`).
     pub max_blocking_threads: usize,
     /// `SHUTDOWN_TIMEOUT`: seconds a request in flight at SIGTERM gets to finish.
     pub shutdown_timeout_secs: u64,
@@ -617,18 +617,17 @@ impl Settings {
         }
     }
 
-    /// Blocking threads per worker for the use cases that do not hash a password (those that do
-    /// have threads of their own, one per turn at a hash). PostgreSQL works in another process,
-    /// so a thread per pooled connection keeps every connection busy. SQLite works on this
-    /// process's cores, and one connection writes at a time: threads beyond two per core only
-    /// wait for the CPU and the write lock, and stretch the slowest answers (bench/RESULTS.md).
+    /// Threads, shared by the workers, that run the use cases hashing no password (those that
+    /// do have threads of their own, one per turn at a hash). PostgreSQL works in another
+    /// process, so a thread per pooled connection keeps every connection busy. SQLite works on
+    /// this process's cores, one connection writing at a time: threads beyond about one per core
+    /// only wait for the CPU and the write lock, and stretch the slowest answers
+    /// (bench/RESULTS.md).
     pub fn blocking_threads(&self, backend: Backend) -> usize {
-        let workers = self.workers();
+        let pool = self.database.pool_size as usize;
         match (self.server.max_blocking_threads, backend) {
-            (0, Backend::Postgres) => (self.database.pool_size as usize).div_ceil(workers),
-            (0, Backend::Sqlite) => (2 * cores())
-                .min(self.database.pool_size as usize)
-                .div_ceil(workers),
+            (0, Backend::Postgres) => pool,
+            (0, Backend::Sqlite) => (cores() + 1).min(pool),
             (n, _) => n,
         }
     }
@@ -704,15 +703,16 @@ mod tests {
     fn blocking_threads_follow_the_database_unless_set() {
         let mut settings = load("development", &[]).unwrap();
         assert_eq!(settings.server.max_blocking_threads, 0, "sized by default");
-        settings.server.workers = 2;
         settings.database.pool_size = 8;
         assert_eq!(
             settings.blocking_threads(Backend::Postgres),
-            4,
-            "8 connections, 2 workers"
+            8,
+            "one per connection"
         );
-        let sqlite = (2 * cores()).min(8).div_ceil(2);
-        assert_eq!(settings.blocking_threads(Backend::Sqlite), sqlite);
+        assert_eq!(
+            settings.blocking_threads(Backend::Sqlite),
+            (cores() + 1).min(8)
+        );
         settings.database.pool_size = 1;
         assert_eq!(settings.blocking_threads(Backend::Sqlite), 1);
         assert_eq!(settings.blocking_threads(Backend::Postgres), 1);

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::{Access, Caching, Endpoint, endpoint, operation};
 use crate::auth::Authenticated;
-use crate::blocking::{HashSlots, run};
+use crate::blocking::{Blocking, HashSlots};
 use crate::body::{self, Body};
 use crate::client::client_info;
 use crate::error::ApiError;
@@ -119,11 +119,14 @@ async fn request_reset(
     _: Admitted<PasswordResetRate>,
     body: Result<Body, ApiError>,
     request: web::Data<RequestPasswordReset>,
+    blocking: web::Data<Blocking>,
 ) -> Result<HttpResponse, ApiError> {
     let Body(fields) = body?;
     let email = body::string(&fields, "email");
     let client = client_info(&req);
-    run(move || Ok(request.execute(email, &client)?)).await?;
+    blocking
+        .run(move || Ok(request.execute(email, &client)?))
+        .await?;
     Ok(detail("Password reset e-mail has been sent."))
 }
 
@@ -191,11 +194,14 @@ async fn verify_email(
     req: HttpRequest,
     body: Result<Body, ApiError>,
     verify: web::Data<VerifyEmail>,
+    blocking: web::Data<Blocking>,
 ) -> Result<HttpResponse, ApiError> {
     let Body(fields) = body?;
     let key = body::string(&fields, "key");
     let client = client_info(&req);
-    run(move || Ok(verify.execute(key, &client)?)).await?;
+    blocking
+        .run(move || Ok(verify.execute(key, &client)?))
+        .await?;
     Ok(detail("ok"))
 }
 
@@ -225,11 +231,14 @@ async fn resend_verification(
     _: Admitted<PasswordResetRate>,
     body: Result<Body, ApiError>,
     resend: web::Data<ResendVerification>,
+    blocking: web::Data<Blocking>,
 ) -> Result<HttpResponse, ApiError> {
     let Body(fields) = body?;
     let email = body::string(&fields, "email");
     let client = client_info(&req);
-    run(move || Ok(resend.execute(email, &client)?)).await?;
+    blocking
+        .run(move || Ok(resend.execute(email, &client)?))
+        .await?;
     Ok(detail("ok"))
 }
 

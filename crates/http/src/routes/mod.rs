@@ -19,7 +19,7 @@ use utoipa::openapi::{RefOr, Schema};
 use utoipa_actix_web::OpenApiFactory;
 
 use crate::auth;
-use crate::blocking::run;
+use crate::blocking::Blocking;
 use crate::error::ApiError;
 
 /// Every endpoint the server answers, in the order actix tries them. The router and the OpenAPI
@@ -213,7 +213,12 @@ fn other_method(access: Access) -> Route {
     web::to(move |req: HttpRequest| async move {
         if access != Access::Open {
             match (auth::caller(&req)?, access) {
-                (Some(caller), _) => run(move || caller.user().map(drop)).await?,
+                (Some(caller), _) => {
+                    let blocking = web::Data::<Blocking>::extract(&req)
+                        .await
+                        .map_err(|error| ApiError::internal(error.to_string()))?;
+                    blocking.run(move || caller.user().map(drop)).await?;
+                }
                 (None, Access::Protected) => return Err(ApiError::NotAuthenticated),
                 (None, _) => {}
             }

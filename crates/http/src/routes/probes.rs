@@ -6,7 +6,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::{Access, Caching, Endpoint, endpoint, operation};
-use crate::blocking::run;
+use crate::blocking::Blocking;
 use crate::error::ApiError;
 use crate::openapi::schemas::Unavailable;
 
@@ -63,7 +63,10 @@ async fn health() -> HttpResponse {
         Unavailable,
     )
 )]
-async fn ready(probe: web::Data<dyn HealthProbe>) -> Result<HttpResponse, ApiError> {
-    run(move || Ok(probe.check()?)).await?;
+async fn ready(
+    probe: web::Data<dyn HealthProbe>,
+    blocking: web::Data<Blocking>,
+) -> Result<HttpResponse, ApiError> {
+    blocking.run(move || Ok(probe.check()?)).await?;
     Ok(HttpResponse::Ok().json(OK))
 }

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use super::{Access, Caching, Endpoint, endpoint, operation, timestamp};
 use crate::auth::Authenticated;
-use crate::blocking::run;
+use crate::blocking::Blocking;
 use crate::body::{self, Body};
 use crate::error::ApiError;
 use crate::openapi::schemas::{BodyRefused, Detail, Unavailable};
@@ -39,8 +39,11 @@ pub(super) fn endpoints() -> Vec<Endpoint> {
 async fn get_profile(
     Authenticated(caller): Authenticated,
     get_profile: web::Data<GetProfile>,
+    blocking: web::Data<Blocking>,
 ) -> Result<HttpResponse, ApiError> {
-    let (user, profile) = run(move || Ok(get_profile.execute(&caller.claims)?)).await?;
+    let (user, profile) = blocking
+        .run(move || Ok(get_profile.execute(&caller.claims)?))
+        .await?;
     Ok(HttpResponse::Ok().json(ProfileBody::new(&user, &profile)))
 }
 
@@ -67,8 +70,9 @@ async fn put_profile(
     caller: Authenticated,
     body: Result<Body, ApiError>,
     update: web::Data<UpdateProfile>,
+    blocking: web::Data<Blocking>,
 ) -> Result<HttpResponse, ApiError> {
-    update_profile(caller, body, update, false).await
+    update_profile(caller, body, (update, blocking), false).await
 }
 
 /// Changes any subset of the profile's fields; an empty body changes nothing.
@@ -91,32 +95,34 @@ async fn patch_profile(
     caller: Authenticated,
     body: Result<Body, ApiError>,
     update: web::Data<UpdateProfile>,
+    blocking: web::Data<Blocking>,
 ) -> Result<HttpResponse, ApiError> {
-    update_profile(caller, body, update, true).await
+    update_profile(caller, body, (update, blocking), true).await
 }
 
 async fn update_profile(
     Authenticated(caller): Authenticated,
     body: Result<Body, ApiError>,
-    update: web::Data<UpdateProfile>,
+    (update, blocking): (web::Data<UpdateProfile>, web::Data<Blocking>),
     partial: bool,
 ) -> Result<HttpResponse, ApiError> {
-    let (user, profile) = run(move || {
-        let user = caller.user()?;
-        let Body(fields) = body?;
-        let input = UpdateProfileInput {
-            user_id: user.id,
-            user: body::object(&fields, "user", |changes| UserChangesInput {
-                email: body::string(changes, "email"),
-                first_name: body::string(changes, "first_name"),
-                last_name: body::string(changes, "last_name"),
-            }),
-            phone: body::string(&fields, "phone"),
-            partial,
-        };
-        Ok(update.execute(input)?)
-    })
-    .await?;
+    let (user, profile) = blocking
+        .run(move || {
+            let user = caller.user()?;
+            let Body(fields) = body?;
+            let input = UpdateProfileInput {
+                user_id: user.id,
+                user: body::object(&fields, "user", |changes| UserChangesInput {
+                    email: body::string(changes, "email"),
+                    first_name: body::string(changes, "first_name"),
+                    last_name: body::string(changes, "last_name"),
+                }),
+                phone: body::string(&fields, "phone"),
+                partial,
+            };
+            Ok(update.execute(input)?)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(ProfileBody::new(&user, &profile)))
 }
 

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use super::{Access, Caching, Endpoint, endpoint, operation, timestamp};
 use crate::auth::Authenticated;
-use crate::blocking::run;
+use crate::blocking::Blocking;
 use crate::client::client_info;
 use crate::error::ApiError;
 use crate::openapi::schemas::{Detail, Unavailable};
@@ -77,12 +77,14 @@ impl<'a> SessionBody<'a> {
 async fn list(
     Authenticated(caller): Authenticated,
     list: web::Data<ListSessions>,
+    blocking: web::Data<Blocking>,
 ) -> Result<HttpResponse, ApiError> {
-    let sessions = run(move || {
-        let user = caller.user()?;
-        Ok(list.execute(user.id, caller.claims.session_id.as_ref())?)
-    })
-    .await?;
+    let sessions = blocking
+        .run(move || {
+            let user = caller.user()?;
+            Ok(list.execute(user.id, caller.claims.session_id.as_ref())?)
+        })
+        .await?;
     let body: Vec<SessionBody<'_>> = sessions
         .iter()
         .map(|(session, current)| SessionBody::new(session, *current))
@@ -108,12 +110,14 @@ async fn end(
     Authenticated(caller): Authenticated,
     id: web::Path<String>,
     end: web::Data<EndSession>,
+    blocking: web::Data<Blocking>,
 ) -> Result<HttpResponse, ApiError> {
     let client = client_info(&req);
-    run(move || {
-        let user = caller.user()?;
-        Ok(end.execute(user.id, &id, &client)?)
-    })
-    .await?;
+    blocking
+        .run(move || {
+            let user = caller.user()?;
+            Ok(end.execute(user.id, &id, &client)?)
+        })
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

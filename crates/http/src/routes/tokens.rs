@@ -17,7 +17,7 @@ use utoipa::ToSchema;
 
 use super::{Access, Caching, Endpoint, endpoint, operation};
 use crate::auth::{Authenticated, Credentials};
-use crate::blocking::{HashSlots, run};
+use crate::blocking::{Blocking, HashSlots};
 use crate::body::{self, Body, Fields};
 use crate::client::client_info;
 use crate::cookie::CookiePolicy;
@@ -82,6 +82,7 @@ struct SignIn<S> {
     form: Form,
     cookies: web::Data<CookiePolicy>,
     slots: web::Data<HashSlots>,
+    blocking: web::Data<Blocking>,
     scope: PhantomData<S>,
 }
 
@@ -113,6 +114,7 @@ impl<S: RateScope> FromRequest for SignIn<S> {
         let body = Body::from_request(req, payload);
         let cookies = web::Data::<CookiePolicy>::extract(req).into_inner();
         let slots = web::Data::<HashSlots>::extract(req).into_inner();
+        let blocking = web::Data::<Blocking>::extract(req).into_inner();
         let req = req.clone();
         Box::pin(async move {
             let unregistered = |error: actix_web::Error| ApiError::internal(error.to_string());
@@ -124,6 +126,7 @@ impl<S: RateScope> FromRequest for SignIn<S> {
                 },
                 cookies: cookies.map_err(unregistered)?,
                 slots: slots.map_err(unregistered)?,
+                blocking: blocking.map_err(unregistered)?,
                 req,
                 scope: PhantomData,
             })
@@ -161,7 +164,10 @@ impl<S> SignIn<S> {
     ) -> Result<HttpResponse, ApiError> {
         let client = self.check_origin()?;
         let form = self.form;
-        let admitted = run(move || admit(&form.read()?, client)).await?;
+        let admitted = self
+            .blocking
+            .run(move || admit(&form.read()?, client))
+            .await?;
         let turn = self.slots.acquire().await?;
         let pair = turn.run(move || finish(admitted)).await?;
         Ok(token_pair(success(), &self.cookies, pair))
@@ -297,6 +303,7 @@ async fn refresh(
     body: Result<Body, ApiError>,
     refresh: web::Data<RefreshToken>,
     cookies: web::Data<CookiePolicy>,
+    blocking: web::Data<Blocking>,
 ) -> Result<HttpResponse, ApiError> {
     let Body(fields) = body?;
     let (token, used_cookie) = cookies.refresh_token(&req, &fields)?;
@@ -304,7 +311,7 @@ async fn refresh(
         refresh: token,
         client: client_info(&req),
     };
-    match run(move || Ok(refresh.execute(input)?)).await {
+    match blocking.run(move || Ok(refresh.execute(input)?)).await {
         Ok(refreshed) => {
             let mut response = HttpResponse::Ok();
             if let Some(rotated) = &refreshed.refresh {
@@ -353,25 +360,27 @@ async fn log_out(
     body: Result<Body, ApiError>,
     log_out: web::Data<LogOut>,
     cookies: web::Data<CookiePolicy>,
+    blocking: web::Data<Blocking>,
 ) -> Result<HttpResponse, ApiError> {
     let form = body.and_then(|Body(fields)| {
         let refresh = cookies.refresh_token(&req, &fields)?.0;
         Ok((refresh, body::string(&fields, "scope")))
     });
     let client = client_info(&req);
-    let this_session_goes_on = run(move || {
-        let user = caller.user()?;
-        let (refresh, scope) = form?;
-        let input = LogOutInput {
-            user_id: user.id,
-            session_id: caller.claims.session_id.clone(),
-            refresh,
-            scope,
-            client,
-        };
-        Ok(log_out.execute(input)?)
-    })
-    .await?;
+    let this_session_goes_on = blocking
+        .run(move || {
+            let user = caller.user()?;
+            let (refresh, scope) = form?;
+            let input = LogOutInput {
+                user_id: user.id,
+                session_id: caller.claims.session_id.clone(),
+                refresh,
+                scope,
+                client,
+            };
+            Ok(log_out.execute(input)?)
+        })
+        .await?;
     let mut response = HttpResponse::ResetContent().finish();
     // Signing out the other devices keeps this one signed in, cookie included.
     if !this_session_goes_on {
@@ -403,10 +412,11 @@ async fn log_out(
 async fn verify(
     body: Result<Body, ApiError>,
     verify: web::Data<VerifyToken>,
+    blocking: web::Data<Blocking>,
 ) -> Result<HttpResponse, ApiError> {
     let Body(fields) = body?;
     let token = body::string(&fields, "token");
-    run(move || Ok(verify.execute(token)?)).await?;
+    blocking.run(move || Ok(verify.execute(token)?)).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({})))
 }
 
