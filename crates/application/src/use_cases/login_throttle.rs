@@ -243,23 +243,36 @@ mod tests {
         }
     }
 
+    /// A back-off over a store that loads `records` exactly `loads` times and writes exactly
+    /// `charges` charges, and the log its holds are recorded in.
+    fn throttle_over(
+        records: ThrottleRecords,
+        loads: usize,
+        charges: usize,
+    ) -> (LoginThrottle, Arc<RecordingAuditLog>) {
+        let mut store = MockThrottleStore::new();
+        store
+            .expect_load()
+            .times(loads)
+            .returning(move |_| Ok(records));
+        store
+            .expect_charge()
+            .times(charges)
+            .returning(|_, _, _| Ok(WriteOutcome::Written));
+        let audit = Arc::new(RecordingAuditLog::default());
+        (
+            LoginThrottle::enabled(Arc::new(store), audit.clone()),
+            audit,
+        )
+    }
+
     fn at(millis: i64) -> DateTime<Utc> {
         now() + TimeDelta::milliseconds(millis)
     }
 
     #[test]
     fn a_held_key_is_answered_from_memory_until_its_wait_ends_and_then_read_again() {
-        let mut store = MockThrottleStore::new();
-        store
-            .expect_load()
-            .times(2)
-            .returning(|_| Ok(five_failures(now())));
-        store
-            .expect_charge()
-            .times(1)
-            .returning(|_, _, _| Ok(WriteOutcome::Written));
-        let audit = Arc::new(RecordingAuditLog::default());
-        let throttle = LoginThrottle::enabled(Arc::new(store), audit.clone());
+        let (throttle, audit) = throttle_over(five_failures(now()), 2, 1);
         let client = client();
         let attempt = login(&client, "alice");
         assert_eq!(attempt.key(), key());
@@ -301,13 +314,7 @@ mod tests {
 
     #[test]
     fn a_signed_in_users_hold_names_the_account_and_what_the_password_was_for() {
-        let mut store = MockThrottleStore::new();
-        store
-            .expect_load()
-            .times(1)
-            .returning(|_| Ok(five_failures(now())));
-        let audit = Arc::new(RecordingAuditLog::default());
-        let throttle = LoginThrottle::enabled(Arc::new(store), audit.clone());
+        let (throttle, audit) = throttle_over(five_failures(now()), 1, 0);
         let client = client();
         let attempt = Attempt {
             client: &client,
@@ -331,17 +338,7 @@ mod tests {
 
     #[test]
     fn a_charged_attempt_records_no_event() {
-        let mut store = MockThrottleStore::new();
-        store
-            .expect_load()
-            .times(1)
-            .returning(|_| Ok(ThrottleRecords::default()));
-        store
-            .expect_charge()
-            .times(1)
-            .returning(|_, _, _| Ok(WriteOutcome::Written));
-        let audit = Arc::new(RecordingAuditLog::default());
-        let throttle = LoginThrottle::enabled(Arc::new(store), audit.clone());
+        let (throttle, audit) = throttle_over(ThrottleRecords::default(), 1, 1);
         let client = client();
         assert_eq!(
             throttle
