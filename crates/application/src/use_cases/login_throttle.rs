@@ -76,18 +76,24 @@ impl Attempt<'_> {
 /// one per attempt.
 #[derive(Clone)]
 pub struct LoginThrottle {
-    store: Option<Arc<dyn ThrottleStore>>,
-    audit: Option<Arc<dyn AuditLog>>,
+    /// `None` when disabled.
+    backing: Option<Backing>,
     policy: ThrottlePolicy,
     held: Arc<Mutex<HashMap<ThrottleKey, DateTime<Utc>>>>,
+}
+
+/// Where an enabled back-off keeps its records and records its decided holds.
+#[derive(Clone)]
+struct Backing {
+    store: Arc<dyn ThrottleStore>,
+    audit: Arc<dyn AuditLog>,
 }
 
 impl LoginThrottle {
     /// With the API's numbers ([`ThrottlePolicy::default`]); its decided holds go to `audit`.
     pub fn enabled(store: Arc<dyn ThrottleStore>, audit: Arc<dyn AuditLog>) -> Self {
         Self {
-            store: Some(store),
-            audit: Some(audit),
+            backing: Some(Backing { store, audit }),
             policy: ThrottlePolicy::default(),
             held: Arc::default(),
         }
@@ -99,15 +105,14 @@ impl LoginThrottle {
 
     pub fn disabled() -> Self {
         Self {
-            store: None,
-            audit: None,
+            backing: None,
             policy: ThrottlePolicy::default(),
             held: Arc::default(),
         }
     }
 
     pub fn is_enabled(&self) -> bool {
-        self.store.is_some()
+        self.backing.is_some()
     }
 
     /// Decides the attempt on the stored records and, when it is allowed, stores its charge
@@ -122,7 +127,7 @@ impl LoginThrottle {
         attempt: &Attempt<'_>,
         now: DateTime<Utc>,
     ) -> Result<Admission, RepositoryError> {
-        let Some(store) = &self.store else {
+        let Some(Backing { store, audit }) = &self.backing else {
             return Ok(Admission::Charged);
         };
         let key = &attempt.key();
@@ -137,9 +142,7 @@ impl LoginThrottle {
                     available_at,
                 } => {
                     self.hold(key, now, available_at);
-                    if let Some(audit) = &self.audit {
-                        audit.record(attempt.held(now, retry_after_secs))?;
-                    }
+                    audit.record(attempt.held(now, retry_after_secs))?;
                     return Ok(Admission::Throttled { retry_after_secs });
                 }
                 LoginDecision::Allowed(charge) => charge,
@@ -191,7 +194,7 @@ impl LoginThrottle {
         key: &ThrottleKey,
         now: DateTime<Utc>,
     ) -> Result<(), RepositoryError> {
-        let Some(store) = &self.store else {
+        let Some(Backing { store, .. }) = &self.backing else {
             return Ok(());
         };
         let record = self.policy.after_success(now);
