@@ -210,29 +210,26 @@ impl HttpServiceFactory for Endpoint {
 /// `OPTIONS` gets a description of the endpoint, other methods 405; both only after the
 /// credentials are checked, as DRF authenticates before dispatching.
 fn other_method(access: Access) -> Route {
-    web::to(move |req: HttpRequest| async move {
-        if access != Access::Open {
-            match (auth::caller(&req)?, access) {
-                (Some(caller), _) => {
-                    let blocking = web::Data::<Blocking>::extract(&req)
-                        .await
-                        .map_err(|error| ApiError::internal(error.to_string()))?;
-                    blocking.run(move || caller.user().map(drop)).await?;
+    web::to(
+        move |req: HttpRequest, blocking: web::Data<Blocking>| async move {
+            if access != Access::Open {
+                match (auth::caller(&req)?, access) {
+                    (Some(caller), _) => blocking.run(move || caller.user().map(drop)).await?,
+                    (None, Access::Protected) => return Err(ApiError::NotAuthenticated),
+                    (None, _) => {}
                 }
-                (None, Access::Protected) => return Err(ApiError::NotAuthenticated),
-                (None, _) => {}
             }
-        }
-        if req.method() == Method::OPTIONS {
-            return Ok(HttpResponse::Ok().json(json!({
-                "renders": ["application/json"],
-                "parses": ["application/json", "application/x-www-form-urlencoded"],
-            })));
-        }
-        Err(ApiError::MethodNotAllowed {
-            method: req.method().to_string(),
-        })
-    })
+            if req.method() == Method::OPTIONS {
+                return Ok(HttpResponse::Ok().json(json!({
+                    "renders": ["application/json"],
+                    "parses": ["application/json", "application/x-www-form-urlencoded"],
+                })));
+            }
+            Err(ApiError::MethodNotAllowed {
+                method: req.method().to_string(),
+            })
+        },
+    )
 }
 
 /// RFC 3339 in UTC with microseconds and `Z`, as DRF renders datetimes.
